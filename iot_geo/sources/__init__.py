@@ -1,0 +1,1 @@
+"""Input layers: the dataset catalogue, boundaries, providers and population."""
