@@ -101,12 +101,13 @@ def check_bng(easting: np.ndarray, northing: np.ndarray, *, where: str, labels: 
     e = np.asarray(easting, dtype=float)
     n = np.asarray(northing, dtype=float)
     inside = (e >= GB_EASTING[0]) & (e <= GB_EASTING[1]) & (n >= GB_NORTHING[0]) & (n <= GB_NORTHING[1])
+    inside &= (np.abs(e) > 1000) | (np.abs(n) > 1000)  # both tiny: degrees, not metres
     if inside.all():
         return
     i = int(np.flatnonzero(~inside)[0])
     label = labels[i] if labels is not None else f"row {i + 1}"
     hint = ""
-    if GB_LAT[0] <= abs(n[i]) <= GB_LAT[1] or GB_LAT[0] <= abs(e[i]) <= GB_LAT[1]:
+    if abs(e[i]) <= 180 and abs(n[i]) <= 180:
         hint = " (these look like degrees: name the columns lat and lon)"
     raise InvalidInputError(
         f"{where}: {label}: easting={e[i]:g}, northing={n[i]:g} is outside Great Britain{hint}"

@@ -1,0 +1,43 @@
+"""iot-geo: the geography of England's Institutes of Technology competition.
+
+Areas (LEPs, Combined Authorities, districts, regions, Opportunity Areas),
+providers, small-area population, travel-to-learn catchments on real road
+networks, overlap between competing bids, and maps.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from iot_geo.errors import (
+    ChecksumError,
+    DataNotFoundError,
+    DownloadError,
+    InvalidInputError,
+    IotGeoError,
+    NetworkBuildError,
+)
+from iot_geo.locate import locate
+from iot_geo.sources.boundaries import load_areas
+from iot_geo.sources.population import load_population
+from iot_geo.sources.providers import load_providers, read_providers
+
+try:
+    __version__ = version("iot-geo")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    "ChecksumError",
+    "DataNotFoundError",
+    "DownloadError",
+    "InvalidInputError",
+    "IotGeoError",
+    "NetworkBuildError",
+    "__version__",
+    "load_areas",
+    "load_population",
+    "load_providers",
+    "locate",
+    "read_providers",
+]

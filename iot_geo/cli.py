@@ -1,0 +1,257 @@
+"""The ``iot-geo`` command: a thin shell over the library API.
+
+Every command takes ``--data-dir``, prints readable tables on a terminal and
+CSV/JSON with ``--format``, exits 0 on success, 2 on bad input with one line
+saying what and where, and shows a traceback only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from iot_geo import settings
+from iot_geo.errors import IotGeoError
+
+app = typer.Typer(
+    name="iot-geo",
+    help="Geography of England's Institutes of Technology competition.\n\n"
+    "Example: iot-geo --data-dir ../shared/data locate 52.67 -0.73",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="The dataset catalogue: list, fetch, check.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+out = Console()
+err = Console(stderr=True)
+_state: dict[str, Any] = {"debug": False}
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help=f"Data directory (default ${settings.DATA_ENV}, else the user data folder)."),
+]
+Format = Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")]
+
+
+def _set_data_dir(data_dir: Path | None) -> None:
+    if data_dir is not None:
+        settings.data_dir = data_dir
+
+
+@app.callback()
+def _main(
+    data_dir: DataDir = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logging.")] = False,
+) -> None:
+    _state["debug"] = debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(message)s")
+    _set_data_dir(data_dir)
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, list | tuple):
+        return ", ".join(map(str, v))
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return ""
+    if isinstance(v, float):
+        return f"{v:,.2f}"
+    return str(v)
+
+
+def emit(df: pd.DataFrame, fmt: str, *, title: str | None = None) -> None:
+    """Print a table as a rich table, CSV or JSON (geometry dropped)."""
+    if "geometry" in df.columns:
+        df = pd.DataFrame(df.drop(columns="geometry"))
+    if fmt == "csv":
+        flat = df.apply(lambda col: col.map(lambda v: ";".join(map(str, v)) if isinstance(v, list) else v))
+        sys.stdout.write(flat.to_csv(index=False))
+    elif fmt == "json":
+        sys.stdout.write(df.to_json(orient="records", force_ascii=False, indent=1) + "\n")
+    elif fmt == "table":
+        table = Table(title=title, show_lines=False)
+        for c in df.columns:
+            table.add_column(str(c), overflow="fold")
+        for row in df.itertuples(index=False):
+            table.add_row(*(_cell(v) for v in row))
+        out.print(table)
+    else:
+        raise IotGeoError(f"unknown --format {fmt!r}; use table, csv or json")
+
+
+@data_app.command("list")
+def data_list(data_dir: DataDir = None, fmt: Format = "table") -> None:
+    """List every dataset: title, publisher, vintage, licence, kind and file.
+
+    Example: iot-geo data list --format csv
+    """
+    from iot_geo.sources.catalogue import DATASETS
+
+    _set_data_dir(data_dir)
+    rows = [
+        {
+            "name": d.name, "title": d.title, "publisher": d.publisher, "vintage": d.vintage,
+            "licence": d.licence, "kind": d.kind, "files": [f.path for f in d.files],
+            "download": "yes" if d.downloadable else ("built" if d.kind == "derived" else "data dir only"),
+            "official_url": d.official_url or "", "attribution": d.attribution,
+        }
+        for d in DATASETS
+    ]
+    df = pd.DataFrame(rows)
+    emit(df if fmt != "table" else df[["name", "title", "vintage", "licence", "kind", "download"]], fmt,
+         title="iot-geo datasets")
+
+
+@data_app.command("fetch")
+def data_fetch(
+    names: Annotated[list[str] | None, typer.Argument(help="Dataset names (default: all downloadable).")] = None,
+    data_dir: DataDir = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="Mirror serving the data directory layout.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Download again even if intact.")] = False,
+) -> None:
+    """Download datasets into the data directory, verifying each sha256.
+
+    Example: iot-geo data fetch lep2021 lad2017 --data-dir ~/iot-data
+    """
+    from iot_geo.sources.catalogue import fetch
+
+    _set_data_dir(data_dir)
+    paths = fetch(names or None, base_url=base_url, force=force, show_progress=err.is_terminal)
+    err.print(f"{len(paths)} file(s) present and intact in {settings.get_data_dir()}")
+
+
+@data_app.command("check")
+def data_check(data_dir: DataDir = None, fmt: Format = "table") -> None:
+    """Say for each dataset file whether it is present and intact.
+
+    Example: iot-geo data check --data-dir ../shared/data
+    """
+    from iot_geo.sources.catalogue import check
+
+    _set_data_dir(data_dir)
+    df = pd.DataFrame([s.__dict__ for s in check()])
+    emit(df, fmt, title=f"data directory {settings.get_data_dir()}")
+    bad = df[(df["status"] == "corrupt")]
+    if len(bad):
+        err.print(f"[red]{len(bad)} corrupt file(s)[/red]: run `iot-geo data fetch --force NAME`")
+        raise typer.Exit(1)
+
+
+@app.command("areas")
+def areas(
+    kind: Annotated[str, typer.Option("--kind", help="lep, ca, lad, oa or region.")] = "lep",
+    vintage: Annotated[int | None, typer.Option("--vintage", help="Boundary year (default latest).")] = None,
+    data_dir: DataDir = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv, json or geojson.")] = "table",
+) -> None:
+    """List the areas of one kind and vintage.
+
+    Example: iot-geo areas --kind lep --vintage 2017 --format csv
+    """
+    from iot_geo.sources.boundaries import load_areas
+
+    _set_data_dir(data_dir)
+    gdf = load_areas(kind, vintage)
+    if fmt == "geojson":
+        sys.stdout.write(gdf.to_crs(settings.wgs84).to_json(drop_id=True) + "\n")
+        return
+    gdf["area_km2"] = (gdf.geometry.area / 1e6).round(1)
+    emit(gdf, fmt, title=f"{kind} areas, vintage {gdf['vintage'].iloc[0] if len(gdf) else vintage}")
+
+
+@app.command("locate", context_settings={"ignore_unknown_options": True})
+def locate_cmd(
+    lat: Annotated[float, typer.Argument(help="Latitude (WGS84 degrees).")],
+    lon: Annotated[float, typer.Argument(help="Longitude (WGS84 degrees).")],
+    vintage: Annotated[int | None, typer.Option("--vintage", help="Boundary year (default latest).")] = None,
+    data_dir: DataDir = None,
+    fmt: Format = "table",
+) -> None:
+    """Say which district, LEP(s), CA, region and Opportunity Area a point is in.
+
+    Example: iot-geo locate 52.67 -0.73 --vintage 2017
+    """
+    from iot_geo.locate import locate
+
+    _set_data_dir(data_dir)
+    df = locate(pd.DataFrame({"lat": [lat], "lon": [lon]}), vintage=vintage)
+    if fmt == "table":
+        row = df.iloc[0]
+        table = Table(title=f"{lat}, {lon}", show_header=False)
+        for k, v in row.items():
+            table.add_row(str(k), _cell(v))
+        out.print(table)
+    else:
+        emit(df, fmt)
+
+
+@app.command("providers")
+def providers_cmd(
+    type_: Annotated[list[str] | None, typer.Option("--type", help="Provider type(s), e.g. fe_college.")] = None,
+    within: Annotated[str | None, typer.Option("--within", help="Area code (LEP, CA, LAD, region) or OA name.")] = None,
+    vintage: Annotated[int | None, typer.Option("--vintage", help="Vintage of the --within area.")] = None,
+    data_dir: DataDir = None,
+    fmt: Format = "table",
+) -> None:
+    """List providers, optionally of some types and within an area.
+
+    Example: iot-geo providers --type fe_college --within E37000042 --vintage 2017
+    """
+    from iot_geo.sources.boundaries import KINDS, load_areas
+    from iot_geo.sources.providers import load_providers
+
+    _set_data_dir(data_dir)
+    gdf = load_providers(type_ or None)
+    if within:
+        area = None
+        for kind in KINDS:
+            layer = load_areas(kind, vintage)
+            hit = layer[(layer["code"] == within) | (layer["name"].str.lower() == within.lower())]
+            if len(hit):
+                area = hit
+                break
+        if area is None:
+            raise IotGeoError(f"--within {within!r}: no LEP, CA, LAD, region or Opportunity Area has that code or name")
+        gdf = gdf[gdf.within(area.geometry.iloc[0])]
+    emit(gdf[["provider_id", "name", "provider_type", "postcode", "town"]], fmt,
+         title=f"{len(gdf)} providers")
+
+
+def main() -> None:
+    """Entry point of the console script: run the app, turning errors into one line and exit 2."""
+    try:
+        app(standalone_mode=False)
+    except IotGeoError as exc:
+        if _state["debug"]:
+            raise
+        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except (typer.Exit, SystemExit) as exc:
+        code = getattr(exc, "exit_code", None)
+        if code is None:
+            code = getattr(exc, "code", 0)
+        sys.exit(code or 0)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as exc:
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # click usage errors
+            exc.show()
+            sys.exit(2)
+        if _state["debug"]:
+            raise
+        err.print(f"[bold red]internal error:[/bold red] {exc.__class__.__name__}: {exc} (rerun with --debug)")
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
