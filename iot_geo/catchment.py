@@ -1,0 +1,717 @@
+"""Travel times, isochrone polygons and people reached.
+
+Travel times
+------------
+Each site joins the network at its nearest usable point on a road segment
+(not only at a node), with an access leg on foot from the site to that point
+(:data:`iot_geo.speeds.ACCESS_KMH`) and, for driving, the minutes to park and
+walk. The site becomes a virtual node joined to the segment's end nodes by
+the part of the segment it can travel, and one Dijkstra run with a cutoff at
+the largest band (scipy's compiled ``dijkstra`` on the CSR graph; on the
+reversed graph for times *to* a site) serves every band. Several sites run as
+one batch; the minimum over sites comes from the same matrix.
+
+A point (a home, an LSOA centroid) is timed the same way from its own snapped
+point: the time at either end node of its segment plus the part of the segment
+to travel, plus its own access leg. Two points on the same segment also get
+the direct trip along it.
+
+Isochrone polygons
+------------------
+Cover what can be reached and nothing else: points are sampled along every
+reached segment every half resolution, each with its exact time (the part of
+an edge reached before time runs out is kept, the rest dropped); their times
+are written into a grid of ``resolution`` metres (the minimum per cell); the
+access leg off the road is added as a distance-weighted erosion over
+:data:`ACCESS_MAX_M` metres at walking speed; and every band is contoured from
+the one grid (contourpy), so bands nest by construction. A point inside a
+band's polygon lies within one cell diagonal (``resolution * sqrt(2)``) of a
+point reachable within the band. Land farther than :data:`ACCESS_MAX_M` from
+any road reached in time stays outside.
+
+People reached
+--------------
+Population counts use each LSOA's population-weighted centroid, timed from
+the site like any other point (its own access leg, up to
+:data:`POINT_SNAP_MAX_M`): an LSOA counts when its centroid is reached within
+the band, not by polygon overlap. Centroids whose population is unknown
+(Wales) are counted in ``people_unknown`` (the number of such LSOAs).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import contourpy
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import shapely
+from scipy import ndimage
+from scipy.sparse.csgraph import dijkstra
+
+from iot_geo import settings
+from iot_geo.errors import InvalidInputError
+from iot_geo.geo import as_points, check_lat_lon, points_from_frame, to_bng
+from iot_geo.network import TravelNetwork
+
+#: Directions of travel.
+DIRECTIONS = ("to_site", "from_site")
+#: Largest band accepted, minutes.
+MAX_MINUTES = 240.0
+#: A site farther than this from every usable road is an error (metres).
+SITE_SNAP_MAX_M = 1000.0
+#: A home (LSOA centroid) farther than this from every usable road is not reached (metres).
+POINT_SNAP_MAX_M = 1000.0
+#: Isochrone polygons reach at most this far off a reached road, on foot (metres).
+ACCESS_MAX_M = 400.0
+#: Default polygon resolution by mode (metres).
+RESOLUTION_M = {"drive": 100.0, "cycle": 50.0, "walk": 25.0}
+
+CATCHMENT_COLUMNS = ["site_id", "group_id", "mode", "direction", "minutes", "area_km2", "people",
+                     "people_16_59", "people_unknown", "truncated", "geometry"]
+
+
+# --------------------------------------------------------------------- sites
+def as_sites(sites: Any, *, where: str = "sites") -> gpd.GeoDataFrame:
+    """Normalise sites to a GeoDataFrame ``site_id, name, group_id, geometry`` (EPSG:27700).
+
+    Accepts a GeoDataFrame/DataFrame (``site_id`` or ``id`` or ``name``; a
+    ``group_id`` or ``bid_id`` column groups sites), a mapping
+    ``{name: (lat, lon)}``, or a sequence of ``(name, lat, lon)``.
+
+    Raises
+    ------
+    InvalidInputError
+        No sites, duplicate ids, missing or bad coordinates.
+    """
+    if isinstance(sites, dict):
+        rows = []
+        for name, ll in sites.items():
+            if not (isinstance(ll, tuple | list) and len(ll) == 2):
+                raise InvalidInputError(f"{where}: site {name!r}: expected (lat, lon), got {ll!r}")
+            rows.append({"site_id": str(name), "lat": ll[0], "lon": ll[1]})
+        sites = pd.DataFrame(rows)
+    elif isinstance(sites, list | tuple) and not isinstance(sites, pd.DataFrame):
+        try:
+            sites = pd.DataFrame([{"site_id": str(n), "lat": la, "lon": lo} for n, la, lo in sites])
+        except (TypeError, ValueError):
+            raise InvalidInputError(f"{where}: expected (name, lat, lon) triples") from None
+    if not isinstance(sites, pd.DataFrame):
+        raise InvalidInputError(f"{where}: expected a (Geo)DataFrame, a dict or a list, got {type(sites).__name__}")
+    if len(sites) == 0:
+        raise InvalidInputError(f"{where}: no sites given")
+    df = sites.copy()
+    if isinstance(df, gpd.GeoDataFrame):
+        geom = as_points(df, where=where)
+    else:
+        geom = points_from_frame(df, where=where)
+    id_col = next((c for c in ("site_id", "id", "name") if c in df.columns), None)
+    ids = df[id_col].astype(str) if id_col else pd.Series([f"site-{i + 1}" for i in range(len(df))], index=df.index)
+    dup = ids[ids.duplicated()]
+    if len(dup):
+        raise InvalidInputError(f"{where}: duplicate site id {dup.iloc[0]!r}; give every site its own name")
+    group = df["group_id"] if "group_id" in df.columns else (df["bid_id"] if "bid_id" in df.columns else None)
+    out = gpd.GeoDataFrame(
+        {
+            "site_id": ids.to_numpy(),
+            "name": (df["name"].astype(str) if "name" in df.columns else ids).to_numpy(),
+            "group_id": (group.astype(str).to_numpy() if group is not None else np.full(len(df), "all", object)),
+        },
+        geometry=geom.values,
+        crs=settings.crs,
+    )
+    return out
+
+
+def parse_site_arg(text: str) -> tuple[str, float, float]:
+    """Parse ``"Name=LAT,LON"`` (the CLI's ``--site``)."""
+    name, _, coords = text.rpartition("=")
+    try:
+        lat_s, lon_s = coords.split(",")
+        lat, lon = float(lat_s), float(lon_s)
+    except ValueError:
+        raise InvalidInputError(f"--site {text!r}: expected NAME=LAT,LON, for example 'Oakham=52.67,-0.73'") from None
+    if not name.strip():
+        raise InvalidInputError(f"--site {text!r}: the site needs a name before '='")
+    check_lat_lon(np.array([lat]), np.array([lon]), where="--site", labels=[name])
+    return name.strip(), lat, lon
+
+
+def check_minutes(minutes: Iterable[float] | float) -> list[float]:
+    """Validate bands: positive, at most :data:`MAX_MINUTES`, sorted, unique."""
+    vals = [minutes] if isinstance(minutes, int | float) else list(minutes)
+    if not vals:
+        raise InvalidInputError("no minutes given: name at least one band, for example 10 15 20")
+    out = []
+    for m in vals:
+        try:
+            f = float(m)
+        except (TypeError, ValueError):
+            raise InvalidInputError(f"minutes {m!r} is not a number") from None
+        if not math.isfinite(f) or f <= 0:
+            raise InvalidInputError(f"minutes {m!r}: a band must be more than 0 minutes")
+        if f > MAX_MINUTES:
+            raise InvalidInputError(f"minutes {m!r}: bands over {MAX_MINUTES:g} minutes are not travel-to-learn times")
+        out.append(f)
+    return sorted(set(out))
+
+
+def _check_direction(direction: str) -> None:
+    if direction not in DIRECTIONS:
+        raise InvalidInputError(f"direction {direction!r}: use 'to_site' or 'from_site'")
+
+
+# -------------------------------------------------------------- travel times
+@dataclass
+class TravelTimes:
+    """Minutes per network node from or to each site, and for the sites together.
+
+    Attributes
+    ----------
+    network : TravelNetwork
+    sites : GeoDataFrame
+        The sites, with their snapping (``snap_seg, snap_frac, snap_m, access_minutes``).
+    direction : str
+    max_minutes : float
+        The cutoff: nodes beyond it have ``inf``.
+    per_site : numpy.ndarray
+        ``(n_sites, n_nodes)`` minutes.
+    """
+
+    network: TravelNetwork
+    sites: gpd.GeoDataFrame
+    direction: str
+    max_minutes: float
+    per_site: np.ndarray
+    _min: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def min(self) -> np.ndarray:
+        """Minutes per node to (or from) the nearest site."""
+        if self._min is None:
+            self._min = self.per_site.min(axis=0)
+        return self._min
+
+    @property
+    def nearest(self) -> np.ndarray:
+        """Index of the nearest site per node (-1 where none is reached)."""
+        idx = self.per_site.argmin(axis=0)
+        return np.where(np.isfinite(self.min), idx, -1)
+
+    def node_frame(self) -> pd.DataFrame:
+        """One row per reached node: ``node``, ``x``, ``y``, ``minutes``, ``nearest_site``."""
+        net = self.network
+        reached = np.flatnonzero(np.isfinite(self.min))
+        ids = self.sites["site_id"].to_numpy()
+        return pd.DataFrame({"node": net.node_id[reached], "x": net.node_x[reached], "y": net.node_y[reached],
+                             "minutes": self.min[reached], "nearest_site": ids[self.nearest[reached]]})
+
+    def _repr_html_(self) -> str:
+        reached = int(np.isfinite(self.min).sum())
+        return (f"<b>TravelTimes</b> {self.network.mode}, {self.direction}, cutoff {self.max_minutes:g} min: "
+                f"{len(self.sites)} site(s), {reached:,} of {self.network.n_nodes:,} nodes reached"
+                + self.sites.drop(columns="geometry").to_html(index=False))
+
+
+def snap_sites(network: TravelNetwork, sites: gpd.GeoDataFrame, *, max_distance: float = SITE_SNAP_MAX_M
+               ) -> gpd.GeoDataFrame:
+    """Snap sites to the network; a site farther than ``max_distance`` is an error naming it."""
+    snap = network.snap(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
+    far = snap["distance"].to_numpy() > max_distance
+    if far.any():
+        i = int(np.flatnonzero(far)[0])
+        d = snap["distance"].iloc[i]
+        what = "no usable road" if not np.isfinite(d) else f"{d:,.0f} m from the nearest usable road"
+        raise InvalidInputError(
+            f"site {sites['site_id'].iloc[i]!r} is {what} of the {network.mode} network "
+            f"({network.source.get('file', 'loaded network')}); the limit is {max_distance:,.0f} m: "
+            "is the site inside the network's area?"
+        )
+    out = sites.copy()
+    out["snap_seg"] = snap["seg"].to_numpy()
+    out["snap_frac"] = snap["frac"].to_numpy()
+    out["snap_m"] = snap["distance"].to_numpy()
+    out["access_minutes"] = out["snap_m"] / (network.speeds.access_kmh * 1000.0 / 60.0) + network.speeds.park_minutes
+    return out
+
+
+def _site_sources(network: TravelNetwork, snapped: gpd.GeoDataFrame, direction: str
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Virtual edges: (site index, node, offset minutes) for each way a site joins its segment."""
+    s = snapped["snap_seg"].to_numpy()
+    f = snapped["snap_frac"].to_numpy()
+    acc = snapped["access_minutes"].to_numpy()
+    fwd = network.seg_fwd[s]
+    bwd = network.seg_bwd[s]
+    w_f = np.where(fwd >= 0, network.edge_minutes[np.maximum(fwd, 0)], np.inf)
+    w_b = np.where(bwd >= 0, network.edge_minutes[np.maximum(bwd, 0)], np.inf)
+    a, b = network.seg_a[s], network.seg_b[s]
+    if direction == "to_site":  # who can reach the site: a along fwd, b along bwd
+        nodes = np.concatenate([a, b])
+        offs = np.concatenate([acc + f * w_f, acc + (1 - f) * w_b])
+    else:  # the site reaches b along fwd, a along bwd
+        nodes = np.concatenate([b, a])
+        offs = np.concatenate([acc + (1 - f) * w_f, acc + f * w_b])
+    site = np.concatenate([np.arange(len(s)), np.arange(len(s))])
+    ok = np.isfinite(offs)
+    return site[ok], nodes[ok], offs[ok]
+
+
+def _augmented(base: sp.csr_matrix, site: np.ndarray, nodes: np.ndarray, offs: np.ndarray, k: int) -> sp.csr_matrix:
+    """The graph with ``k`` virtual source rows appended (no copy of the base rows' logic, one concat)."""
+    n = base.shape[0]
+    order = np.lexsort((nodes, site))
+    site, nodes, offs = site[order], nodes[order], offs[order]
+    counts = np.bincount(site, minlength=k)
+    indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(counts)]).astype(base.indptr.dtype)
+    indices = np.concatenate([base.indices, nodes.astype(base.indices.dtype)])
+    data = np.concatenate([base.data, offs])
+    return sp.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
+
+
+def travel_times(
+    network: TravelNetwork,
+    sites: Any,
+    *,
+    max_minutes: float,
+    direction: str = "to_site",
+    snap_max_m: float = SITE_SNAP_MAX_M,
+) -> TravelTimes:
+    """Minutes from every network node to each site (or from each site), up to a cutoff.
+
+    Parameters
+    ----------
+    network : TravelNetwork
+    sites : GeoDataFrame, DataFrame, dict or list
+        See :func:`as_sites`.
+    max_minutes : float
+        Cutoff in minutes (the largest band); farther nodes get ``inf``.
+    direction : {"to_site", "from_site"}
+        ``to_site`` (default): learners travel to college, one-way streets
+        count the way they travel.
+    snap_max_m : float
+        A site farther than this from every usable road is an error.
+
+    Returns
+    -------
+    TravelTimes
+    """
+    _check_direction(direction)
+    (cutoff,) = check_minutes([max_minutes])
+    snapped = snap_sites(network, as_sites(sites), max_distance=snap_max_m)
+    k = len(snapped)
+    site, nodes, offs = _site_sources(network, snapped, direction)
+    base = network.csr_rev if direction == "to_site" else network.csr
+    graph = _augmented(base, site, nodes, offs, k)
+    n = network.n_nodes
+    dist = dijkstra(graph, directed=True, indices=np.arange(n, n + k), limit=cutoff)
+    per_site = np.asarray(dist[:, :n], dtype=np.float64).reshape(k, n)
+    return TravelTimes(network, snapped, direction, cutoff, per_site)
+
+
+def _point_times(network: TravelNetwork, T: np.ndarray, seg: np.ndarray, frac: np.ndarray, direction: str
+                 ) -> np.ndarray:
+    """Network minutes of points on segments, given node minutes ``T`` (``(k, N)`` or ``(N,)``)."""
+    fwd = network.seg_fwd[seg]
+    bwd = network.seg_bwd[seg]
+    w_f = np.where(fwd >= 0, network.edge_minutes[np.maximum(fwd, 0)], np.inf)
+    w_b = np.where(bwd >= 0, network.edge_minutes[np.maximum(bwd, 0)], np.inf)
+    Ta = T[..., network.seg_a[seg]]
+    Tb = T[..., network.seg_b[seg]]
+    if direction == "to_site":
+        return np.minimum((1 - frac) * w_f + Tb, frac * w_b + Ta)
+    return np.minimum(Ta + frac * w_f, Tb + (1 - frac) * w_b)
+
+
+def _same_segment(network: TravelNetwork, snapped: gpd.GeoDataFrame, seg: np.ndarray, frac: np.ndarray,
+                  direction: str) -> np.ndarray:
+    """Direct trips along a shared segment: ``(k, n_points)`` minutes (inf where not on the site's segment)."""
+    k = len(snapped)
+    out = np.full((k, len(seg)), np.inf)
+    for i, (s_seg, s_f, acc) in enumerate(snapped[["snap_seg", "snap_frac", "access_minutes"]].itertuples(index=False)):
+        on = np.flatnonzero(seg == s_seg)
+        if not len(on):
+            continue
+        fwd, bwd = network.seg_fwd[s_seg], network.seg_bwd[s_seg]
+        f = frac[on]
+        # to_site: the point travels towards the site; from_site the reverse
+        ahead = f <= s_f if direction == "to_site" else f >= s_f
+        t = np.full(len(on), np.inf)
+        if fwd >= 0:
+            t = np.where(ahead, np.abs(s_f - f) * network.edge_minutes[fwd], t)
+        if bwd >= 0:
+            t = np.minimum(t, np.where(~ahead, np.abs(s_f - f) * network.edge_minutes[bwd], np.inf))
+        out[i, on] = t + acc
+    return out
+
+
+def times_to_points(
+    network: TravelNetwork,
+    points: Any,
+    sites: Any,
+    *,
+    max_minutes: float,
+    direction: str = "to_site",
+    snap_max_m: float = POINT_SNAP_MAX_M,
+    times: TravelTimes | None = None,
+) -> pd.DataFrame:
+    """Minutes between each point (with its own access leg) and each site.
+
+    Parameters
+    ----------
+    network : TravelNetwork
+    points : GeoDataFrame, GeoSeries or DataFrame
+        Homes, LSOA centroids, ... (any CRS, or lat/lon columns).
+    sites : see :func:`as_sites`
+    max_minutes : float
+        Cutoff; farther points get NaN.
+    direction : {"to_site", "from_site"}
+    snap_max_m : float
+        Points farther than this from every usable road are not reached (NaN).
+    times : TravelTimes, optional
+        Reuse an earlier search with the same sites, direction and cutoff.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index as ``points``: one column of minutes per site id,
+        ``nearest_site``, ``minutes`` (to the nearest) and ``snap_m`` (the
+        point's access distance).
+    """
+    tt = times or travel_times(network, sites, max_minutes=max_minutes, direction=direction)
+    pts = as_points(points)
+    raw = _raw_point_minutes(tt, pts.x.to_numpy(), pts.y.to_numpy(), snap_max_m)
+    minutes, snap_m = raw
+    ids = list(tt.sites["site_id"])
+    df = pd.DataFrame(np.where(minutes <= tt.max_minutes, minutes, np.nan).T, columns=ids, index=pts.index)
+    best = minutes.min(axis=0)
+    nearest = np.asarray(ids, dtype=object)[minutes.argmin(axis=0)]
+    reached = best <= tt.max_minutes
+    df["nearest_site"] = np.where(reached, nearest, None)
+    df["minutes"] = np.where(reached, best, np.nan)
+    df["snap_m"] = snap_m
+    return df
+
+
+def _raw_point_minutes(tt: TravelTimes, x: np.ndarray, y: np.ndarray, snap_max_m: float
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """``(k, n)`` minutes for points (inf where unreached) and their snap distances."""
+    net = tt.network
+    snap = net.snap(x, y, max_distance=snap_max_m)
+    seg = snap["seg"].to_numpy()
+    ok = seg >= 0
+    out = np.full((len(tt.sites), len(x)), np.inf)
+    if ok.any():
+        frac = snap["frac"].to_numpy()[ok]
+        t = _point_times(net, tt.per_site, seg[ok], frac, tt.direction)
+        t = np.minimum(t, _same_segment(net, tt.sites, seg[ok], frac, tt.direction))
+        access = snap["distance"].to_numpy()[ok] / (net.speeds.access_kmh * 1000.0 / 60.0)
+        out[:, ok] = t + access
+    return out, snap["distance"].to_numpy()
+
+
+# ------------------------------------------------------------------ polygons
+def _segment_cumlen(network: TravelNetwork) -> np.ndarray:
+    """Cumulative distance per flattened vertex, with a 1 m gap between segments (cached)."""
+    if network._cumlen is not None:
+        return network._cumlen
+    d = np.hypot(np.diff(network.seg_x), np.diff(network.seg_y))
+    boundary = np.zeros(len(network.seg_x) - 1, dtype=bool)
+    boundary[network.seg_ptr[1:-1] - 1] = True
+    d[boundary] = 1.0
+    cum = np.concatenate([[0.0], np.cumsum(d)])
+    network._cumlen = cum
+    return cum
+
+
+def sample_segments(network: TravelNetwork, segs: np.ndarray, spacing: float
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Points every ``spacing`` metres (ends included) along the given segments.
+
+    Returns
+    -------
+    (x, y, seg, frac)
+        Coordinates, the segment of each point and its fraction along it.
+    """
+    cum = _segment_cumlen(network)
+    start = cum[network.seg_ptr[segs]]
+    glen = cum[network.seg_ptr[segs + 1] - 1] - start
+    n = np.maximum(np.ceil(glen / spacing).astype(np.int64), 1) + 1
+    rep = np.repeat(np.arange(len(segs)), n)
+    first = np.concatenate([[0], np.cumsum(n)[:-1]])
+    i = np.arange(n.sum()) - np.repeat(first, n)
+    frac = i / np.repeat(n - 1, n)
+    g = start[rep] + frac * glen[rep]
+    j = np.searchsorted(cum, g, side="right") - 1
+    lo = network.seg_ptr[segs][rep]
+    hi = network.seg_ptr[segs + 1][rep] - 2
+    j = np.clip(j, lo, hi)
+    span = cum[j + 1] - cum[j]
+    t = np.where(span > 0, (g - cum[j]) / np.where(span > 0, span, 1.0), 0.0)
+    x = network.seg_x[j] + t * (network.seg_x[j + 1] - network.seg_x[j])
+    y = network.seg_y[j] + t * (network.seg_y[j + 1] - network.seg_y[j])
+    return x, y, segs[rep], frac
+
+
+@dataclass
+class TimeGrid:
+    """Minutes to reach each cell centre (network time plus the access leg); ``inf`` where unreached."""
+
+    values: np.ndarray  # (ny, nx)
+    x0: float  # centre of cell (0, 0)
+    y0: float
+    resolution: float
+
+    def contour(self, minutes: float) -> shapely.Geometry:
+        """The land reached within ``minutes`` as a (Multi)Polygon in EPSG:27700."""
+        z = np.where(np.isfinite(self.values), self.values, 1e9)
+        if not (z <= minutes).any():
+            return shapely.Polygon()
+        ny, nx = z.shape
+        xs = self.x0 + np.arange(nx) * self.resolution
+        ys = self.y0 + np.arange(ny) * self.resolution
+        gen = contourpy.contour_generator(xs, ys, z, fill_type=contourpy.FillType.OuterOffset, name="serial")
+        polys, offsets = gen.filled(-1.0, float(minutes))
+        parts = []
+        for pts, off in zip(polys, offsets, strict=True):
+            rings = [pts[off[r]:off[r + 1]] for r in range(len(off) - 1)]
+            rings = [r for r in rings if len(r) >= 4]
+            if not rings:
+                continue
+            parts.append(shapely.Polygon(rings[0], rings[1:]))
+        if not parts:
+            return shapely.Polygon()
+        geom = shapely.make_valid(shapely.MultiPolygon(parts) if len(parts) > 1 else parts[0])
+        return geom
+
+
+def time_grid(
+    network: TravelNetwork,
+    node_minutes: np.ndarray,
+    *,
+    direction: str,
+    max_minutes: float,
+    resolution: float,
+    access_max_m: float = ACCESS_MAX_M,
+    snapped_sites: gpd.GeoDataFrame | None = None,
+) -> TimeGrid:
+    """Rasterise the reached network into a travel-time grid (see the module docstring)."""
+    net = network
+    reached_node = node_minutes <= max_minutes
+    seg_reached = reached_node[net.seg_a] | reached_node[net.seg_b]
+    if snapped_sites is not None:
+        seg_reached[snapped_sites["snap_seg"].to_numpy()] = True
+    segs = np.flatnonzero(seg_reached & ((net.seg_fwd >= 0) | (net.seg_bwd >= 0)))
+    if not len(segs):
+        return TimeGrid(np.full((1, 1), np.inf), 0.0, 0.0, resolution)
+    x, y, sseg, frac = sample_segments(net, segs, resolution / 2.0)
+    t = _point_times(net, node_minutes, sseg, frac, direction)
+    if snapped_sites is not None:
+        tt_dummy = np.min(_same_segment(net, snapped_sites, sseg, frac, direction), axis=0)
+        t = np.minimum(t, tt_dummy)
+    keep = t <= max_minutes
+    x, y, t = x[keep], y[keep], t[keep]
+    if not len(t):
+        return TimeGrid(np.full((1, 1), np.inf), 0.0, 0.0, resolution)
+    pad = access_max_m + 2 * resolution
+    x0 = math.floor((x.min() - pad) / resolution) * resolution
+    y0 = math.floor((y.min() - pad) / resolution) * resolution
+    nx = int(math.ceil((x.max() + pad - x0) / resolution)) + 1
+    ny = int(math.ceil((y.max() + pad - y0) / resolution)) + 1
+    ix = np.rint((x - x0) / resolution).astype(np.int64)
+    iy = np.rint((y - y0) / resolution).astype(np.int64)
+    flat = iy * nx + ix
+    order = np.lexsort((t, flat))  # per cell, the smallest time first
+    flat, t = flat[order], t[order]
+    first = np.ones(len(flat), dtype=bool)
+    first[1:] = flat[1:] != flat[:-1]
+    grid = np.full(ny * nx, np.inf)
+    grid[flat[first]] = t[first]
+    grid = grid.reshape(ny, nx)
+    r = int(access_max_m // resolution)
+    if r >= 1:
+        yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+        dist = np.hypot(yy, xx) * resolution
+        footprint = dist <= access_max_m
+        per_m = 1.0 / (net.speeds.access_kmh * 1000.0 / 60.0)
+        grid = ndimage.grey_erosion(grid, footprint=footprint, structure=-(dist * per_m), mode="constant",
+                                    cval=np.inf)
+    return TimeGrid(grid, x0, y0, resolution)
+
+
+# ----------------------------------------------------------------- catchments
+def _population(data_dir: str | os.PathLike[str] | None, population: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    if population is not None:
+        return population
+    from iot_geo.sources.population import load_population
+
+    return load_population(data_dir=data_dir)
+
+
+def _people_in_reach(pop: gpd.GeoDataFrame, minutes_to_pop: np.ndarray, band: float) -> dict[str, Any]:
+    reached = minutes_to_pop <= band
+    sub = pop[reached]
+    known = sub["people"].notna()
+    out: dict[str, Any] = {
+        "people": float(sub.loc[known, "people"].sum()),
+        "people_16_59": float(sub.loc[known, "people_16_59"].sum()),
+        "people_unknown": int((~known).sum()),
+        "lsoas": int(len(sub)),
+    }
+    if "imd_decile" in sub.columns:
+        for d in range(1, 11):
+            out[f"imd_{d}"] = float(sub.loc[known & (sub["imd_decile"] == d), "people"].sum())
+    return out
+
+
+def _pop_near(network: TravelNetwork, pop: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    minx, miny, maxx, maxy = network.bounds
+    m = POINT_SNAP_MAX_M
+    x, y = pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy()
+    return pop[(x >= minx - m) & (x <= maxx + m) & (y >= miny - m) & (y <= maxy + m)]
+
+
+def catchments(
+    network: TravelNetwork,
+    sites: Any,
+    *,
+    minutes: Sequence[float] | float = (30, 45, 60),
+    union: bool = False,
+    direction: str = "to_site",
+    resolution: float | None = None,
+    access_max_m: float = ACCESS_MAX_M,
+    population: gpd.GeoDataFrame | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    warn_truncated: bool = True,
+) -> gpd.GeoDataFrame:
+    """Isochrone catchments with the people they reach, per site (or per group) and band.
+
+    Parameters
+    ----------
+    network : TravelNetwork
+    sites : see :func:`as_sites`
+        A ``group_id`` (or ``bid_id``) column groups sites for ``union``.
+    minutes : sequence of float
+        Bands in minutes (default 30, 45, 60; use shorter ones on small extracts).
+    union : bool
+        One catchment per group of sites (the nearest site of the group counts)
+        instead of one per site.
+    direction : {"to_site", "from_site"}
+    resolution : float, optional
+        Grid cell in metres (default by mode: :data:`RESOLUTION_M`).
+    access_max_m : float
+        How far off a reached road the polygon reaches, on foot.
+    population : GeoDataFrame, optional
+        LSOA centroids with ``people``, ``people_16_59``, ``imd_decile``;
+        default :func:`iot_geo.load_population`.
+    data_dir : path, optional
+    warn_truncated : bool
+        Warn about catchments that reach the edge of the network.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``site_id, group_id, mode, direction, minutes, area_km2, people,
+        people_16_59, people_unknown, truncated, geometry`` plus ``lsoas`` and
+        ``imd_1``..``imd_10`` (people by IMD decile). ``site_id`` is empty for a
+        union. ``truncated``: the catchment reaches the edge of the loaded
+        network, so its figures are lower bounds.
+    """
+    bands = check_minutes(minutes)
+    _check_direction(direction)
+    site_gdf = as_sites(sites)
+    tt = travel_times(network, site_gdf, max_minutes=bands[-1], direction=direction)
+    res = float(resolution or RESOLUTION_M[network.mode])
+    if res <= 0:
+        raise InvalidInputError(f"resolution {res} must be positive metres")
+    pop = _pop_near(network, _population(data_dir, population))
+    pop_minutes, _ = _raw_point_minutes(tt, pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy(), POINT_SNAP_MAX_M)
+    if union:
+        groups = list(dict.fromkeys(tt.sites["group_id"]))
+        units = [(None, g, np.flatnonzero(tt.sites["group_id"].to_numpy() == g)) for g in groups]
+    else:
+        units = [(sid, g, np.array([i])) for i, (sid, g) in enumerate(zip(tt.sites["site_id"], tt.sites["group_id"],
+                                                                           strict=True))]
+    rows = []
+    for site_id, group_id, idx in units:
+        node_t = tt.per_site[idx].min(axis=0)
+        grid = time_grid(network, node_t, direction=direction, max_minutes=bands[-1], resolution=res,
+                         access_max_m=access_max_m, snapped_sites=tt.sites.iloc[idx])
+        pm = pop_minutes[idx].min(axis=0)
+        for band in bands:
+            geom = grid.contour(band)
+            truncated = bool(network.frontier[node_t <= band].any())
+            rows.append({
+                "site_id": site_id if site_id is not None else "",
+                "group_id": group_id,
+                "mode": network.mode,
+                "direction": direction,
+                "minutes": int(band) if float(band).is_integer() else band,
+                "area_km2": round(float(shapely.area(geom)) / 1e6, 4),
+                **_people_in_reach(pop, pm, band),
+                "truncated": truncated,
+                "geometry": geom,
+            })
+    out = gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.crs)
+    cols = CATCHMENT_COLUMNS[:-1] + [c for c in out.columns if c not in CATCHMENT_COLUMNS] + ["geometry"]
+    out = gpd.GeoDataFrame(out[cols], geometry="geometry", crs=settings.crs)
+    if warn_truncated and out["truncated"].any():
+        cut = out[out["truncated"]]
+        names = ", ".join(f"{r.site_id or r.group_id} {r.minutes} min" for r in cut.head(5).itertuples())
+        warnings.warn(f"{len(cut)} catchment(s) reach the edge of the loaded network ({names}"
+                      f"{', ...' if len(cut) > 5 else ''}): their figures are lower bounds", stacklevel=2)
+    return out
+
+
+def people_reached(
+    network: TravelNetwork,
+    sites: Any,
+    *,
+    minutes: Sequence[float] | float = (30, 45, 60),
+    direction: str = "to_site",
+    population: gpd.GeoDataFrame | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+) -> pd.DataFrame:
+    """People whose LSOA centroid is reached from any of the sites, per band.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per band: ``minutes, people, people_16_59, people_unknown,
+        lsoas, imd_1..imd_10``.
+    """
+    bands = check_minutes(minutes)
+    tt = travel_times(network, sites, max_minutes=bands[-1], direction=direction)
+    pop = _pop_near(network, _population(data_dir, population))
+    pm, _ = _raw_point_minutes(tt, pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy(), POINT_SNAP_MAX_M)
+    best = pm.min(axis=0)
+    return pd.DataFrame([{"minutes": b, **_people_in_reach(pop, best, b)} for b in bands])
+
+
+def lsoa_times(
+    network: TravelNetwork,
+    sites: Any,
+    *,
+    max_minutes: float,
+    direction: str = "to_site",
+    population: gpd.GeoDataFrame | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+) -> pd.DataFrame:
+    """Minutes from each LSOA centroid near the network to its nearest site (the DfT JTS question)."""
+    pop = _pop_near(network, _population(data_dir, population))
+    t = times_to_points(network, pop, sites, max_minutes=max_minutes, direction=direction)
+    return pd.concat([pop.drop(columns="geometry").reset_index(drop=True),
+                      t[["nearest_site", "minutes", "snap_m"]].reset_index(drop=True)], axis=1)
+
+
+__all__ = [
+    "TravelTimes", "as_sites", "catchments", "check_minutes", "lsoa_times", "people_reached", "sample_segments",
+    "snap_sites", "time_grid", "times_to_points", "travel_times", "to_bng",
+]

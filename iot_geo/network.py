@@ -1,0 +1,790 @@
+"""Travel networks: build them from OpenStreetMap, hold them as arrays, cache them.
+
+A :class:`TravelNetwork` is a directed graph in compressed sparse row form
+(scipy) with node coordinates in EPSG:27700, edge times in minutes, and the
+road geometry as *segments*: one polyline per piece of road between two
+junctions, with the directed edge that runs along it (``seg_fwd``) and the one
+that runs against it (``seg_bwd``), either ``-1`` where travel that way is not
+allowed. Sites and homes join the network on segments (not only at nodes), and
+isochrone polygons are drawn from points sampled along segments.
+
+Sources
+-------
+* OpenStreetMap files (``.osm.pbf``, ``.osm``, ``.osm.bz2``, ``.osm.gz``) read
+  with pyosmium: ways are kept by the mode's rules (:data:`WAY_RULES`) and split
+  at junctions; lengths are planar metres in British National Grid (its scale
+  error is under 0.04 % in England).
+* osmnx GraphML (``.graphml``, ``.graphml.gz``): the stored ``length`` and
+  ``geometry`` are used; ``bus_guideway`` edges are dropped for driving.
+* A place name or a ``(west, south, east, north)`` bounding box in degrees:
+  downloaded through osmnx (needs the internet).
+
+Rules
+-----
+* Driving follows one-way rules (``oneway=yes/-1``, roundabouts, motorways);
+  cycling and walking use every kept way in both directions.
+* Parallel edges (two roads between the same two junctions in the same
+  direction) keep the fastest.
+* Built networks are cached under a hash of the input file's bytes and the
+  build options, written atomically (a temporary file, then a rename), and
+  checked against a stored sha256 when reloaded: a damaged entry is rebuilt
+  with a warning.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import hashlib
+import io
+import json
+import logging
+import os
+import tempfile
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import shapely
+from scipy.spatial import cKDTree
+
+from iot_geo import settings
+from iot_geo.errors import DataNotFoundError, InvalidInputError, NetworkBuildError
+from iot_geo.geo import to_bng
+from iot_geo.speeds import MODES, URBAN_NODES_PER_KM2, URBAN_RADIUS_M, Speeds, parse_maxspeed_kmh, road_class
+
+log = logging.getLogger(__name__)
+
+#: Version of the cached network format; bump when the arrays change meaning.
+CACHE_FORMAT = 3
+
+_NO_ACCESS = {"no", "private"}
+_DRIVE = {
+    "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link", "secondary",
+    "secondary_link", "tertiary", "tertiary_link", "unclassified", "residential", "living_street", "road",
+}
+_NEVER = {
+    "proposed", "construction", "abandoned", "platform", "raceway", "bus_guideway", "razed", "planned",
+    "elevator", "escalator", "corridor", "no", "disused", "rest_area", "services", "emergency_bay", "bus_stop",
+}
+_NOT_CYCLE = {"motorway", "motorway_link", "steps", "footway", "pedestrian"}
+_NOT_WALK = {"motorway", "motorway_link", "cycleway"}
+
+
+def _ok_drive(t: dict[str, str]) -> bool:
+    return (
+        t.get("highway") in _DRIVE
+        and t.get("area") != "yes"
+        and t.get("access") not in _NO_ACCESS
+        and t.get("motor_vehicle") not in _NO_ACCESS
+        and t.get("motorcar") not in _NO_ACCESS
+    )
+
+
+def _ok_cycle(t: dict[str, str]) -> bool:
+    hw = t.get("highway", "")
+    if not hw or hw in _NEVER or t.get("area") == "yes" or t.get("bicycle") in _NO_ACCESS:
+        return False
+    if hw in _NOT_CYCLE:
+        return t.get("bicycle") in ("yes", "designated", "permissive") and not hw.startswith("motorway")
+    return t.get("access") not in _NO_ACCESS or t.get("bicycle") in ("yes", "designated", "permissive")
+
+
+def _ok_walk(t: dict[str, str]) -> bool:
+    hw = t.get("highway", "")
+    if not hw or hw in _NEVER or t.get("area") == "yes" or t.get("foot") in _NO_ACCESS:
+        return False
+    if hw in _NOT_WALK:
+        return t.get("foot") in ("yes", "designated", "permissive") and not hw.startswith("motorway")
+    return t.get("access") not in _NO_ACCESS or t.get("foot") in ("yes", "designated", "permissive")
+
+
+#: Which OSM ways each mode may use (a function of the way's tags).
+WAY_RULES: dict[str, Callable[[dict[str, str]], bool]] = {"drive": _ok_drive, "cycle": _ok_cycle, "walk": _ok_walk}
+
+
+def _oneway(t: dict[str, str]) -> int:
+    """+1 forward only, -1 backward only, 0 both ways (driving rules)."""
+    ow = t.get("oneway", "").lower()
+    if ow in ("yes", "true", "1"):
+        return 1
+    if ow in ("-1", "reverse"):
+        return -1
+    if ow in ("no", "false", "0"):
+        return 0
+    if t.get("junction") in ("roundabout", "circular") or t.get("highway") in ("motorway", "motorway_link"):
+        return 1
+    return 0
+
+
+@dataclass
+class RawNetwork:
+    """Road segments before speeds: the mode-independent part of a build."""
+
+    node_id: np.ndarray  # int64, OSM ids or 0..N-1
+    node_x: np.ndarray
+    node_y: np.ndarray
+    seg_a: np.ndarray  # int64 node index at the start of the geometry
+    seg_b: np.ndarray
+    seg_ptr: np.ndarray  # int64 offsets into seg_x/seg_y, len n_seg + 1
+    seg_x: np.ndarray
+    seg_y: np.ndarray
+    seg_fwd_ok: np.ndarray  # bool: travel a -> b allowed
+    seg_bwd_ok: np.ndarray
+    seg_highway: np.ndarray  # object (str)
+    seg_maxspeed: np.ndarray  # object (str or None)
+    seg_length: np.ndarray | None = None  # metres; computed from geometry when None
+
+
+def _read_osm_file(path: Path, mode: str) -> RawNetwork:
+    import osmium
+
+    rule = WAY_RULES[mode]
+    ways: list[tuple[list[int], list[float], list[float], dict[str, str]]] = []
+    try:
+        processor = osmium.FileProcessor(str(path)).with_locations().with_filter(osmium.filter.KeyFilter("highway"))
+        for obj in processor:
+            if not obj.is_way():
+                continue
+            tags = {k: obj.tags.get(k) for k in ("highway", "oneway", "junction", "maxspeed", "access", "area",
+                                                 "motor_vehicle", "motorcar", "bicycle", "foot") if k in obj.tags}
+            if not rule(tags):
+                continue
+            refs, lons, lats = [], [], []
+            for nd in obj.nodes:
+                if not nd.location.valid():
+                    continue
+                refs.append(nd.ref)
+                lons.append(nd.lon)
+                lats.append(nd.lat)
+            if len(refs) >= 2:
+                ways.append((refs, lons, lats, tags))
+    except RuntimeError as exc:
+        raise NetworkBuildError(f"{path}: not a readable OpenStreetMap file ({exc})") from None
+    if not ways:
+        raise NetworkBuildError(f"{path}: no ways usable for mode {mode!r} (is this an OSM extract with roads?)")
+    all_refs = np.concatenate([np.asarray(w[0], dtype=np.int64) for w in ways])
+    all_lon = np.concatenate([np.asarray(w[1]) for w in ways])
+    all_lat = np.concatenate([np.asarray(w[2]) for w in ways])
+    uniq, first, counts = np.unique(all_refs, return_index=True, return_counts=True)
+    ends = np.zeros(len(uniq), dtype=bool)
+    x_all, y_all = to_bng(all_lon, all_lat)
+    node_x = x_all[first]
+    node_y = y_all[first]
+    is_junction = counts > 1
+    # way ends are nodes too
+    starts = np.cumsum([0] + [len(w[0]) for w in ways])
+    ends[np.searchsorted(uniq, all_refs[starts[:-1]])] = True
+    ends[np.searchsorted(uniq, all_refs[starts[1:] - 1])] = True
+    is_node = is_junction | ends
+    seg_a, seg_b, ptr, sx, sy, fwd, bwd, hw, ms = [], [], [0], [], [], [], [], [], []
+    for wi, (refs, _, _, tags) in enumerate(ways):
+        lo, hi = starts[wi], starts[wi + 1]
+        idx = np.searchsorted(uniq, all_refs[lo:hi])
+        cut = np.flatnonzero(is_node[idx])
+        ow = _oneway(tags) if mode == "drive" else 0
+        for c0, c1 in zip(cut[:-1], cut[1:], strict=True):
+            if idx[c0] == idx[c1] and c1 - c0 < 2:
+                continue
+            seg_a.append(idx[c0])
+            seg_b.append(idx[c1])
+            sx.append(x_all[lo + c0: lo + c1 + 1])
+            sy.append(y_all[lo + c0: lo + c1 + 1])
+            ptr.append(ptr[-1] + c1 - c0 + 1)
+            fwd.append(ow >= 0)
+            bwd.append(ow <= 0)
+            hw.append(tags.get("highway", ""))
+            ms.append(tags.get("maxspeed"))
+    a = np.asarray(seg_a, dtype=np.int64)
+    b = np.asarray(seg_b, dtype=np.int64)
+    used, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)  # graph nodes only
+    a, b = inverse[: len(a)], inverse[len(a):]
+    return RawNetwork(
+        node_id=uniq[used], node_x=node_x[used], node_y=node_y[used],
+        seg_a=a.astype(np.int64), seg_b=b.astype(np.int64),
+        seg_ptr=np.asarray(ptr, dtype=np.int64), seg_x=np.concatenate(sx), seg_y=np.concatenate(sy),
+        seg_fwd_ok=np.asarray(fwd), seg_bwd_ok=np.asarray(bwd),
+        seg_highway=np.asarray(hw, dtype=object), seg_maxspeed=np.asarray(ms, dtype=object),
+    )
+
+
+def _read_graphml(path: Path, mode: str) -> RawNetwork:
+    import osmnx as ox
+
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                G = ox.load_graphml(graphml_str=fh.read())
+        else:
+            G = ox.load_graphml(path)
+    except (OSError, ValueError, KeyError, SyntaxError, Exception) as exc:  # noqa: BLE001 - any parse failure
+        raise NetworkBuildError(f"{path}: not a readable osmnx GraphML file ({exc.__class__.__name__}: {exc})") from None
+    if G.number_of_edges() == 0:
+        raise NetworkBuildError(f"{path}: the graph has no edges")
+    crs = G.graph.get("crs", "epsg:4326")
+    nodes = list(G.nodes)
+    node_id = np.asarray(nodes, dtype=np.int64)
+    order = np.argsort(node_id)
+    node_id = node_id[order]
+    xs = np.asarray([G.nodes[n]["x"] for n in nodes], dtype=float)[order]
+    ys = np.asarray([G.nodes[n]["y"] for n in nodes], dtype=float)[order]
+    from pyproj import CRS, Transformer
+
+    tr = Transformer.from_crs(CRS.from_user_input(crs), settings.crs, always_xy=True)
+    nx_, ny_ = tr.transform(xs, ys)
+    rule = WAY_RULES[mode]
+    # pair opposite directed edges that share a geometry into one segment
+    seen: dict[tuple[int, int, float], int] = {}
+    seg_a: list[int] = []
+    seg_b: list[int] = []
+    fwd: list[bool] = []
+    bwd: list[bool] = []
+    hw: list[str] = []
+    ms: list[Any] = []
+    lens: list[float] = []
+    geoms: list[np.ndarray] = []
+    pos = {int(n): i for i, n in enumerate(node_id)}
+    for u, v, d in G.edges(data=True):
+        if u == v:
+            continue
+        highway = d.get("highway", "")
+        h0 = highway[0] if isinstance(highway, list) else str(highway)
+        tags = {"highway": h0}
+        if mode == "drive":
+            if h0 in _NEVER or h0 == "bus_guideway":
+                continue
+        elif not rule(tags) and h0 not in _DRIVE:
+            continue
+        elif h0.startswith("motorway"):
+            continue
+        iu, iv = pos[int(u)], pos[int(v)]
+        length = float(d.get("length", np.nan))
+        key = (min(iu, iv), max(iu, iv), round(length, 1))
+        if key in seen:
+            s = seen[key]
+            if seg_a[s] == iu:
+                fwd[s] = True
+            else:
+                bwd[s] = True
+            continue
+        geom = d.get("geometry")
+        if geom is not None:
+            coords = np.asarray(geom.coords)
+            gx, gy = tr.transform(coords[:, 0], coords[:, 1])
+        else:
+            gx = np.array([nx_[iu], nx_[iv]])
+            gy = np.array([ny_[iu], ny_[iv]])
+        seen[key] = len(seg_a)
+        seg_a.append(iu)
+        seg_b.append(iv)
+        fwd.append(True)
+        bwd.append(mode != "drive")
+        hw.append(h0)
+        ms.append(d.get("maxspeed"))
+        lens.append(length)
+        geoms.append(np.column_stack([gx, gy]))
+    if not seg_a:
+        raise NetworkBuildError(f"{path}: no edges usable for mode {mode!r}")
+    ptr = np.concatenate([[0], np.cumsum([len(g) for g in geoms])]).astype(np.int64)
+    flat = np.concatenate(geoms)
+    # snap geometry ends exactly onto their nodes
+    a = np.asarray(seg_a)
+    b = np.asarray(seg_b)
+    flat[ptr[:-1], 0], flat[ptr[:-1], 1] = nx_[a], ny_[a]
+    flat[ptr[1:] - 1, 0], flat[ptr[1:] - 1, 1] = nx_[b], ny_[b]
+    lengths = np.asarray(lens)
+    return RawNetwork(
+        node_id=node_id, node_x=np.asarray(nx_), node_y=np.asarray(ny_), seg_a=a, seg_b=b, seg_ptr=ptr,
+        seg_x=flat[:, 0].copy(), seg_y=flat[:, 1].copy(), seg_fwd_ok=np.asarray(fwd), seg_bwd_ok=np.asarray(bwd),
+        seg_highway=np.asarray(hw, dtype=object), seg_maxspeed=np.asarray(ms, dtype=object),
+        seg_length=np.where(np.isfinite(lengths), lengths, np.nan),
+    )
+
+
+def polyline_lengths(ptr: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Length in metres of each polyline stored flat (offsets ``ptr``)."""
+    d = np.hypot(np.diff(x), np.diff(y))
+    csum = np.concatenate([[0.0], np.cumsum(d)])
+    # the step from one polyline's last vertex to the next's first is not part of either
+    return csum[ptr[1:] - 1] - csum[ptr[:-1]]
+
+
+def _frontier(x: np.ndarray, y: np.ndarray, cell: float = 500.0) -> np.ndarray:
+    """Nodes on the edge of the loaded network's extent.
+
+    The nodes are rasterised on a ``cell``-metre grid, the occupied region is
+    closed and its holes filled; nodes in cells that touch the outside are the
+    frontier. A catchment that reaches one is cut by the edge of the data.
+    """
+    from scipy import ndimage
+
+    if len(x) == 0:
+        return np.zeros(0, dtype=bool)
+    ix = ((x - x.min()) // cell).astype(np.int64) + 3
+    iy = ((y - y.min()) // cell).astype(np.int64) + 3
+    grid = np.zeros((iy.max() + 4, ix.max() + 4), dtype=bool)
+    grid[iy, ix] = True
+    closed = ndimage.binary_closing(grid, structure=np.ones((3, 3)), iterations=2)
+    filled = ndimage.binary_fill_holes(closed | grid)
+    edge = filled & ~ndimage.binary_erosion(filled, structure=np.ones((3, 3)), border_value=0)
+    return edge[iy, ix]
+
+
+@dataclass
+class TravelNetwork:
+    """A travel network for one mode: a directed graph as arrays, in EPSG:27700.
+
+    Build one with :func:`load_network` (or :meth:`from_raw` for hand-made or
+    synthetic networks). Edge times are minutes; ``csr`` holds the graph,
+    ``csr_rev`` its reverse (for times *to* a site).
+    """
+
+    mode: str
+    speeds: Speeds
+    node_id: np.ndarray
+    node_x: np.ndarray
+    node_y: np.ndarray
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    edge_minutes: np.ndarray
+    edge_seg: np.ndarray  # the segment each edge runs along
+    seg_a: np.ndarray
+    seg_b: np.ndarray
+    seg_ptr: np.ndarray
+    seg_x: np.ndarray
+    seg_y: np.ndarray
+    seg_length: np.ndarray
+    seg_fwd: np.ndarray  # edge id running a -> b, or -1
+    seg_bwd: np.ndarray  # edge id running b -> a, or -1
+    seg_highway: np.ndarray
+    frontier: np.ndarray  # bool per node
+    snappable: np.ndarray  # bool per segment: sites and homes may join here
+    source: dict[str, Any] = field(default_factory=dict)
+    _csr: sp.csr_matrix | None = field(default=None, repr=False)
+    _csr_rev: sp.csr_matrix | None = field(default=None, repr=False)
+    _tree: Any = field(default=None, repr=False)
+    _tree_segs: np.ndarray | None = field(default=None, repr=False)
+    _cumlen: np.ndarray | None = field(default=None, repr=False)
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def from_raw(cls, raw: RawNetwork, *, mode: str = "drive", speeds: Speeds | None = None,
+                 source: dict[str, Any] | None = None) -> TravelNetwork:
+        """Apply a speed profile to road segments and build the graph.
+
+        Parameters
+        ----------
+        raw : RawNetwork
+            Segments with their allowed directions, road class and ``maxspeed``.
+        mode : {"drive", "cycle", "walk"}
+        speeds : Speeds, optional
+            Default: the mode's documented profile.
+        source : dict, optional
+            What the network was built from (for provenance).
+        """
+        if mode not in MODES:
+            raise InvalidInputError(f"unknown mode {mode!r}; road networks take one of {', '.join(MODES)}")
+        speeds = speeds or Speeds.for_mode(mode)
+        n_seg = len(raw.seg_a)
+        length = raw.seg_length if raw.seg_length is not None else polyline_lengths(raw.seg_ptr, raw.seg_x, raw.seg_y)
+        geo_len = polyline_lengths(raw.seg_ptr, raw.seg_x, raw.seg_y)
+        length = np.where(np.isfinite(length) & (length > 0), length, geo_len)
+        # road class and speed limit per segment, computed once per distinct tag value
+        hw_codes, hw_uniq = pd.factorize(pd.Series(raw.seg_highway, dtype=object).fillna(""))
+        cls_uniq = np.asarray([road_class(h) for h in hw_uniq], dtype=object)
+        classes = cls_uniq[hw_codes]
+        ms_series = pd.Series([str(m) if m is not None else "" for m in raw.seg_maxspeed], dtype=object)
+        pair_codes, pair_uniq = pd.factorize(ms_series + "|" + pd.Series(classes, dtype=object))
+        lim_uniq = np.asarray([parse_maxspeed_kmh(p.rsplit("|", 1)[0] or None, p.rsplit("|", 1)[1])
+                               for p in pair_uniq], dtype=float)
+        limits = lim_uniq[pair_codes]
+        tagged = np.isfinite(limits)
+        mid = raw.seg_ptr[:-1] + (raw.seg_ptr[1:] - raw.seg_ptr[:-1]) // 2
+        urban = np.zeros(n_seg, dtype=bool)
+        if speeds.constant_kmh is None and n_seg:
+            tree = cKDTree(np.column_stack([raw.node_x, raw.node_y]))
+            counts = tree.query_ball_point(np.column_stack([raw.seg_x[mid], raw.seg_y[mid]]), URBAN_RADIUS_M,
+                                           return_length=True)
+            density = counts / (np.pi * (URBAN_RADIUS_M / 1000.0) ** 2)
+            urban = np.where(tagged, limits <= 30 * 1.609344 + 0.5, density >= URBAN_NODES_PER_KM2)
+        combo_codes, combo_uniq = pd.MultiIndex.from_arrays(
+            [classes, np.where(tagged, limits, -1.0), urban]).factorize()
+        kmh_uniq = np.asarray([speeds.edge_kmh(c, lim if lim > 0 else None, bool(u)) for c, lim, u in combo_uniq],
+                              dtype=float)
+        kmh = kmh_uniq[combo_codes] if n_seg else np.zeros(0)
+        seg_minutes = length / (kmh * 1000.0 / 60.0)
+        s_f = np.flatnonzero(raw.seg_fwd_ok)
+        s_b = np.flatnonzero(raw.seg_bwd_ok)
+        u = np.concatenate([raw.seg_a[s_f], raw.seg_b[s_b]])
+        v = np.concatenate([raw.seg_b[s_f], raw.seg_a[s_b]])
+        minutes = np.concatenate([seg_minutes[s_f], seg_minutes[s_b]])
+        segs = np.concatenate([s_f, s_b])
+        is_fwd = np.concatenate([np.ones(len(s_f), bool), np.zeros(len(s_b), bool)])
+        keep = u != v
+        u, v, minutes, segs, is_fwd = u[keep], v[keep], minutes[keep], segs[keep], is_fwd[keep]
+        # parallel edges keep the fastest: sort by (u, v, minutes) and take the first of each pair
+        order = np.lexsort((minutes, v, u))
+        u, v, minutes, segs, is_fwd = u[order], v[order], minutes[order], segs[order], is_fwd[order]
+        first = np.ones(len(u), dtype=bool)
+        first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+        u, v, minutes, segs, is_fwd = u[first], v[first], minutes[first], segs[first], is_fwd[first]
+        seg_fwd = np.full(n_seg, -1, dtype=np.int64)
+        seg_bwd = np.full(n_seg, -1, dtype=np.int64)
+        eid = np.arange(len(u), dtype=np.int64)
+        seg_fwd[segs[is_fwd]] = eid[is_fwd]
+        seg_bwd[segs[~is_fwd]] = eid[~is_fwd]
+        net = cls(
+            mode=mode, speeds=speeds, node_id=raw.node_id, node_x=np.asarray(raw.node_x, float),
+            node_y=np.asarray(raw.node_y, float), edge_u=u.astype(np.int64), edge_v=v.astype(np.int64),
+            edge_minutes=minutes.astype(np.float64), edge_seg=segs.astype(np.int64), seg_a=raw.seg_a,
+            seg_b=raw.seg_b, seg_ptr=raw.seg_ptr, seg_x=raw.seg_x, seg_y=raw.seg_y,
+            seg_length=length.astype(np.float64), seg_fwd=seg_fwd, seg_bwd=seg_bwd,
+            seg_highway=np.asarray(classes, dtype=object), frontier=_frontier(raw.node_x, raw.node_y),
+            snappable=np.zeros(n_seg, dtype=bool), source=dict(source or {}),
+        )
+        net._mark_snappable()
+        if len(net.edge_u) == 0:
+            raise NetworkBuildError(f"no usable edges for mode {mode!r} in {net.source.get('file', 'the input')}")
+        return net
+
+    def _mark_snappable(self) -> None:
+        """Segments a site or a home may join: both ends in the main component, not a motorway."""
+        from scipy.sparse.csgraph import connected_components
+
+        n_comp, labels = connected_components(self.csr, directed=True, connection="strong")
+        main = np.bincount(labels).argmax() if len(labels) else 0
+        in_main = labels == main
+        used = (self.seg_fwd >= 0) | (self.seg_bwd >= 0)
+        not_motorway = ~np.isin(self.seg_highway, ["motorway"]) if self.mode == "drive" else True
+        self.snappable = used & in_main[self.seg_a] & in_main[self.seg_b] & not_motorway
+        self.source["components"] = int(n_comp)
+        self.source["main_component_nodes"] = int(in_main.sum())
+
+    # ---------------------------------------------------------------- graphs
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return len(self.node_x)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of directed edges (after parallel edges were reduced to the fastest)."""
+        return len(self.edge_u)
+
+    @property
+    def csr(self) -> sp.csr_matrix:
+        """The directed graph: ``csr[u, v]`` is the minutes from ``u`` to ``v``."""
+        if self._csr is None:
+            self._csr = sp.csr_matrix((self.edge_minutes, (self.edge_u, self.edge_v)), shape=(self.n_nodes,) * 2)
+        return self._csr
+
+    @property
+    def csr_rev(self) -> sp.csr_matrix:
+        """The reversed graph, for times to a site."""
+        if self._csr_rev is None:
+            self._csr_rev = sp.csr_matrix((self.edge_minutes, (self.edge_v, self.edge_u)), shape=(self.n_nodes,) * 2)
+        return self._csr_rev
+
+    def to_networkx(self) -> Any:
+        """The same weighted graph as a networkx ``DiGraph`` (attribute ``minutes``), for cross-checks."""
+        import networkx as nx
+
+        G = nx.DiGraph()
+        G.add_nodes_from(range(self.n_nodes))
+        G.add_weighted_edges_from(zip(self.edge_u.tolist(), self.edge_v.tolist(), self.edge_minutes.tolist(),
+                                      strict=True), weight="minutes")
+        return G
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(minx, miny, maxx, maxy) of the nodes, metres."""
+        return (float(self.node_x.min()), float(self.node_y.min()), float(self.node_x.max()),
+                float(self.node_y.max()))
+
+    def segment_geometries(self, segs: np.ndarray | None = None) -> np.ndarray:
+        """Shapely LineStrings of the given segments (all by default)."""
+        segs = np.arange(len(self.seg_a)) if segs is None else np.asarray(segs)
+        starts, stops = self.seg_ptr[segs], self.seg_ptr[segs + 1]
+        counts = stops - starts
+        idx = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) + np.arange(counts.sum())
+        coords = np.column_stack([self.seg_x[idx], self.seg_y[idx]])
+        return shapely.linestrings(coords, indices=np.repeat(np.arange(len(segs)), counts))
+
+    def _snap_tree(self) -> tuple[Any, np.ndarray]:
+        if self._tree is None:
+            segs = np.flatnonzero(self.snappable)
+            self._tree = shapely.STRtree(self.segment_geometries(segs))
+            self._tree_segs = segs
+        assert self._tree_segs is not None
+        return self._tree, self._tree_segs
+
+    def snap(self, x: np.ndarray, y: np.ndarray, *, max_distance: float = np.inf) -> pd.DataFrame:
+        """Join points to their nearest usable point on the network.
+
+        Parameters
+        ----------
+        x, y : array of float
+            Points, EPSG:27700 metres.
+        max_distance : float
+            Points farther than this from every usable segment get ``seg = -1``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``seg`` (segment id or -1), ``frac`` (0..1 along the segment from its
+            start node), ``distance`` (metres, the access leg).
+        """
+        tree, segs = self._snap_tree()
+        pts = shapely.points(np.asarray(x, float), np.asarray(y, float))
+        out_seg = np.full(len(pts), -1, dtype=np.int64)
+        out_frac = np.zeros(len(pts))
+        out_dist = np.full(len(pts), np.inf)
+        if len(pts) and len(segs):
+            md = None if not np.isfinite(max_distance) else float(max_distance)
+            (pi, ti), dist = tree.query_nearest(pts, max_distance=md, return_distance=True, all_matches=False)
+            lines = tree.geometries.take(ti)
+            loc = shapely.line_locate_point(lines, pts[pi])
+            seg = segs[ti]
+            out_seg[pi] = seg
+            out_dist[pi] = dist
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out_frac[pi] = np.clip(loc / shapely.length(lines), 0.0, 1.0)
+        return pd.DataFrame({"seg": out_seg, "frac": out_frac, "distance": out_dist})
+
+    # ---------------------------------------------------------------- times
+    def travel_times(self, sites: Any, *, max_minutes: float, direction: str = "to_site") -> Any:
+        """Minutes per node to (or from) each site; see :func:`iot_geo.catchment.travel_times`."""
+        from iot_geo.catchment import travel_times
+
+        return travel_times(self, sites, max_minutes=max_minutes, direction=direction)
+
+    def times_to_points(self, points: Any, sites: Any, *, max_minutes: float, direction: str = "to_site") -> Any:
+        """Minutes from each point to each site; see :func:`iot_geo.catchment.times_to_points`."""
+        from iot_geo.catchment import times_to_points
+
+        return times_to_points(self, points, sites, max_minutes=max_minutes, direction=direction)
+
+    # ------------------------------------------------------------- describe
+    def summary(self) -> dict[str, Any]:
+        """Counts and extent, for tables and provenance."""
+        return {
+            "mode": self.mode, "nodes": self.n_nodes, "edges": self.n_edges, "segments": len(self.seg_a),
+            "km_of_road": round(float(self.seg_length.sum()) / 1000.0, 1),
+            "components": self.source.get("components"), "bounds": self.bounds,
+            "speeds": self.speeds.key(), "source": {k: v for k, v in self.source.items() if k != "path"},
+        }
+
+    def __repr__(self) -> str:
+        return (f"TravelNetwork(mode={self.mode!r}, nodes={self.n_nodes:,}, edges={self.n_edges:,}, "
+                f"source={self.source.get('file', '?')!r})")
+
+    # ---------------------------------------------------------------- cache
+    _ARRAYS = ("node_id", "node_x", "node_y", "edge_u", "edge_v", "edge_minutes", "edge_seg", "seg_a", "seg_b",
+               "seg_ptr", "seg_x", "seg_y", "seg_length", "seg_fwd", "seg_bwd", "frontier", "snappable")
+
+    def save(self, path: Path) -> None:
+        """Write the network to ``path`` (npz) atomically, with a sha256 of its arrays."""
+        arrays = {k: getattr(self, k) for k in self._ARRAYS}
+        arrays["seg_highway"] = self.seg_highway.astype(str)
+        meta = {"mode": self.mode, "speeds": self.speeds.key(), "source": self.source, "format": CACHE_FORMAT}
+        digest = _digest_arrays(arrays)
+        arrays["meta"] = np.frombuffer(json.dumps({**meta, "sha256": digest}).encode(), dtype=np.uint8)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, **arrays)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    @classmethod
+    def load(cls, path: Path, speeds: Speeds) -> TravelNetwork:
+        """Read a cached network; raises ``ValueError`` if it is damaged."""
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        meta = json.loads(arrays.pop("meta").tobytes().decode())
+        if meta.get("format") != CACHE_FORMAT:
+            raise ValueError("old cache format")
+        highway = arrays.pop("seg_highway").astype(object)
+        if _digest_arrays({**arrays, "seg_highway": highway.astype(str)}) != meta["sha256"]:
+            raise ValueError("checksum mismatch")
+        return cls(mode=meta["mode"], speeds=speeds, seg_highway=highway, source=meta["source"], **arrays)
+
+
+def _digest_arrays(arrays: dict[str, np.ndarray]) -> str:
+    h = hashlib.sha256()
+    for k in sorted(arrays):
+        a = np.ascontiguousarray(arrays[k])
+        h.update(k.encode())
+        h.update(str(a.dtype).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _sniff(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith((".graphml", ".graphml.gz")):
+        return "graphml"
+    if name.endswith((".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".xml", ".xml.bz2")):
+        return "osm"
+    head = path.read_bytes()[:512] if path.stat().st_size else b""
+    if head.startswith(b"BZh"):
+        head = bz2.decompress(path.read_bytes())[:512]
+    elif head.startswith(b"\x1f\x8b"):
+        with gzip.open(path) as fh:
+            head = fh.read(512)
+    if b"<osm" in head:
+        return "osm"
+    if b"<graphml" in head:
+        return "graphml"
+    if b"OSMHeader" in head:
+        return "osm"
+    raise NetworkBuildError(
+        f"{path}: not an OpenStreetMap file (.osm.pbf, .osm, .osm.bz2) or an osmnx GraphML file (.graphml[.gz])"
+    )
+
+
+def load_network(
+    source: str | os.PathLike[str] | tuple[float, float, float, float],
+    *,
+    mode: str = "drive",
+    speeds: Speeds | float | dict[str, tuple[float, float]] | None = None,
+    free_flow: bool = False,
+    cache: bool = True,
+    progress: bool = False,
+) -> TravelNetwork:
+    """Build (or reload from the cache) a travel network for one mode.
+
+    Parameters
+    ----------
+    source : path, place name or bbox
+        An OSM file (``.osm.pbf``, ``.osm``, ``.osm.bz2``), an osmnx GraphML
+        file (``.graphml``, ``.graphml.gz``), or, online only, a place name
+        or a ``(west, south, east, north)`` bounding box in degrees.
+    mode : {"drive", "cycle", "walk"}
+        Travel mode; ``"transit"`` networks come from GTFS feeds (not yet here).
+    speeds : Speeds, float or dict, optional
+        A full :class:`~iot_geo.speeds.Speeds` profile; a number (one speed in
+        km/h for every road); or ``{road class: (urban km/h, rural km/h)}``
+        overriding the drive peak profile. Default: the mode's documented profile.
+    free_flow : bool
+        Drive only: speed limits instead of the morning-peak profile.
+    cache : bool
+        Reuse and write the cache (folder from settings).
+    progress : bool
+        Show a spinner while building.
+
+    Returns
+    -------
+    TravelNetwork
+
+    Raises
+    ------
+    DataNotFoundError
+        The file does not exist.
+    NetworkBuildError
+        The file is not OSM or GraphML, or holds no roads usable for the mode.
+    InvalidInputError
+        Unknown mode or bad speeds.
+    """
+    if mode == "transit":
+        raise InvalidInputError("mode 'transit' needs a GTFS feed and the timetable router, which is not built yet")
+    if mode not in MODES:
+        raise InvalidInputError(f"unknown mode {mode!r}; use one of {', '.join(MODES)} (or transit with a GTFS feed)")
+    profile = _speeds(mode, speeds, free_flow)
+    if isinstance(source, tuple) or (isinstance(source, str) and not Path(source).exists()
+                                     and not source.lower().endswith((".pbf", ".osm", ".bz2", ".graphml", ".gz"))):
+        return _from_osmnx_download(source, mode, profile)
+    path = Path(source)
+    if not path.is_file():
+        raise DataNotFoundError(f"network file {path} not found")
+    kind = _sniff(path)
+    file_sha = _file_sha256(path)
+    key_obj = {"file_sha256": file_sha, "mode": mode, "speeds": profile.key(), "format": CACHE_FORMAT}
+    key = hashlib.sha256(json.dumps(key_obj, sort_keys=True).encode()).hexdigest()[:24]
+    cache_path = settings.get_cache_dir() / "networks" / f"{path.name}.{mode}.{key}.npz"
+    if cache and cache_path.is_file():
+        try:
+            net = TravelNetwork.load(cache_path, profile)
+            net.source["cached"] = True
+            log.info("reloaded %s network from cache %s", mode, cache_path.name)
+            return net
+        except (ValueError, OSError, KeyError, json.JSONDecodeError) as exc:
+            warnings.warn(f"cached network {cache_path.name} is damaged ({exc}); rebuilding", stacklevel=2)
+            cache_path.unlink(missing_ok=True)
+    status = None
+    if progress:
+        from rich.console import Console
+
+        status = Console(stderr=True).status(f"building the {mode} network from {path.name}")
+        status.start()
+    try:
+        raw = _read_graphml(path, mode) if kind == "graphml" else _read_osm_file(path, mode)
+        net = TravelNetwork.from_raw(raw, mode=mode, speeds=profile, source={
+            "file": path.name, "file_sha256": file_sha, "format": kind, "cached": False})
+    finally:
+        if status is not None:
+            status.stop()
+    if cache:
+        net.save(cache_path)
+    return net
+
+
+def _speeds(mode: str, speeds: Speeds | float | dict[str, tuple[float, float]] | None, free_flow: bool) -> Speeds:
+    base = Speeds.for_mode(mode, free_flow=free_flow)
+    if speeds is None:
+        return base
+    if isinstance(speeds, Speeds):
+        if speeds.mode != mode:
+            raise InvalidInputError(f"speeds are for mode {speeds.mode!r}, the network is {mode!r}")
+        return speeds
+    if isinstance(speeds, int | float):
+        if not 0.5 <= float(speeds) <= 200:
+            raise InvalidInputError(f"speed {speeds} km/h is outside 0.5..200 km/h")
+        return Speeds(mode, constant_kmh=float(speeds), park_minutes=base.park_minutes)
+    if isinstance(speeds, dict):
+        for k, v in speeds.items():
+            if not (isinstance(v, tuple | list) and len(v) == 2 and all(0.5 <= float(s) <= 200 for s in v)):
+                raise InvalidInputError(f"speeds[{k!r}] must be (urban km/h, rural km/h) within 0.5..200")
+        return Speeds(mode, free_flow=free_flow, by_class={k: (float(v[0]), float(v[1])) for k, v in speeds.items()},
+                      park_minutes=base.park_minutes)
+    raise InvalidInputError(f"speeds must be a Speeds, a number of km/h or a dict, not {type(speeds).__name__}")
+
+
+def _from_osmnx_download(source: str | tuple[float, float, float, float], mode: str, profile: Speeds) -> TravelNetwork:
+    """Download a network through osmnx (online only) and build it."""
+    import osmnx as ox
+
+    network_type = {"drive": "drive", "cycle": "bike", "walk": "walk"}[mode]
+    try:
+        if isinstance(source, tuple):
+            G = ox.graph_from_bbox(source, network_type=network_type, simplify=True, retain_all=True)
+        else:
+            G = ox.graph_from_place(source, network_type=network_type, simplify=True, retain_all=True)
+    except Exception as exc:  # noqa: BLE001 - osmnx raises many kinds for network failures
+        raise NetworkBuildError(
+            f"could not download {source!r} through osmnx ({exc.__class__.__name__}: {exc}); "
+            "offline, give an OSM or GraphML file instead"
+        ) from None
+    buf = io.BytesIO()
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp) / "download.graphml"
+        ox.save_graphml(G, p)
+        buf.write(p.read_bytes())
+        raw = _read_graphml(p, mode)
+    return TravelNetwork.from_raw(raw, mode=mode, speeds=profile, source={"place": str(source), "format": "osmnx"})
