@@ -250,8 +250,8 @@ def _site_sources(network: TravelNetwork, snapped: gpd.GeoDataFrame, direction: 
     acc = snapped["access_minutes"].to_numpy()
     fwd = network.seg_fwd[s]
     bwd = network.seg_bwd[s]
-    w_f = np.where(fwd >= 0, network.edge_minutes[np.maximum(fwd, 0)], np.inf)
-    w_b = np.where(bwd >= 0, network.edge_minutes[np.maximum(bwd, 0)], np.inf)
+    w_f = network.edge_minutes[np.maximum(fwd, 0)]
+    w_b = network.edge_minutes[np.maximum(bwd, 0)]
     a, b = network.seg_a[s], network.seg_b[s]
     if direction == "to_site":  # who can reach the site: a along fwd, b along bwd
         nodes = np.concatenate([a, b])
@@ -259,6 +259,7 @@ def _site_sources(network: TravelNetwork, snapped: gpd.GeoDataFrame, direction: 
     else:  # the site reaches b along fwd, a along bwd
         nodes = np.concatenate([b, a])
         offs = np.concatenate([acc + (1 - f) * w_f, acc + f * w_b])
+    offs = np.where(np.concatenate([fwd >= 0, bwd >= 0]), offs, np.inf)
     site = np.concatenate([np.arange(len(s)), np.arange(len(s))])
     ok = np.isfinite(offs)
     return site[ok], nodes[ok], offs[ok]
@@ -321,13 +322,15 @@ def _point_times(network: TravelNetwork, T: np.ndarray, seg: np.ndarray, frac: n
     """Network minutes of points on segments, given node minutes ``T`` (``(k, N)`` or ``(N,)``)."""
     fwd = network.seg_fwd[seg]
     bwd = network.seg_bwd[seg]
-    w_f = np.where(fwd >= 0, network.edge_minutes[np.maximum(fwd, 0)], np.inf)
-    w_b = np.where(bwd >= 0, network.edge_minutes[np.maximum(bwd, 0)], np.inf)
+    w_f = network.edge_minutes[np.maximum(fwd, 0)]
+    w_b = network.edge_minutes[np.maximum(bwd, 0)]
     Ta = T[..., network.seg_a[seg]]
     Tb = T[..., network.seg_b[seg]]
     if direction == "to_site":
-        return np.minimum((1 - frac) * w_f + Tb, frac * w_b + Ta)
-    return np.minimum(Ta + frac * w_f, Tb + (1 - frac) * w_b)
+        via_f, via_b = (1 - frac) * w_f + Tb, frac * w_b + Ta
+    else:
+        via_f, via_b = Ta + frac * w_f, Tb + (1 - frac) * w_b
+    return np.minimum(np.where(fwd >= 0, via_f, np.inf), np.where(bwd >= 0, via_b, np.inf))
 
 
 def _same_segment(network: TravelNetwork, snapped: gpd.GeoDataFrame, seg: np.ndarray, frac: np.ndarray,

@@ -453,10 +453,10 @@ class TravelNetwork:
         return net
 
     def _mark_snappable(self) -> None:
-        """Segments a site or a home may join: both ends in the main component, not a motorway."""
+        """Segments a site or a home may join: both ends in the main (weakly connected) component, not a motorway."""
         from scipy.sparse.csgraph import connected_components
 
-        n_comp, labels = connected_components(self.csr, directed=True, connection="strong")
+        n_comp, labels = connected_components(self.csr, directed=True, connection="weak")
         main = np.bincount(labels).argmax() if len(labels) else 0
         in_main = labels == main
         used = (self.seg_fwd >= 0) | (self.seg_bwd >= 0)
@@ -724,7 +724,7 @@ def load_network(
             net.source["cached"] = True
             log.info("reloaded %s network from cache %s", mode, cache_path.name)
             return net
-        except (ValueError, OSError, KeyError, json.JSONDecodeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - any unreadable entry (bad CRC, truncated zip, wrong arrays)
             warnings.warn(f"cached network {cache_path.name} is damaged ({exc}); rebuilding", stacklevel=2)
             cache_path.unlink(missing_ok=True)
     status = None

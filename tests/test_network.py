@@ -1,0 +1,167 @@
+"""Building travel networks: hand-built graphs with known answers and the real extracts."""
+
+from __future__ import annotations
+
+import gzip
+import warnings
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from helpers import X0, Y0, km_per_minute, raw_network
+from iot_geo import DataNotFoundError, InvalidInputError, NetworkBuildError
+from iot_geo.network import TravelNetwork, load_network
+from iot_geo.speeds import MPH, PEAK_KMH, Speeds, parse_maxspeed_kmh
+
+
+@pytest.fixture(scope="module")
+def rutland(data_dir):
+    return load_network(data_dir / "osm/rutland-2022-07-20.osm.pbf", mode="drive")
+
+
+def test_parallel_edges_keep_fastest_not_sum():
+    nodes = {0: (X0, Y0), 1: (X0 + 1000, Y0)}
+    raw = raw_network(nodes, [(0, 1, True, True), (0, 1, True, True, [(X0 + 500, Y0 + 600)])])
+    net = km_per_minute(raw)
+    assert net.n_edges == 2  # one each way, not four
+    assert net.csr[0, 1] == pytest.approx(1.0) and net.csr[1, 0] == pytest.approx(1.0)
+
+
+def test_oneway_directions_both_ways_of_travel():
+    nodes = {0: (X0, Y0), 1: (X0 + 1000, Y0), 2: (X0 + 2000, Y0)}
+    raw = raw_network(nodes, [(0, 1, True, True), (1, 2, True, False)])
+    net = km_per_minute(raw)
+    assert net.csr[1, 2] == pytest.approx(1.0) and net.csr[2, 1] == 0  # no edge 2 -> 1
+    walk = km_per_minute(raw_network(nodes, [(0, 1, True, True), (1, 2, True, True)]), mode="walk")
+    assert walk.csr[2, 1] == pytest.approx(1.0)
+
+
+def test_rutland_counts_and_speeds(rutland):
+    assert rutland.n_nodes > 3000 and rutland.n_edges > 7000
+    assert 600 < rutland.seg_length.sum() / 1000 < 750  # km of drivable road (osmnx: 1,278 km directed)
+    kmh = rutland.seg_length[rutland.edge_seg] / 1000 / (rutland.edge_minutes / 60)
+    assert kmh.max() <= max(v[1] for v in PEAK_KMH.values()) + 1e-6
+    assert rutland.frontier.any() and not rutland.frontier.all()
+    assert rutland.source["main_component_nodes"] > 0.9 * rutland.n_nodes
+
+
+def test_csr_equals_networkx_graph(rutland):
+    G = rutland.to_networkx()
+    assert G.number_of_edges() == rutland.n_edges
+    rng = np.random.default_rng(1)
+    from scipy.sparse.csgraph import dijkstra
+
+    for src in rng.choice(rutland.n_nodes, 5, replace=False):
+        ours = dijkstra(rutland.csr, indices=int(src), limit=25.0)
+        ref = nx.single_source_dijkstra_path_length(G, int(src), cutoff=25.0, weight="minutes")
+        got = {i: t for i, t in enumerate(ours) if np.isfinite(t)}
+        assert got.keys() == ref.keys()
+        np.testing.assert_allclose([got[k] for k in ref], [ref[k] for k in ref], rtol=0, atol=1e-9)
+
+
+def test_free_flow_is_faster_than_peak(data_dir):
+    peak = load_network(data_dir / "osm/cambridge-2020-drive.graphml.gz")
+    free = load_network(data_dir / "osm/cambridge-2020-drive.graphml.gz", free_flow=True)
+    assert peak.n_edges == free.n_edges
+    ratio = peak.edge_minutes.sum() / free.edge_minutes.sum()
+    assert 1.3 < ratio < 3.0  # urban peak trips take longer than speed limits suggest
+    assert "bus_guideway" not in set(peak.seg_highway)
+
+
+def test_maxspeed_parsing():
+    assert parse_maxspeed_kmh("30 mph") == pytest.approx(30 * MPH)
+    assert parse_maxspeed_kmh("50") == 50
+    assert parse_maxspeed_kmh("national", "primary") == pytest.approx(60 * MPH)
+    assert parse_maxspeed_kmh("GB:national", "motorway") == pytest.approx(70 * MPH)
+    assert parse_maxspeed_kmh(["40 mph", "30 mph"]) == pytest.approx(30 * MPH)
+    assert parse_maxspeed_kmh("['20 mph', '30 mph']") == pytest.approx(20 * MPH)
+    assert parse_maxspeed_kmh(None) is None and parse_maxspeed_kmh("signals") is None
+    s = Speeds("drive")
+    assert s.edge_kmh("primary", 30 * MPH, urban=True) == PEAK_KMH["primary"][0]
+    assert s.edge_kmh("residential", 10.0, urban=True) == 10.0  # never above the limit
+
+
+def test_modes_use_different_ways(data_dir):
+    pbf = data_dir / "osm/rutland-2022-07-20.osm.pbf"
+    drive = load_network(pbf, mode="drive")
+    walk = load_network(pbf, mode="walk")
+    cycle = load_network(pbf, mode="cycle")
+    assert walk.seg_length.sum() > cycle.seg_length.sum() > drive.seg_length.sum()
+    assert "motorway" not in set(walk.seg_highway)
+    # walking runs every way in both directions
+    assert (walk.seg_fwd >= 0).sum() == (walk.seg_bwd >= 0).sum()
+    assert (drive.seg_fwd >= 0).sum() > (drive.seg_bwd >= 0).sum()
+
+
+def test_xml_and_pbf_agree(data_dir):
+    pbf = load_network(data_dir / "osm/rutland-2022-07-20.osm.pbf")
+    xml = load_network(data_dir / "osm/rutland-2022-07-20-drive.osm.bz2")
+    assert pbf.n_nodes == xml.n_nodes and pbf.n_edges == xml.n_edges
+    np.testing.assert_allclose(np.sort(pbf.edge_minutes), np.sort(xml.edge_minutes))
+
+
+def test_cache_reload_and_corruption(tmp_path, data_dir, monkeypatch):
+    from iot_geo import settings
+
+    monkeypatch.setattr(settings, "cache_dir", tmp_path)
+    src = data_dir / "osm/rutland-2018-02-27.osm.pbf"
+    first = load_network(src)
+    entries = list((tmp_path / "networks").glob("*.npz"))
+    assert len(entries) == 1 and not first.source["cached"]
+    again = load_network(src)
+    assert again.source["cached"]
+    for name in TravelNetwork._ARRAYS:
+        np.testing.assert_array_equal(getattr(first, name), getattr(again, name))
+    # damage the entry: it is detected and rebuilt with a warning
+    data = bytearray(entries[0].read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    entries[0].write_bytes(bytes(data))
+    with pytest.warns(UserWarning, match="damaged"):
+        rebuilt = load_network(src)
+    assert not rebuilt.source["cached"]
+    np.testing.assert_array_equal(rebuilt.edge_minutes, first.edge_minutes)
+    assert not list((tmp_path / "networks").glob("*.part"))
+
+
+def test_interrupted_build_leaves_no_cache(tmp_path, data_dir, monkeypatch):
+    from iot_geo import network, settings
+
+    monkeypatch.setattr(settings, "cache_dir", tmp_path)
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(network.TravelNetwork, "from_raw", classmethod(lambda cls, *a, **k: boom()))
+    with pytest.raises(KeyboardInterrupt):
+        load_network(data_dir / "osm/leeds-its-example-2020.osm.pbf", mode="walk")
+    assert not list(tmp_path.rglob("*.npz")) and not list(tmp_path.rglob("*.part"))
+
+
+def test_bad_sources(tmp_path):
+    junk = tmp_path / "junk.osm.pbf"
+    junk.write_bytes(b"this is not osm" * 10)
+    with pytest.raises(NetworkBuildError, match="not a readable OpenStreetMap file"):
+        load_network(junk)
+    txt = tmp_path / "notes.txt"
+    txt.write_text("hello")
+    with pytest.raises(NetworkBuildError, match="not an OpenStreetMap file"):
+        load_network(txt)
+    with pytest.raises(DataNotFoundError):
+        load_network(tmp_path / "missing.osm.pbf")
+    with pytest.raises(InvalidInputError, match="unknown mode"):
+        load_network(junk, mode="fly")
+    motorway_only = tmp_path / "m.osm"
+    motorway_only.write_text(
+        '<?xml version="1.0"?><osm version="0.6">'
+        '<node id="1" lat="52.6" lon="-0.7"/><node id="2" lat="52.61" lon="-0.7"/>'
+        '<way id="9"><nd ref="1"/><nd ref="2"/><tag k="highway" v="motorway"/></way></osm>'
+    )
+    with pytest.raises(NetworkBuildError, match="no ways usable for mode 'walk'"):
+        load_network(motorway_only, mode="walk")
+    assert load_network(motorway_only, mode="drive").n_edges == 1
+    bad_graphml = tmp_path / "g.graphml.gz"
+    bad_graphml.write_bytes(gzip.compress(b"<graphml>broken"))
+    with pytest.raises(NetworkBuildError, match="GraphML"):
+        load_network(bad_graphml)
