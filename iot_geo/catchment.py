@@ -336,22 +336,25 @@ def _point_times(network: TravelNetwork, T: np.ndarray, seg: np.ndarray, frac: n
 def _same_segment(network: TravelNetwork, snapped: gpd.GeoDataFrame, seg: np.ndarray, frac: np.ndarray,
                   direction: str) -> np.ndarray:
     """Direct trips along a shared segment: ``(k, n_points)`` minutes (inf where not on the site's segment)."""
-    k = len(snapped)
-    out = np.full((k, len(seg)), np.inf)
-    for i, (s_seg, s_f, acc) in enumerate(snapped[["snap_seg", "snap_frac", "access_minutes"]].itertuples(index=False)):
-        on = np.flatnonzero(seg == s_seg)
+    s_seg = snapped["snap_seg"].to_numpy()
+    s_f = snapped["snap_frac"].to_numpy()
+    acc = snapped["access_minutes"].to_numpy()
+    out = np.full((len(s_seg), len(seg)), np.inf)
+    for i in range(len(s_seg)):
+        on = np.flatnonzero(seg == s_seg[i])
         if not len(on):
             continue
-        fwd, bwd = network.seg_fwd[s_seg], network.seg_bwd[s_seg]
+        fwd, bwd = network.seg_fwd[s_seg[i]], network.seg_bwd[s_seg[i]]
         f = frac[on]
         # to_site: the point travels towards the site; from_site the reverse
-        ahead = f <= s_f if direction == "to_site" else f >= s_f
+        ahead = f <= s_f[i] if direction == "to_site" else f >= s_f[i]
+        gap = np.abs(s_f[i] - f)
         t = np.full(len(on), np.inf)
         if fwd >= 0:
-            t = np.where(ahead, np.abs(s_f - f) * network.edge_minutes[fwd], t)
+            t = np.where(ahead, gap * network.edge_minutes[fwd], t)
         if bwd >= 0:
-            t = np.minimum(t, np.where(~ahead, np.abs(s_f - f) * network.edge_minutes[bwd], np.inf))
-        out[i, on] = t + acc
+            t = np.minimum(t, np.where(~ahead, gap * network.edge_minutes[bwd], np.inf))
+        out[i, on] = t + acc[i]
     return out
 
 
@@ -472,27 +475,30 @@ class TimeGrid:
     y0: float
     resolution: float
 
-    def contour(self, minutes: float) -> shapely.Geometry:
-        """The land reached within ``minutes`` as a (Multi)Polygon in EPSG:27700."""
+    def contours(self, bands: Sequence[float]) -> list[shapely.Geometry]:
+        """The land reached within each band, as (Multi)Polygons in EPSG:27700 (one contouring pass)."""
         z = np.where(np.isfinite(self.values), self.values, 1e9)
-        if not (z <= minutes).any():
-            return shapely.Polygon()
         ny, nx = z.shape
+        if ny < 2 or nx < 2 or not (z <= max(bands)).any():
+            return [shapely.Polygon() for _ in bands]
         xs = self.x0 + np.arange(nx) * self.resolution
         ys = self.y0 + np.arange(ny) * self.resolution
-        gen = contourpy.contour_generator(xs, ys, z, fill_type=contourpy.FillType.OuterOffset, name="serial")
-        polys, offsets = gen.filled(-1.0, float(minutes))
-        parts = []
-        for pts, off in zip(polys, offsets, strict=True):
-            rings = [pts[off[r]:off[r + 1]] for r in range(len(off) - 1)]
-            rings = [r for r in rings if len(r) >= 4]
-            if not rings:
+        gen = contourpy.contour_generator(xs, ys, z, fill_type=contourpy.FillType.ChunkCombinedOffsetOffset,
+                                          name="serial", chunk_size=0)
+        out = []
+        for band in bands:
+            points, offsets, outer = (c[0] for c in gen.filled(-1.0, float(band)))
+            if points is None or len(points) == 0:
+                out.append(shapely.Polygon())
                 continue
-            parts.append(shapely.Polygon(rings[0], rings[1:]))
-        if not parts:
-            return shapely.Polygon()
-        geom = shapely.make_valid(shapely.MultiPolygon(parts) if len(parts) > 1 else parts[0])
-        return geom
+            polys = shapely.from_ragged_array(shapely.GeometryType.POLYGON, points, (offsets, outer))
+            geom = shapely.multipolygons(polys) if len(polys) > 1 else polys[0]
+            out.append(geom if shapely.is_valid(geom) else shapely.make_valid(geom))
+        return out
+
+    def contour(self, minutes: float) -> shapely.Geometry:
+        """The land reached within ``minutes`` as a (Multi)Polygon in EPSG:27700."""
+        return self.contours([minutes])[0]
 
 
 def time_grid(
@@ -558,19 +564,37 @@ def _population(data_dir: str | os.PathLike[str] | None, population: gpd.GeoData
     return load_population(data_dir=data_dir)
 
 
-def _people_in_reach(pop: gpd.GeoDataFrame, minutes_to_pop: np.ndarray, band: float) -> dict[str, Any]:
+@dataclass
+class _PopArrays:
+    """Population columns as plain arrays for fast per-band sums."""
+
+    people: np.ndarray
+    people_16_59: np.ndarray
+    known: np.ndarray
+    decile: np.ndarray  # 0 where unknown
+
+    @classmethod
+    def of(cls, pop: gpd.GeoDataFrame) -> _PopArrays:
+        people = pop["people"].to_numpy(dtype=float, na_value=np.nan)
+        p1659 = (pop["people_16_59"].to_numpy(dtype=float, na_value=np.nan) if "people_16_59" in pop.columns
+                 else np.full(len(pop), np.nan))
+        known = np.isfinite(people)
+        decile = (pop["imd_decile"].to_numpy(dtype=float, na_value=0).astype(np.int64) if "imd_decile" in pop.columns
+                  else np.zeros(len(pop), np.int64))
+        return cls(np.where(known, people, 0.0), np.nan_to_num(p1659), known, np.clip(decile, 0, 10))
+
+
+def _people_in_reach(pop: _PopArrays, minutes_to_pop: np.ndarray, band: float) -> dict[str, Any]:
     reached = minutes_to_pop <= band
-    sub = pop[reached]
-    known = sub["people"].notna()
+    by_decile = np.bincount(pop.decile[reached], weights=pop.people[reached], minlength=11)
     out: dict[str, Any] = {
-        "people": float(sub.loc[known, "people"].sum()),
-        "people_16_59": float(sub.loc[known, "people_16_59"].sum()),
-        "people_unknown": int((~known).sum()),
-        "lsoas": int(len(sub)),
+        "people": float(pop.people[reached].sum()),
+        "people_16_59": float(pop.people_16_59[reached].sum()),
+        "people_unknown": int((reached & ~pop.known).sum()),
+        "lsoas": int(reached.sum()),
     }
-    if "imd_decile" in sub.columns:
-        for d in range(1, 11):
-            out[f"imd_{d}"] = float(sub.loc[known & (sub["imd_decile"] == d), "people"].sum())
+    for d in range(1, 11):
+        out[f"imd_{d}"] = float(by_decile[d])
     return out
 
 
@@ -636,6 +660,7 @@ def catchments(
         raise InvalidInputError(f"resolution {res} must be positive metres")
     pop = _pop_near(network, _population(data_dir, population))
     pop_minutes, _ = _raw_point_minutes(tt, pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy(), POINT_SNAP_MAX_M)
+    pop_arrays = _PopArrays.of(pop)
     if union:
         groups = list(dict.fromkeys(tt.sites["group_id"]))
         units = [(None, g, np.flatnonzero(tt.sites["group_id"].to_numpy() == g)) for g in groups]
@@ -648,8 +673,7 @@ def catchments(
         grid = time_grid(network, node_t, direction=direction, max_minutes=bands[-1], resolution=res,
                          access_max_m=access_max_m, snapped_sites=tt.sites.iloc[idx])
         pm = pop_minutes[idx].min(axis=0)
-        for band in bands:
-            geom = grid.contour(band)
+        for band, geom in zip(bands, grid.contours(bands), strict=True):
             truncated = bool(network.frontier[node_t <= band].any())
             rows.append({
                 "site_id": site_id if site_id is not None else "",
@@ -658,7 +682,7 @@ def catchments(
                 "direction": direction,
                 "minutes": int(band) if float(band).is_integer() else band,
                 "area_km2": round(float(shapely.area(geom)) / 1e6, 4),
-                **_people_in_reach(pop, pm, band),
+                **_people_in_reach(pop_arrays, pm, band),
                 "truncated": truncated,
                 "geometry": geom,
             })
@@ -695,7 +719,8 @@ def people_reached(
     pop = _pop_near(network, _population(data_dir, population))
     pm, _ = _raw_point_minutes(tt, pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy(), POINT_SNAP_MAX_M)
     best = pm.min(axis=0)
-    return pd.DataFrame([{"minutes": b, **_people_in_reach(pop, best, b)} for b in bands])
+    arrays = _PopArrays.of(pop)
+    return pd.DataFrame([{"minutes": b, **_people_in_reach(arrays, best, b)} for b in bands])
 
 
 def lsoa_times(

@@ -226,10 +226,99 @@ def providers_cmd(
          title=f"{len(gdf)} providers")
 
 
+@app.command("catchment")
+def catchment_cmd(
+    network: Annotated[Path, typer.Option("--network", help="OSM (.osm.pbf/.osm/.osm.bz2) or GraphML file.")],
+    minutes: Annotated[list[float], typer.Option("--minutes", help="Bands in minutes (repeat or list).")],
+    site: Annotated[list[str] | None, typer.Option("--site", help="A site as NAME=LAT,LON (repeat).")] = None,
+    sites: Annotated[Path | None, typer.Option("--sites", help="CSV of sites: site_id/name and lat/lon or "
+                                                               "easting/northing (group_id optional).")] = None,
+    mode: Annotated[str, typer.Option("--mode", help="drive, cycle or walk.")] = "drive",
+    union: Annotated[bool, typer.Option("--union", help="One catchment per group of sites.")] = False,
+    direction: Annotated[str, typer.Option("--direction", help="to_site or from_site.")] = "to_site",
+    free_flow: Annotated[bool, typer.Option("--free-flow", help="Drive at speed limits, not peak speeds.")] = False,
+    resolution: Annotated[float | None, typer.Option("--resolution", help="Polygon grid in metres.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="GeoPackage to write.")] = None,
+    csv: Annotated[Path | None, typer.Option("--csv", help="CSV table to write.")] = None,
+    data_dir: DataDir = None,
+    fmt: Format = "table",
+) -> None:
+    """Travel-to-learn catchments for sites, with the people they reach.
+
+    Example: iot-geo catchment --network rutland.osm.pbf --minutes 10 15 20 --site "Oakham=52.6707,-0.7270"
+    """
+    import warnings
+
+    from iot_geo.catchment import as_sites, catchments, parse_site_arg
+    from iot_geo.network import load_network
+    from iot_geo.outputs import check_output, write_csv, write_gpkg
+
+    _set_data_dir(data_dir)
+    frames = []
+    if site:
+        parsed = [parse_site_arg(s) for s in site]
+        frames.append(pd.DataFrame([{"site_id": n, "lat": la, "lon": lo} for n, la, lo in parsed]))
+    if sites is not None:
+        if not sites.is_file():
+            raise IotGeoError(f"--sites {sites}: file not found")
+        frames.append(pd.read_csv(sites, dtype={"site_id": str, "name": str, "group_id": str}))
+    if not frames:
+        raise IotGeoError("no sites: give --site NAME=LAT,LON or --sites FILE.csv")
+    site_df = pd.concat(frames, ignore_index=True)
+    site_gdf = as_sites(site_df, where=str(sites) if sites else "--site")
+    for target in (output, csv):
+        if target is not None:
+            check_output(target, [network, sites])
+    net = load_network(network, mode=mode, free_flow=free_flow, progress=err.is_terminal)
+    if net.source.get("cached"):
+        err.print(f"reused the cached {mode} network for {network.name}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = catchments(net, site_gdf, minutes=minutes, union=union, direction=direction, resolution=resolution)
+    for w in caught:
+        err.print(f"[yellow]warning:[/yellow] {w.message}")
+    if output is not None:
+        write_gpkg({"catchments": result, "sites": site_gdf}, output, [network, sites])
+        err.print(f"wrote {output}")
+    if csv is not None:
+        write_csv(result, csv, [network, sites])
+        err.print(f"wrote {csv}")
+    cols = ["site_id" if not union else "group_id", "minutes", "area_km2", "people", "people_16_59",
+            "people_unknown", "truncated"]
+    emit(result[cols] if fmt == "table" else result, fmt, title=f"{mode} catchments ({direction})")
+
+
+MULTI_VALUE_OPTIONS = ("--minutes",)
+
+
+def expand_multi_values(argv: list[str]) -> list[str]:
+    """Let ``--minutes 10 15 20`` mean ``--minutes 10 --minutes 15 --minutes 20`` (also ``10,15,20``)."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok in MULTI_VALUE_OPTIONS:
+            j = i + 1
+            values: list[str] = []
+            while j < len(argv) and not (argv[j].startswith("--") or (argv[j].startswith("-") and
+                                                                           not argv[j][1:2].isdigit())):
+                values.extend(v for v in argv[j].split(",") if v)
+                j += 1
+            if not values:
+                out.append(tok)
+            for v in values:
+                out += [tok, v]
+            i = j
+            continue
+        out.append(tok)
+        i += 1
+    return out
+
+
 def main() -> None:
     """Entry point of the console script: run the app, turning errors into one line and exit 2."""
     try:
-        app(standalone_mode=False)
+        app(args=expand_multi_values(sys.argv[1:]), standalone_mode=False)
     except IotGeoError as exc:
         if _state["debug"]:
             raise

@@ -1,0 +1,78 @@
+"""Writing results: atomically, never over an input, with readable errors."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from iot_geo.errors import InvalidInputError
+
+
+def check_output(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None] = ()) -> Path:
+    """Refuse an output path that is an input or sits in a folder that cannot be written."""
+    out = Path(path).expanduser()
+    for p in inputs:
+        if p is not None and Path(p).exists() and out.exists() and out.resolve() == Path(p).resolve():
+            raise InvalidInputError(f"output {out} is one of the inputs; choose another name")
+    parent = out.parent if str(out.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot create the output folder {parent}: {exc.strerror}") from None
+    if not os.access(parent, os.W_OK):
+        raise InvalidInputError(f"cannot write to {parent}: permission denied")
+    return out
+
+
+def _tmp_beside(out: Path) -> Path:
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=out.suffix)
+    os.close(fd)
+    os.unlink(tmp)  # GDAL wants to create the file itself
+    return Path(tmp)
+
+
+def write_gpkg(layers: dict[str, gpd.GeoDataFrame | pd.DataFrame], path: str | os.PathLike[str],
+               inputs: Iterable[str | os.PathLike[str] | None] = ()) -> Path:
+    """Write several layers into one GeoPackage atomically (a temporary file, then a rename)."""
+    out = check_output(path, inputs)
+    tmp = _tmp_beside(out)
+    try:
+        for name, df in layers.items():
+            if isinstance(df, gpd.GeoDataFrame):
+                frame = df.copy()
+                for col in frame.columns:
+                    if frame[col].map(lambda v: isinstance(v, list)).any():
+                        frame[col] = frame[col].map(lambda v: ";".join(map(str, v)) if isinstance(v, list) else v)
+                frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+            else:
+                gpd.GeoDataFrame(df).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise InvalidInputError(f"could not write {out}: {exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
+
+
+def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None] = (),
+              *, float_format: str = "%.6g") -> Path:
+    """Write a table as CSV atomically (geometry dropped, lists joined with ';')."""
+    out = check_output(path, inputs)
+    frame = pd.DataFrame(df.drop(columns="geometry")) if "geometry" in df.columns else df.copy()
+    for col in frame.columns:
+        if frame[col].map(lambda v: isinstance(v, list)).any():
+            frame[col] = frame[col].map(lambda v: ";".join(map(str, v)) if isinstance(v, list) else v)
+    tmp = _tmp_beside(out)
+    try:
+        frame.to_csv(tmp, index=False, float_format=float_format, lineterminator="\n")
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise InvalidInputError(f"could not write {out}: {exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
