@@ -9,6 +9,14 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from iot_geo.catchment import (
+    TravelTimes,
+    catchments,
+    lsoa_times,
+    people_reached,
+    times_to_points,
+    travel_times,
+)
 from iot_geo.errors import (
     ChecksumError,
     DataNotFoundError,
@@ -18,6 +26,8 @@ from iot_geo.errors import (
     NetworkBuildError,
 )
 from iot_geo.locate import locate
+from iot_geo.network import TravelNetwork, load_network
+from iot_geo.speeds import Speeds
 from iot_geo.sources.boundaries import load_areas
 from iot_geo.sources.population import load_population
 from iot_geo.sources.providers import load_providers, read_providers
@@ -34,7 +44,16 @@ __all__ = [
     "InvalidInputError",
     "IotGeoError",
     "NetworkBuildError",
+    "Speeds",
+    "TravelNetwork",
+    "TravelTimes",
     "__version__",
+    "catchments",
+    "load_network",
+    "lsoa_times",
+    "people_reached",
+    "times_to_points",
+    "travel_times",
     "load_areas",
     "load_population",
     "load_providers",

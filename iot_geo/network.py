@@ -370,6 +370,7 @@ class TravelNetwork:
     _tree: Any = field(default=None, repr=False)
     _tree_segs: np.ndarray | None = field(default=None, repr=False)
     _cumlen: np.ndarray | None = field(default=None, repr=False)
+    _snap_memo: dict[tuple[str, float], pd.DataFrame] = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -522,6 +523,17 @@ class TravelNetwork:
             self._tree_segs = segs
         assert self._tree_segs is not None
         return self._tree, self._tree_segs
+
+    def snap_cached(self, x: np.ndarray, y: np.ndarray, *, max_distance: float = np.inf) -> pd.DataFrame:
+        """:meth:`snap`, remembered for the same points (population centroids are snapped once per network)."""
+        x = np.ascontiguousarray(x, dtype=float)
+        y = np.ascontiguousarray(y, dtype=float)
+        key = (hashlib.sha1(x.tobytes() + y.tobytes()).hexdigest(), float(max_distance))
+        if key not in self._snap_memo:
+            if len(self._snap_memo) > 8:
+                self._snap_memo.clear()
+            self._snap_memo[key] = self.snap(x, y, max_distance=max_distance)
+        return self._snap_memo[key]
 
     def snap(self, x: np.ndarray, y: np.ndarray, *, max_distance: float = np.inf) -> pd.DataFrame:
         """Join points to their nearest usable point on the network.
