@@ -601,6 +601,78 @@ def _pop_near(network: TravelNetwork, pop: gpd.GeoDataFrame) -> gpd.GeoDataFrame
     return pop[(x >= minx - m) & (x <= maxx + m) & (y >= miny - m) & (y <= maxy + m)]
 
 
+@dataclass
+class CatchmentDetail:
+    """What :func:`catchment_detail` computes: the table, and per-unit minutes to each LSOA centroid."""
+
+    table: gpd.GeoDataFrame
+    population: gpd.GeoDataFrame  # the centroids near the network
+    unit_minutes: np.ndarray  # (n_units, n_population) minutes, inf where not reached
+    units: list[str]  # site id (or group id for a union) of each row of unit_minutes
+    times: TravelTimes
+
+
+def catchment_detail(
+    network: TravelNetwork,
+    sites: Any,
+    *,
+    minutes: Sequence[float] | float = (30, 45, 60),
+    union: bool = False,
+    direction: str = "to_site",
+    resolution: float | None = None,
+    access_max_m: float = ACCESS_MAX_M,
+    population: gpd.GeoDataFrame | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    polygons: bool = True,
+) -> CatchmentDetail:
+    """:func:`catchments` with the minutes to every LSOA centroid kept (for overlap and hub-and-spoke)."""
+    bands = check_minutes(minutes)
+    _check_direction(direction)
+    site_gdf = as_sites(sites)
+    tt = travel_times(network, site_gdf, max_minutes=bands[-1], direction=direction)
+    res = float(resolution or RESOLUTION_M[network.mode])
+    if res <= 0:
+        raise InvalidInputError(f"resolution {res} must be positive metres")
+    pop = _pop_near(network, _population(data_dir, population))
+    pop_minutes, _ = _raw_point_minutes(tt, pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy(), POINT_SNAP_MAX_M)
+    pop_arrays = _PopArrays.of(pop)
+    if union:
+        groups = list(dict.fromkeys(tt.sites["group_id"]))
+        units = [(None, g, np.flatnonzero(tt.sites["group_id"].to_numpy() == g)) for g in groups]
+    else:
+        units = [(sid, g, np.array([i])) for i, (sid, g) in enumerate(zip(tt.sites["site_id"], tt.sites["group_id"],
+                                                                           strict=True))]
+    rows = []
+    unit_minutes = np.empty((len(units), len(pop)))
+    for u, (site_id, group_id, idx) in enumerate(units):
+        node_t = tt.per_site[idx].min(axis=0)
+        pm = pop_minutes[idx].min(axis=0)
+        unit_minutes[u] = pm
+        if polygons:
+            grid = time_grid(network, node_t, direction=direction, max_minutes=bands[-1], resolution=res,
+                             access_max_m=access_max_m, snapped_sites=tt.sites.iloc[idx])
+            geoms = grid.contours(bands)
+        else:
+            geoms = [shapely.Polygon() for _ in bands]
+        for band, geom in zip(bands, geoms, strict=True):
+            rows.append({
+                "site_id": site_id if site_id is not None else "",
+                "group_id": group_id,
+                "mode": network.mode,
+                "direction": direction,
+                "minutes": int(band) if float(band).is_integer() else band,
+                "area_km2": round(float(shapely.area(geom)) / 1e6, 4),
+                **_people_in_reach(pop_arrays, pm, band),
+                "truncated": bool(network.frontier[node_t <= band].any()),
+                "geometry": geom,
+            })
+    out = gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.crs)
+    cols = CATCHMENT_COLUMNS[:-1] + [c for c in out.columns if c not in CATCHMENT_COLUMNS] + ["geometry"]
+    out = gpd.GeoDataFrame(out[cols], geometry="geometry", crs=settings.crs)
+    names = [str(g if sid is None else sid) for sid, g, _ in units]
+    return CatchmentDetail(out, pop, unit_minutes, names, tt)
+
+
 def catchments(
     network: TravelNetwork,
     sites: Any,
@@ -647,50 +719,41 @@ def catchments(
         union. ``truncated``: the catchment reaches the edge of the loaded
         network, so its figures are lower bounds.
     """
-    bands = check_minutes(minutes)
-    _check_direction(direction)
-    site_gdf = as_sites(sites)
-    tt = travel_times(network, site_gdf, max_minutes=bands[-1], direction=direction)
-    res = float(resolution or RESOLUTION_M[network.mode])
-    if res <= 0:
-        raise InvalidInputError(f"resolution {res} must be positive metres")
-    pop = _pop_near(network, _population(data_dir, population))
-    pop_minutes, _ = _raw_point_minutes(tt, pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy(), POINT_SNAP_MAX_M)
-    pop_arrays = _PopArrays.of(pop)
-    if union:
-        groups = list(dict.fromkeys(tt.sites["group_id"]))
-        units = [(None, g, np.flatnonzero(tt.sites["group_id"].to_numpy() == g)) for g in groups]
-    else:
-        units = [(sid, g, np.array([i])) for i, (sid, g) in enumerate(zip(tt.sites["site_id"], tt.sites["group_id"],
-                                                                           strict=True))]
-    rows = []
-    for site_id, group_id, idx in units:
-        node_t = tt.per_site[idx].min(axis=0)
-        grid = time_grid(network, node_t, direction=direction, max_minutes=bands[-1], resolution=res,
-                         access_max_m=access_max_m, snapped_sites=tt.sites.iloc[idx])
-        pm = pop_minutes[idx].min(axis=0)
-        for band, geom in zip(bands, grid.contours(bands), strict=True):
-            truncated = bool(network.frontier[node_t <= band].any())
-            rows.append({
-                "site_id": site_id if site_id is not None else "",
-                "group_id": group_id,
-                "mode": network.mode,
-                "direction": direction,
-                "minutes": int(band) if float(band).is_integer() else band,
-                "area_km2": round(float(shapely.area(geom)) / 1e6, 4),
-                **_people_in_reach(pop_arrays, pm, band),
-                "truncated": truncated,
-                "geometry": geom,
-            })
-    out = gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.crs)
-    cols = CATCHMENT_COLUMNS[:-1] + [c for c in out.columns if c not in CATCHMENT_COLUMNS] + ["geometry"]
-    out = gpd.GeoDataFrame(out[cols], geometry="geometry", crs=settings.crs)
+    out = catchment_detail(network, sites, minutes=minutes, union=union, direction=direction,
+                           resolution=resolution, access_max_m=access_max_m, population=population,
+                           data_dir=data_dir).table
     if warn_truncated and out["truncated"].any():
-        cut = out[out["truncated"]]
-        names = ", ".join(f"{r.site_id or r.group_id} {r.minutes} min" for r in cut.head(5).itertuples())
-        warnings.warn(f"{len(cut)} catchment(s) reach the edge of the loaded network ({names}"
-                      f"{', ...' if len(cut) > 5 else ''}): their figures are lower bounds", stacklevel=2)
+        warn_truncation(out)
     return out
+
+
+def warn_truncation(table: pd.DataFrame) -> None:
+    """Warn that some catchments reach the edge of their network (their figures are lower bounds)."""
+    cut = table[table["truncated"]]
+    if not len(cut):
+        return
+    names = ", ".join(f"{r.site_id or r.group_id} {r.minutes} min" for r in cut.head(5).itertuples())
+    warnings.warn(f"{len(cut)} catchment(s) reach the edge of the loaded network ({names}"
+                  f"{', ...' if len(cut) > 5 else ''}): their figures are lower bounds", stacklevel=3)
+
+
+def pick_network(networks: TravelNetwork | Sequence[TravelNetwork], sites: gpd.GeoDataFrame, *, label: str
+                 ) -> TravelNetwork:
+    """The first network that every one of ``sites`` can join (within :data:`SITE_SNAP_MAX_M`)."""
+    nets = [networks] if isinstance(networks, TravelNetwork) else list(networks)
+    if not nets:
+        raise InvalidInputError("no network given")
+    x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
+    best = None
+    for net in nets:
+        d = net.snap(x, y)["distance"].to_numpy()
+        if (d <= SITE_SNAP_MAX_M).all():
+            return net
+        best = d.max() if best is None else min(best, d.max())
+    raise InvalidInputError(
+        f"{label}: no loaded network covers all its sites (the nearest leaves a site "
+        f"{best:,.0f} m from any usable road); load a network that covers the bid's area"
+    )
 
 
 def people_reached(

@@ -1,0 +1,623 @@
+"""Bids and their sites: the bid file formats, validation, and the competition's vocabularies.
+
+A bid file is YAML (``schema: 1``, see API.md), or CSV (``bids.csv`` beside
+``sites.csv``, or a folder holding both), or GeoJSON (a FeatureCollection of
+sites with a ``bid_id`` property, the bids themselves in a top-level ``bids``
+member or in a ``bids.csv`` beside the file).
+
+:func:`read_bids` checks everything and reports every problem at once, each
+with file, bid and field. A file with any invalid bid is refused whole unless
+``skip_invalid=True``: then the valid bids come back and the others are listed
+in :attr:`Bids.problems`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import yaml
+from shapely.geometry import Point
+
+from iot_geo import settings
+from iot_geo.errors import DataNotFoundError, InvalidInputError
+from iot_geo.geo import GB_LAT, GB_LON, to_bng
+from iot_geo.sources.providers import PROVIDER_TYPES, normalise_type
+
+#: Post-16 Skills Plan routes: id -> display name. The first five are the STEM
+#: routes named in the IoT competition.
+ROUTES: dict[str, str] = {
+    "engineering_manufacturing": "Engineering & Manufacturing",
+    "construction": "Construction",
+    "health_science": "Health & Science",
+    "digital": "Digital",
+    "transport_logistics": "Transport & Logistics",
+    "agriculture_environmental_animal_care": "Agriculture, Environmental & Animal Care",
+    "business_administrative": "Business & Administrative",
+    "catering_hospitality": "Catering & Hospitality",
+    "childcare_education": "Childcare & Education",
+    "creative_design": "Creative & Design",
+    "hair_beauty": "Hair & Beauty",
+    "legal_finance_accounting": "Legal, Finance & Accounting",
+    "protective_services": "Protective Services",
+    "sales_marketing_procurement": "Sales, Marketing & Procurement",
+    "social_care": "Social Care",
+}
+STEM_ROUTES = frozenset(list(ROUTES)[:5])
+LEAD_TYPES = (*PROVIDER_TYPES, "employer", "employer_consortium", "lep", "combined_authority")
+ROLES = ("hub", "spoke")
+LEVELS = (3, 4, 5)
+#: Coordinates given both ways (lat/lon and easting/northing) must agree within this many metres.
+COORD_AGREE_M = 100.0
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class Partner:
+    """A partner of a bid."""
+
+    name: str
+    type: str
+
+
+@dataclass
+class Bid:
+    """One bid, validated. ``sites`` is a GeoDataFrame (EPSG:27700)."""
+
+    id: str
+    name: str
+    lead: str
+    lead_type: str
+    partners: list[Partner]
+    lep_codes: list[str]
+    lep_names: list[str]
+    ca_code: str | None
+    ca_name: str | None
+    routes: list[str]
+    levels: list[int]
+    sites: gpd.GeoDataFrame
+    source: str = ""
+    vintage: dict[str, int | None] = field(default_factory=dict)
+
+    @property
+    def hub(self) -> gpd.GeoDataFrame:
+        """The hub site(s)."""
+        return self.sites[self.sites["role"] == "hub"]
+
+    @property
+    def stem_share(self) -> float:
+        """Share of the bid's routes that are STEM routes."""
+        return sum(r in STEM_ROUTES for r in self.routes) / len(self.routes) if self.routes else 0.0
+
+    def _repr_html_(self) -> str:
+        head = (f"<b>{_esc(self.name)}</b> ({_esc(self.id)}), lead {_esc(self.lead)} ({self.lead_type}); "
+                f"LEP {', '.join(map(_esc, self.lep_names)) or '-'}; CA {_esc(self.ca_name or '-')}; "
+                f"routes {', '.join(self.routes)}; levels {self.levels}")
+        return head + self.sites.drop(columns="geometry").to_html(index=False)
+
+
+def _esc(text: object) -> str:
+    import html
+
+    return html.escape(str(text))
+
+
+@dataclass
+class Bids:
+    """A set of validated bids read from one file."""
+
+    bids: list[Bid]
+    vintage: dict[str, int | None]
+    source: str
+    problems: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Bid]:
+        return iter(self.bids)
+
+    def __len__(self) -> int:
+        return len(self.bids)
+
+    def __getitem__(self, key: str | int) -> Bid:
+        if isinstance(key, int):
+            return self.bids[key]
+        for b in self.bids:
+            if b.id == key:
+                return b
+        raise InvalidInputError(f"no bid {key!r} in {self.source}; bids: {', '.join(b.id for b in self.bids)}")
+
+    @property
+    def ids(self) -> list[str]:
+        """Bid ids in file order."""
+        return [b.id for b in self.bids]
+
+    @property
+    def sites(self) -> gpd.GeoDataFrame:
+        """Every site of every bid: ``bid_id, site_id, name, role, provider_id, geometry``."""
+        frames = [b.sites for b in self.bids]
+        if not frames:
+            return gpd.GeoDataFrame({"bid_id": [], "site_id": [], "name": [], "role": [], "provider_id": []},
+                                    geometry=[], crs=settings.crs)
+        return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=settings.crs)
+
+    def table(self) -> pd.DataFrame:
+        """One row per bid, for printing."""
+        return pd.DataFrame([{
+            "bid_id": b.id, "name": b.name, "lead": b.lead, "lead_type": b.lead_type,
+            "lep": ";".join(b.lep_names), "ca": b.ca_name or "", "routes": ";".join(b.routes),
+            "levels": ";".join(map(str, b.levels)), "sites": len(b.sites), "hubs": int((b.sites["role"] == "hub").sum()),
+        } for b in self.bids])
+
+    def _repr_html_(self) -> str:
+        extra = f"<p>{len(self.problems)} invalid bid(s) skipped</p>" if self.problems else ""
+        return f"<b>{len(self)} bids</b> from {_esc(Path(self.source).name)}" + extra + self.table().to_html(index=False)
+
+
+# ------------------------------------------------------------------ parsing
+class _Problems:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.items: list[tuple[str | None, str]] = []
+
+    def add(self, bid: str | None, msg: str) -> None:
+        self.items.append((bid, msg))
+
+    def for_bid(self, bid: str | None) -> list[str]:
+        return [m for b, m in self.items if b == bid]
+
+    def lines(self) -> list[str]:
+        return [f"{self.source}: " + (f"bid {b!r}: " if b else "") + m for b, m in self.items]
+
+
+def _suggest(value: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(value.lower(), [o.lower() for o in options], n=1, cutoff=0.5)
+    if close:
+        orig = next(o for o in options if o.lower() == close[0])
+        return f" (did you mean {orig!r}?)"
+    return ""
+
+
+def route_id(value: object) -> str | None:
+    """The route id of an id or display name ("Engineering & Manufacturing"), or None."""
+    text = str(value).strip()
+    if text in ROUTES:
+        return text
+    norm = re.sub(r"[^a-z0-9]+", "_", text.lower().replace("&", " ")).strip("_")
+    norm = re.sub(r"_and_", "_", norm)
+    if norm in ROUTES:
+        return norm
+    for rid, display in ROUTES.items():
+        if display.lower() == text.lower():
+            return rid
+    return None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    if isinstance(value, list | tuple):
+        return list(value)
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(";") if v.strip()]
+    return [value]
+
+
+def _num(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, str) and not value.strip():
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+class _AreaIndex:
+    """LEPs and CAs of the file's vintages, by code and by name."""
+
+    def __init__(self, vintage: dict[str, int | None], data_dir: str | os.PathLike[str] | None) -> None:
+        from iot_geo.sources.boundaries import load_areas
+
+        self.lep = load_areas("lep", vintage.get("lep"), data_dir=data_dir)
+        self.ca = load_areas("ca", vintage.get("ca"), data_dir=data_dir)
+
+    @staticmethod
+    def _find(layer: gpd.GeoDataFrame, value: str) -> tuple[str, str] | None:
+        text = str(value).strip()
+        hit = layer[(layer["code"] == text) | (layer["name"].str.lower() == text.lower())]
+        if len(hit) == 1:
+            return str(hit["code"].iloc[0]), str(hit["name"].iloc[0])
+        return None
+
+    def resolve(self, kind: str, value: str) -> tuple[str, str] | str:
+        layer = self.lep if kind == "lep" else self.ca
+        found = self._find(layer, value)
+        if found:
+            return found
+        vint = int(layer["vintage"].iloc[0]) if len(layer) else "?"
+        return (f"unknown {'LEP' if kind == 'lep' else 'combined authority'} {value!r} in the {vint} "
+                f"boundaries{_suggest(str(value), list(layer['name']))}")
+
+
+def _site_point(site: dict[str, Any], providers: gpd.GeoDataFrame | None, where: str, errors: list[str]
+                ) -> tuple[Point | None, str]:
+    lat, lon = _num(site.get("lat", site.get("latitude"))), _num(site.get("lon", site.get("longitude")))
+    e, n = _num(site.get("easting")), _num(site.get("northing"))
+    pid = site.get("provider_id")
+    pid = None if pid is None or (isinstance(pid, float) and math.isnan(pid)) or str(pid).strip() == "" else str(pid)
+    for key in ("lat", "lon", "easting", "northing"):
+        raw = site.get(key)
+        if raw not in (None, "") and not (isinstance(raw, float) and math.isnan(raw)) and _num(raw) is None:
+            errors.append(f"{where}: {key} {raw!r} is not a finite number")
+    pts: list[tuple[str, float, float]] = []
+    if lat is not None and lon is not None:
+        if not (GB_LAT[0] <= lat <= GB_LAT[1] and GB_LON[0] <= lon <= GB_LON[1]):
+            swapped = GB_LAT[0] <= lon <= GB_LAT[1] and GB_LON[0] <= lat <= GB_LON[1]
+            errors.append(f"{where}: lat={lat:g}, lon={lon:g} " + (
+                "looks like latitude and longitude swapped" if swapped else "is outside Great Britain"))
+            return None, ""
+        x, y = to_bng(np.array([lon]), np.array([lat]))
+        pts.append(("lat/lon", float(x[0]), float(y[0])))
+    elif (lat is None) != (lon is None):
+        errors.append(f"{where}: give both lat and lon")
+    if e is not None and n is not None:
+        if not (-120_000 <= e <= 700_000 and -20_000 <= n <= 1_250_000) or (abs(e) < 1000 and abs(n) < 1000):
+            errors.append(f"{where}: easting={e:g}, northing={n:g} is outside Great Britain")
+            return None, ""
+        pts.append(("easting/northing", e, n))
+    elif (e is None) != (n is None):
+        errors.append(f"{where}: give both easting and northing")
+    if pid is not None:
+        if providers is None:
+            errors.append(f"{where}: provider_id {pid!r} given but no provider data could be loaded")
+        else:
+            hit = providers[providers["provider_id"] == pid]
+            if not len(hit):
+                errors.append(f"{where}: provider_id {pid!r} does not exist in the provider data"
+                              f"{_suggest(pid, list(providers['provider_id']))}")
+            else:
+                g = hit.geometry.iloc[0]
+                pts.append(("provider_id", float(g.x), float(g.y)))
+    if not pts:
+        if not any(where in e_ for e_ in errors):
+            errors.append(f"{where}: no location: give lat and lon, easting and northing, or provider_id")
+        return None, ""
+    base = pts[0]
+    for other in pts[1:]:
+        d = math.hypot(other[1] - base[1], other[2] - base[2])
+        if d > COORD_AGREE_M:
+            errors.append(f"{where}: {base[0]} and {other[0]} disagree by {d:,.0f} m; give one location")
+            return None, ""
+    return Point(base[1], base[2]), pid or ""
+
+
+def _validate_bid(raw: dict[str, Any], idx: int, problems: _Problems, areas: _AreaIndex | None,
+                  providers: gpd.GeoDataFrame | None, seen_bids: set[str], seen_sites: set[str]) -> Bid | None:
+    bid_id = str(raw.get("id", "")).strip() if raw.get("id") is not None else ""
+    label = bid_id or f"#{idx + 1}"
+    errs: list[str] = []
+    if not bid_id:
+        errs.append("id: missing")
+    elif not _ID.match(bid_id):
+        errs.append(f"id: {bid_id!r} must be lower-case letters, digits and '-'")
+    elif bid_id in seen_bids:
+        errs.append(f"id: duplicate bid id {bid_id!r}")
+    seen_bids.add(bid_id)
+    name = str(raw.get("name") or "").strip()
+    if not name:
+        errs.append("name: missing")
+    lead = str(raw.get("lead") or "").strip()
+    if not lead:
+        errs.append("lead: missing")
+    lead_type = str(raw.get("lead_type") or "").strip()
+    try:
+        lt = lead_type.lower().replace(" ", "_").replace("-", "_")
+        lead_type = lt if lt in LEAD_TYPES else normalise_type(lead_type, where="lead_type")
+    except InvalidInputError:
+        errs.append(f"lead_type: unknown {lead_type!r}; use one of {', '.join(LEAD_TYPES)}"
+                    f"{_suggest(lead_type, list(LEAD_TYPES))}")
+    partners: list[Partner] = []
+    for j, p in enumerate(_as_list(raw.get("partners"))):
+        if isinstance(p, str):
+            pname, _, ptype = p.rpartition(":") if ":" in p else (p, "", "")
+        elif isinstance(p, dict):
+            pname, ptype = str(p.get("name") or ""), str(p.get("type") or "")
+        else:
+            errs.append(f"partners[{j}]: expected {{name, type}}, got {p!r}")
+            continue
+        pt = ptype.strip().lower().replace(" ", "_").replace("-", "_")
+        if pt not in LEAD_TYPES:
+            try:
+                pt = normalise_type(ptype)
+            except InvalidInputError:
+                errs.append(f"partners[{j}].type: unknown {ptype!r}; use one of {', '.join(LEAD_TYPES)}")
+                continue
+        if not pname.strip():
+            errs.append(f"partners[{j}].name: missing")
+            continue
+        partners.append(Partner(pname.strip(), pt))
+    lep_codes: list[str] = []
+    lep_names: list[str] = []
+    for v in _as_list(raw.get("lep")):
+        if areas is None:
+            continue
+        r = areas.resolve("lep", str(v))
+        if isinstance(r, str):
+            errs.append(f"lep: {r}")
+        else:
+            lep_codes.append(r[0])
+            lep_names.append(r[1])
+    ca_code = ca_name = None
+    ca_vals = _as_list(raw.get("combined_authority"))
+    if len(ca_vals) > 1:
+        errs.append("combined_authority: give one combined authority")
+    elif ca_vals and areas is not None:
+        r = areas.resolve("ca", str(ca_vals[0]))
+        if isinstance(r, str):
+            errs.append(f"combined_authority: {r}")
+        else:
+            ca_code, ca_name = r
+    if not _as_list(raw.get("lep")) and not ca_vals:
+        errs.append("lep: a bid names its LEP or combined authority (a LEP area as a minimum)")
+    routes: list[str] = []
+    for v in _as_list(raw.get("routes")):
+        rid = route_id(v)
+        if rid is None:
+            errs.append(f"routes: unknown route {v!r}{_suggest(str(v), list(ROUTES) + list(ROUTES.values()))}")
+        elif rid not in routes:
+            routes.append(rid)
+    if not _as_list(raw.get("routes")):
+        errs.append("routes: name at least one route")
+    levels: list[int] = []
+    for v in _as_list(raw.get("levels")):
+        n = _num(v)
+        if n is None or n not in LEVELS:
+            errs.append(f"levels: {v!r} is not one of 3, 4, 5")
+        elif int(n) not in levels:
+            levels.append(int(n))
+    site_rows = []
+    sites_raw = raw.get("sites")
+    if not isinstance(sites_raw, list) or not sites_raw:
+        errs.append("sites: a bid needs at least one site (a hub)")
+        sites_raw = []
+    for j, s in enumerate(sites_raw):
+        if not isinstance(s, dict):
+            errs.append(f"sites[{j}]: expected a mapping with id, name, role and a location")
+            continue
+        sid = str(s.get("id") or s.get("site_id") or "").strip()
+        where = f"sites[{j}]" + (f" ({sid})" if sid else "")
+        if not sid:
+            errs.append(f"{where}: id missing")
+        elif not _ID.match(sid):
+            errs.append(f"{where}: id {sid!r} must be lower-case letters, digits and '-'")
+        elif sid in seen_sites:
+            errs.append(f"{where}: duplicate site id {sid!r}")
+        seen_sites.add(sid)
+        role = str(s.get("role") or "").strip().lower()
+        if role not in ROLES:
+            errs.append(f"{where}: role {s.get('role')!r} must be hub or spoke")
+        site_errs: list[str] = []
+        geom, pid = _site_point(s, providers, where, site_errs)
+        errs.extend(site_errs)
+        sname = str(s.get("name") or "").strip()
+        if not sname and pid and providers is not None:
+            hit = providers[providers["provider_id"] == pid]
+            sname = str(hit["name"].iloc[0]) if len(hit) else ""
+        if geom is not None:
+            site_rows.append({"bid_id": bid_id, "site_id": sid, "name": sname or sid, "role": role,
+                              "provider_id": pid, "geometry": geom})
+    if sites_raw and sum(1 for s in sites_raw if isinstance(s, dict) and str(s.get("role", "")).lower() == "hub") != 1:
+        n_hubs = sum(1 for s in sites_raw if isinstance(s, dict) and str(s.get("role", "")).lower() == "hub")
+        errs.append("sites: a bid has exactly one hub" + (" (none given)" if n_hubs == 0 else f" ({n_hubs} given)"))
+    sites = gpd.GeoDataFrame(site_rows, geometry="geometry", crs=settings.crs) if site_rows else None
+    if sites is not None and areas is not None and not errs:
+        _check_in_england(sites, errs)
+    for e in errs:
+        problems.add(label, e)
+    if errs or sites is None:
+        return None
+    return Bid(bid_id, name, lead, lead_type, partners, lep_codes, lep_names, ca_code, ca_name, routes, levels,
+               sites, problems.source)
+
+
+def _check_in_england(sites: gpd.GeoDataFrame, errs: list[str]) -> None:
+    from iot_geo.locate import locate
+
+    where = locate(sites, vintage=None)
+    for sid, ok, note in zip(sites["site_id"], where["in_england"], where["note"], strict=True):
+        if not ok:
+            errs.append(f"site {sid!r} is not in England ({note or 'outside every district'})")
+
+
+# ------------------------------------------------------------------ formats
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InvalidInputError(f"{path}: malformed YAML{where}: {problem}") from None
+    if doc is None:
+        raise InvalidInputError(f"{path}: the file is empty")
+    if not isinstance(doc, dict) or "bids" not in doc:
+        raise InvalidInputError(f"{path}: expected a mapping with a 'bids' list (schema 1)")
+    return doc
+
+
+def _read_csv_table(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"{path}: not UTF-8 text; save the file as UTF-8") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InvalidInputError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+
+
+def _bids_from_tables(bids_df: pd.DataFrame, sites: list[dict[str, Any]], where: Path) -> dict[str, Any]:
+    required = {"id", "name", "lead", "lead_type"}
+    missing = required - set(bids_df.columns)
+    if missing:
+        raise InvalidInputError(f"{where}: bids table lacks column(s) {', '.join(sorted(missing))}")
+    by_bid: dict[str, list[dict[str, Any]]] = {}
+    for s in sites:
+        by_bid.setdefault(str(s.get("bid_id", "")), []).append(s)
+    known = set(bids_df["id"])
+    orphans = sorted(set(by_bid) - known)
+    if orphans:
+        raise InvalidInputError(f"{where}: sites name bid(s) {', '.join(map(repr, orphans))} that the bids table lacks")
+    out = []
+    for row in bids_df.to_dict(orient="records"):
+        rec = {k: (v if v != "" else None) for k, v in row.items()}
+        rec["sites"] = by_bid.get(str(row["id"]), [])
+        out.append(rec)
+    return {"schema": 1, "bids": out}
+
+
+def _read_csv_pair(path: Path) -> dict[str, Any]:
+    folder = path if path.is_dir() else path.parent
+    bids_p, sites_p = folder / "bids.csv", folder / "sites.csv"
+    for p in (bids_p, sites_p):
+        if not p.is_file():
+            raise DataNotFoundError(f"{p} not found: a CSV bid set is bids.csv beside sites.csv")
+    sites_df = _read_csv_table(sites_p)
+    if "bid_id" not in sites_df.columns:
+        raise InvalidInputError(f"{sites_p}: no bid_id column")
+    sites = [{k: v for k, v in r.items() if v != ""} for r in sites_df.to_dict(orient="records")]
+    return _bids_from_tables(_read_csv_table(bids_p), sites, folder)
+
+
+def _read_geojson(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInputError(f"{path}: not valid GeoJSON ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+        raise InvalidInputError(f"{path}: expected a GeoJSON FeatureCollection of sites")
+    sites = []
+    for i, feat in enumerate(doc.get("features") or []):
+        props = dict((feat or {}).get("properties") or {})
+        geom = (feat or {}).get("geometry") or {}
+        if geom.get("type") == "Point" and isinstance(geom.get("coordinates"), list) and len(geom["coordinates"]) >= 2:
+            props.setdefault("lon", geom["coordinates"][0])
+            props.setdefault("lat", geom["coordinates"][1])
+        elif geom:
+            raise InvalidInputError(f"{path}: feature {i + 1}: sites are Points, got {geom.get('type')!r}")
+        sites.append(props)
+    if isinstance(doc.get("bids"), list):
+        bids_df = pd.DataFrame(doc["bids"]).astype(object).where(lambda d: d.notna(), "")
+    else:
+        beside = path.parent / "bids.csv"
+        if not beside.is_file():
+            raise InvalidInputError(f"{path}: no 'bids' member and no bids.csv beside it")
+        bids_df = _read_csv_table(beside)
+    recs = _bids_from_tables(bids_df, sites, path)
+    for b in recs["bids"]:
+        for k in ("partners", "routes", "levels", "lep"):
+            if isinstance(b.get(k), str):
+                b[k] = _as_list(b[k])
+    if isinstance(doc.get("vintage"), dict):
+        recs["vintage"] = doc["vintage"]
+    return recs
+
+
+def read_bids(
+    path: str | os.PathLike[str],
+    *,
+    skip_invalid: bool = False,
+    data_dir: str | os.PathLike[str] | None = None,
+) -> Bids:
+    """Read and validate a bid file (YAML, CSV pair or folder, or GeoJSON sites).
+
+    Parameters
+    ----------
+    path : path
+        ``bids.yaml``; ``bids.csv``/``sites.csv`` or their folder; or a GeoJSON
+        FeatureCollection of sites.
+    skip_invalid : bool
+        Return the valid bids and list the others in ``Bids.problems`` instead
+        of refusing the file.
+    data_dir : path, optional
+        Data directory (LEP/CA names, provider ids, districts).
+
+    Returns
+    -------
+    Bids
+
+    Raises
+    ------
+    InvalidInputError
+        Malformed file, or any invalid bid (unless ``skip_invalid``); the
+        message lists every problem with file, bid and field.
+    DataNotFoundError
+        The file does not exist.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DataNotFoundError(f"bid file {p} not found")
+    name = p.name.lower()
+    if p.is_dir() or name.endswith(".csv"):
+        doc = _read_csv_pair(p)
+    elif name.endswith((".geojson", ".json")):
+        doc = _read_geojson(p)
+    elif name.endswith((".yaml", ".yml")):
+        doc = _read_yaml(p)
+    else:
+        raise InvalidInputError(f"{p}: unknown bid file type; use .yaml, .csv (with sites.csv) or .geojson")
+    schema = doc.get("schema", 1)
+    if schema != 1:
+        raise InvalidInputError(f"{p}: schema {schema!r} is not supported (this is schema 1)")
+    vin = doc.get("vintage") or {}
+    if not isinstance(vin, dict):
+        raise InvalidInputError(f"{p}: vintage must be a mapping like {{lep: 2017, ca: 2017}}")
+    vintage: dict[str, int | None] = {}
+    for kind in ("lep", "ca"):
+        v = vin.get(kind)
+        if v is not None and _num(v) is None:
+            raise InvalidInputError(f"{p}: vintage.{kind} {v!r} is not a year")
+        vintage[kind] = int(v) if v is not None else None
+    raws = doc.get("bids")
+    if not isinstance(raws, list):
+        raise InvalidInputError(f"{p}: 'bids' must be a list")
+    if not raws:
+        raise InvalidInputError(f"{p}: no bids in the file")
+    problems = _Problems(str(p))
+    areas = _AreaIndex(vintage, data_dir)
+    providers = None
+    if any(isinstance(s, dict) and s.get("provider_id") for b in raws if isinstance(b, dict)
+           for s in (b.get("sites") or [] if isinstance(b.get("sites"), list) else [])):
+        from iot_geo.sources.providers import load_providers
+
+        providers = load_providers(data_dir=data_dir)
+    bids: list[Bid] = []
+    seen_bids: set[str] = set()
+    seen_sites: set[str] = set()
+    for i, raw in enumerate(raws):
+        if not isinstance(raw, dict):
+            problems.add(f"#{i + 1}", f"expected a mapping, got {type(raw).__name__}")
+            continue
+        bid = _validate_bid(raw, i, problems, areas, providers, seen_bids, seen_sites)
+        if bid is not None:
+            bid.vintage = dict(vintage)
+            bids.append(bid)
+    lines = problems.lines()
+    if lines and not skip_invalid:
+        raise InvalidInputError(f"{len(lines)} problem(s); nothing was computed:\n  " + "\n  ".join(lines))
+    if not bids:
+        raise InvalidInputError(f"{p}: no valid bids:\n  " + "\n  ".join(lines))
+    return Bids(bids, vintage, str(p), lines)

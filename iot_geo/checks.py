@@ -1,0 +1,189 @@
+"""The competition's rules as checks on each bid: pass, warn or fail, with the figure behind each.
+
+Checks (``check`` column)
+-------------------------
+``sites_in_area``
+    Every site lies in the bid's stated LEP(s) or combined authority
+    (boundaries of the file's vintage). fail otherwise.
+``fe_college_involved``
+    An FE college leads or partners (the competition asks for evidence of FE
+    involvement). warn otherwise.
+``lep_coverage`` (needs a network)
+    The share of the LEP's (or CA's) people that the bid's sites reach within
+    the largest band ("a LEP area as a minimum"): pass at
+    :data:`COVERAGE_PASS` or more, else warn; a warn that says so where the
+    loaded network is too small to tell (a lower bound).
+``existing_providers`` (needs a network)
+    Providers inside the catchment by type: IoTs should build on existing
+    provision. pass with the counts; warn when the catchment holds other FE
+    colleges that are not partners.
+``stem_levels``
+    Most routes STEM and level 4 or 5 offered: pass; no STEM route: fail;
+    otherwise warn.
+``opportunity_areas`` (needs a network)
+    People reached who live in an Opportunity Area and in IMD deciles 1-2
+    (welcome, not required): pass, with the figures.
+``other_bids_same_lep``
+    Other bids in the same LEP: warn, suggesting one co-ordinated bid.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from iot_geo.bids import Bid, Bids
+from iot_geo.catchment import _population, catchment_detail, pick_network
+from iot_geo.hub_spoke import area_population, network_covers
+from iot_geo.network import TravelNetwork
+from iot_geo.sources.providers import normalise_name
+
+COVERAGE_PASS = 0.5
+STATUSES = ("pass", "warn", "fail")
+
+
+def _row(bid: Bid, check: str, status: str, evidence: str) -> dict[str, str]:
+    assert status in STATUSES
+    return {"bid_id": bid.id, "check": check, "status": status, "evidence": evidence}
+
+
+def _sites_in_area(bid: Bid, data_dir: str | os.PathLike[str] | None) -> dict[str, str]:
+    from iot_geo.sources.boundaries import load_areas
+
+    parts = []
+    if bid.lep_codes:
+        lep = load_areas("lep", bid.vintage.get("lep"), data_dir=data_dir)
+        parts.append(shapely.union_all(lep.loc[lep["code"].isin(bid.lep_codes), "geometry"].values))
+    if bid.ca_code:
+        ca = load_areas("ca", bid.vintage.get("ca"), data_dir=data_dir)
+        parts.append(shapely.union_all(ca.loc[ca["code"] == bid.ca_code, "geometry"].values))
+    area = shapely.union_all(parts)
+    # generalised boundaries: allow the same 1 km tolerance as locate()
+    dist = shapely.distance(area, bid.sites.geometry.values)
+    outside = bid.sites.loc[dist > 1000.0, "site_id"].tolist()
+    label = " / ".join(bid.lep_names + ([bid.ca_name] if bid.ca_name else []))
+    if outside:
+        return _row(bid, "sites_in_area", "fail", f"outside {label}: {', '.join(outside)}")
+    return _row(bid, "sites_in_area", "pass", f"all {len(bid.sites)} site(s) in {label}")
+
+
+def _fe_involved(bid: Bid) -> dict[str, str]:
+    if bid.lead_type == "fe_college":
+        return _row(bid, "fe_college_involved", "pass", f"led by an FE college ({bid.lead})")
+    fe = [p.name for p in bid.partners if p.type == "fe_college"]
+    if fe:
+        return _row(bid, "fe_college_involved", "pass", f"FE college partner(s): {', '.join(fe)}")
+    return _row(bid, "fe_college_involved", "warn",
+                f"no FE college leads or partners (lead is a {bid.lead_type}); the competition asks for FE involvement")
+
+
+def _stem_levels(bid: Bid) -> dict[str, str]:
+    stem = bid.stem_share
+    high = sorted(lv for lv in bid.levels if lv >= 4)
+    evidence = f"{stem:.0%} of {len(bid.routes)} route(s) STEM; levels {', '.join(map(str, bid.levels)) or 'none'}"
+    if stem == 0:
+        return _row(bid, "stem_levels", "fail", evidence + ": no STEM route")
+    if stem > 0.5 and high:
+        return _row(bid, "stem_levels", "pass", evidence)
+    return _row(bid, "stem_levels", "warn", evidence + ("" if high else ": no level 4-5 provision"))
+
+
+def _same_lep(bid: Bid, all_bids: Sequence[Bid]) -> dict[str, str]:
+    others = [b.id for b in all_bids if b.id != bid.id and set(b.lep_codes) & set(bid.lep_codes)]
+    if others:
+        return _row(bid, "other_bids_same_lep", "warn",
+                    f"{len(others)} other bid(s) in the same LEP ({', '.join(others)}): consider one "
+                    "co-ordinated bid with hub and spoke delivery")
+    return _row(bid, "other_bids_same_lep", "pass", "no other bid in the same LEP")
+
+
+def check_bids(
+    bids: Bids | Sequence[Bid],
+    network: TravelNetwork | Sequence[TravelNetwork] | None = None,
+    *,
+    minutes: Sequence[float] | float | None = None,
+    population: gpd.GeoDataFrame | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+) -> pd.DataFrame:
+    """Check each bid against the competition's rules.
+
+    Parameters
+    ----------
+    bids : Bids or list of Bid
+    network : TravelNetwork or list, optional
+        Needed for the catchment checks (coverage, providers, Opportunity Areas);
+        without it those checks are left out.
+    minutes : sequence of float, optional
+        Bands; the largest is used (default 30, 45, 60).
+    population : GeoDataFrame, optional
+    data_dir : path, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``bid_id, check, status, evidence``: one row per bid and check. A failed
+        check is a finding about the bid, not an error.
+    """
+    from iot_geo.sources.boundaries import load_areas
+    from iot_geo.sources.providers import load_providers
+
+    bid_list = list(bids)
+    band = max(minutes) if isinstance(minutes, Sequence) and minutes else (minutes or 60)
+    rows = []
+    pop = _population(data_dir, population) if network is not None else None
+    providers = load_providers(data_dir=data_dir) if network is not None else None
+    oa = load_areas("oa", data_dir=data_dir) if network is not None else None
+    for bid in bid_list:
+        rows.append(_sites_in_area(bid, data_dir))
+        rows.append(_fe_involved(bid))
+        rows.append(_stem_levels(bid))
+        if network is not None:
+            assert pop is not None and providers is not None and oa is not None
+            net = pick_network(network, bid.sites, label=f"bid {bid.id!r}")
+            sites = bid.sites.copy()
+            sites["group_id"] = bid.id
+            det = catchment_detail(net, sites, minutes=[float(band)], union=True, population=pop)
+            reached = det.unit_minutes[0] <= float(band)
+            people = np.nan_to_num(det.population["people"].to_numpy(dtype=float, na_value=np.nan))
+            reach_people = float(people[reached].sum())
+            area_people, area_geom, label = area_population(bid, pop, data_dir=data_dir)
+            share = reach_people / area_people if area_people else 0.0
+            truncated = bool(det.table["truncated"].any())
+            covers = network_covers(net, area_geom)
+            ev = f"{reach_people:,.0f} of {area_people:,.0f} people in {label} ({share:.1%}) within {band:g} min"
+            if not covers or truncated:
+                rows.append(_row(bid, "lep_coverage", "warn",
+                                 ev + "; the loaded network does not cover the whole area, so this is a lower bound"))
+            else:
+                rows.append(_row(bid, "lep_coverage", "pass" if share >= COVERAGE_PASS else "warn", ev))
+            poly = det.table.geometry.iloc[0]
+            inside = providers[shapely.contains_xy(poly, providers.geometry.x.to_numpy(),
+                                                   providers.geometry.y.to_numpy())]
+            counts = inside["provider_type"].value_counts()
+            partner_names = {normalise_name(p.name) for p in bid.partners} | {normalise_name(bid.lead)}
+            site_pids = set(bid.sites["provider_id"])
+            other_fe = inside[(inside["provider_type"] == "fe_college")
+                              & ~inside["name"].map(normalise_name).isin(partner_names)
+                              & ~inside["provider_id"].isin(site_pids)]
+            ev = ", ".join(f"{n} {t}" for t, n in counts.items()) or "no providers"
+            if len(other_fe):
+                rows.append(_row(bid, "existing_providers", "warn",
+                                 f"{ev} within {band:g} min; FE colleges not in the bid: "
+                                 + ", ".join(other_fe["name"].head(5))))
+            else:
+                rows.append(_row(bid, "existing_providers", "pass", f"{ev} within {band:g} min"))
+            cx = det.population.geometry.x.to_numpy()
+            cy = det.population.geometry.y.to_numpy()
+            in_oa = shapely.contains_xy(shapely.union_all(oa.geometry.values), cx, cy)
+            deciles = det.population["imd_decile"].to_numpy(dtype=float, na_value=0)
+            low = (deciles >= 1) & (deciles <= 2)
+            rows.append(_row(bid, "opportunity_areas", "pass",
+                             f"{people[reached & in_oa].sum():,.0f} people reached live in an Opportunity Area; "
+                             f"{people[reached & low].sum():,.0f} in IMD deciles 1-2"))
+        rows.append(_same_lep(bid, bid_list))
+    return pd.DataFrame(rows, columns=["bid_id", "check", "status", "evidence"])
