@@ -223,11 +223,12 @@ class TravelTimes:
 def snap_sites(network: TravelNetwork, sites: gpd.GeoDataFrame, *, max_distance: float = SITE_SNAP_MAX_M
                ) -> gpd.GeoDataFrame:
     """Snap sites to the network; a site farther than ``max_distance`` is an error naming it."""
-    snap = network.snap(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
+    x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
+    snap = network.snap(x, y, max_distance=max_distance)
     far = snap["distance"].to_numpy() > max_distance
     if far.any():
         i = int(np.flatnonzero(far)[0])
-        d = snap["distance"].iloc[i]
+        d = network.snap(x[i:i + 1], y[i:i + 1], max_distance=100_000.0)["distance"].iloc[0]
         what = "no usable road" if not np.isfinite(d) else f"{d:,.0f} m from the nearest usable road"
         raise InvalidInputError(
             f"site {sites['site_id'].iloc[i]!r} is {what} of the {network.mode} network "
@@ -410,10 +411,24 @@ def _raw_point_minutes(tt: TravelTimes, x: np.ndarray, y: np.ndarray, snap_max_m
                        ) -> tuple[np.ndarray, np.ndarray]:
     """``(k, n)`` minutes for points (inf where unreached) and their snap distances."""
     net = tt.network
-    snap = net.snap_cached(x, y, max_distance=snap_max_m)
+    out = np.full((len(tt.sites), len(x)), np.inf)
+    # only points near a node reached within the cutoff can be reached: snap just those
+    reached = np.isfinite(tt.min)
+    if not reached.any():
+        return out, np.full(len(x), np.inf)
+    rx, ry = net.node_x[reached], net.node_y[reached]
+    pad = snap_max_m + float(net.seg_length.max(initial=0.0))
+    near = ((x >= rx.min() - pad) & (x <= rx.max() + pad) & (y >= ry.min() - pad) & (y <= ry.max() + pad))
+    if near.all():
+        snap = net.snap_cached(x, y, max_distance=snap_max_m)
+    else:
+        part = net.snap_cached(x[near], y[near], max_distance=snap_max_m)
+        snap = pd.DataFrame({"seg": np.full(len(x), -1, np.int64), "frac": np.zeros(len(x)),
+                             "distance": np.full(len(x), np.inf)})
+        snap.loc[near, ["seg", "frac", "distance"]] = part[["seg", "frac", "distance"]].to_numpy()
+        snap["seg"] = snap["seg"].astype(np.int64)
     seg = snap["seg"].to_numpy()
     ok = seg >= 0
-    out = np.full((len(tt.sites), len(x)), np.inf)
     if ok.any():
         frac = snap["frac"].to_numpy()[ok]
         t = _point_times(net, tt.per_site, seg[ok], frac, tt.direction)
@@ -746,9 +761,10 @@ def pick_network(networks: TravelNetwork | Sequence[TravelNetwork], sites: gpd.G
     x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
     best = None
     for net in nets:
-        d = net.snap(x, y)["distance"].to_numpy()
+        d = net.snap(x, y, max_distance=SITE_SNAP_MAX_M)["distance"].to_numpy()
         if (d <= SITE_SNAP_MAX_M).all():
             return net
+        d = net.snap(x, y, max_distance=100_000.0)["distance"].to_numpy()
         best = d.max() if best is None else min(best, d.max())
     raise InvalidInputError(
         f"{label}: no loaded network covers all its sites (the nearest leaves a site "

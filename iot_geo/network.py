@@ -60,6 +60,9 @@ from iot_geo.speeds import MODES, URBAN_NODES_PER_KM2, URBAN_RADIUS_M, Speeds, p
 
 log = logging.getLogger(__name__)
 
+#: Networks with more segments than this build their snapping index per query window instead of keeping one.
+SNAP_TREE_CACHE_MAX = 400_000
+
 #: Version of the cached network format; bump when the arrays change meaning.
 CACHE_FORMAT = 3
 
@@ -370,6 +373,7 @@ class TravelNetwork:
     _tree: Any = field(default=None, repr=False)
     _tree_segs: np.ndarray | None = field(default=None, repr=False)
     _cumlen: np.ndarray | None = field(default=None, repr=False)
+    _seg_bbox: np.ndarray | None = field(default=None, repr=False)
     _snap_memo: dict[tuple[str, float], pd.DataFrame] = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ build
@@ -397,13 +401,17 @@ class TravelNetwork:
         length = np.where(np.isfinite(length) & (length > 0), length, geo_len)
         # road class and speed limit per segment, computed once per distinct tag value
         hw_codes, hw_uniq = pd.factorize(pd.Series(raw.seg_highway, dtype=object).fillna(""))
-        cls_uniq = np.asarray([road_class(h) for h in hw_uniq], dtype=object)
-        classes = cls_uniq[hw_codes]
-        ms_series = pd.Series([str(m) if m is not None else "" for m in raw.seg_maxspeed], dtype=object)
-        pair_codes, pair_uniq = pd.factorize(ms_series + "|" + pd.Series(classes, dtype=object))
-        lim_uniq = np.asarray([parse_maxspeed_kmh(p.rsplit("|", 1)[0] or None, p.rsplit("|", 1)[1])
-                               for p in pair_uniq], dtype=float)
-        limits = lim_uniq[pair_codes]
+        cls_codes_u, cls_names = pd.factorize(np.asarray([road_class(h) for h in hw_uniq], dtype=object))
+        seg_cls = cls_codes_u[hw_codes] if len(hw_codes) else np.zeros(0, np.int64)
+        classes = np.asarray(cls_names, dtype=object)[seg_cls]
+        ms_codes, ms_uniq = pd.factorize(pd.Series(raw.seg_maxspeed, dtype=object), use_na_sentinel=True)
+        ms_codes = ms_codes.astype(np.int64) + 1  # 0: no maxspeed tag
+        pair_uniq, pair_inv = np.unique(ms_codes * max(len(cls_names), 1) + seg_cls, return_inverse=True)
+        lim_uniq = np.asarray([
+            parse_maxspeed_kmh(ms_uniq[p // max(len(cls_names), 1) - 1] if p // max(len(cls_names), 1) else None,
+                               str(cls_names[p % max(len(cls_names), 1)]))
+            for p in pair_uniq], dtype=float)
+        limits = lim_uniq[pair_inv] if n_seg else np.zeros(0)
         tagged = np.isfinite(limits)
         mid = raw.seg_ptr[:-1] + (raw.seg_ptr[1:] - raw.seg_ptr[:-1]) // 2
         urban = np.zeros(n_seg, dtype=bool)
@@ -413,27 +421,35 @@ class TravelNetwork:
                                            return_length=True)
             density = counts / (np.pi * (URBAN_RADIUS_M / 1000.0) ** 2)
             urban = np.where(tagged, limits <= 30 * 1.609344 + 0.5, density >= URBAN_NODES_PER_KM2)
-        combo_codes, combo_uniq = pd.MultiIndex.from_arrays(
-            [classes, np.where(tagged, limits, -1.0), urban]).factorize()
-        kmh_uniq = np.asarray([speeds.edge_kmh(c, lim if lim > 0 else None, bool(u)) for c, lim, u in combo_uniq],
-                              dtype=float)
-        kmh = kmh_uniq[combo_codes] if n_seg else np.zeros(0)
+        # one speed per distinct (maxspeed tag, road class, urban) combination
+        combo_uniq, combo_inv = np.unique(pair_inv.astype(np.int64) * 2 + urban, return_inverse=True)
+        n_cls = max(len(cls_names), 1)
+        kmh_uniq = np.asarray([
+            speeds.edge_kmh(str(cls_names[pair_uniq[c // 2] % n_cls]),
+                            lim_uniq[c // 2] if np.isfinite(lim_uniq[c // 2]) else None, bool(c % 2))
+            for c in combo_uniq], dtype=float)
+        kmh = kmh_uniq[combo_inv] if n_seg else np.zeros(0)
         seg_minutes = length / (kmh * 1000.0 / 60.0)
-        s_f = np.flatnonzero(raw.seg_fwd_ok)
-        s_b = np.flatnonzero(raw.seg_bwd_ok)
-        u = np.concatenate([raw.seg_a[s_f], raw.seg_b[s_b]])
-        v = np.concatenate([raw.seg_b[s_f], raw.seg_a[s_b]])
+        s_f = np.flatnonzero(raw.seg_fwd_ok).astype(np.int32)
+        s_b = np.flatnonzero(raw.seg_bwd_ok).astype(np.int32)
+        u = np.concatenate([raw.seg_a[s_f], raw.seg_b[s_b]]).astype(np.int32)
+        v = np.concatenate([raw.seg_b[s_f], raw.seg_a[s_b]]).astype(np.int32)
         minutes = np.concatenate([seg_minutes[s_f], seg_minutes[s_b]])
         segs = np.concatenate([s_f, s_b])
-        is_fwd = np.concatenate([np.ones(len(s_f), bool), np.zeros(len(s_b), bool)])
+        is_fwd = np.zeros(len(segs), bool)
+        is_fwd[: len(s_f)] = True
+        del s_f, s_b
         keep = u != v
         u, v, minutes, segs, is_fwd = u[keep], v[keep], minutes[keep], segs[keep], is_fwd[keep]
         # parallel edges keep the fastest: sort by (u, v, minutes) and take the first of each pair
-        order = np.lexsort((minutes, v, u))
+        key = u.astype(np.int64) * len(raw.node_x) + v
+        order = np.lexsort((minutes, key))
+        key = key[order]
+        first = np.ones(len(key), dtype=bool)
+        first[1:] = key[1:] != key[:-1]
+        order = order[first]
+        del key, first
         u, v, minutes, segs, is_fwd = u[order], v[order], minutes[order], segs[order], is_fwd[order]
-        first = np.ones(len(u), dtype=bool)
-        first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
-        u, v, minutes, segs, is_fwd = u[first], v[first], minutes[first], segs[first], is_fwd[first]
         seg_fwd = np.full(n_seg, -1, dtype=np.int64)
         seg_bwd = np.full(n_seg, -1, dtype=np.int64)
         eid = np.arange(len(u), dtype=np.int64)
@@ -441,8 +457,8 @@ class TravelNetwork:
         seg_bwd[segs[~is_fwd]] = eid[~is_fwd]
         net = cls(
             mode=mode, speeds=speeds, node_id=raw.node_id, node_x=np.asarray(raw.node_x, float),
-            node_y=np.asarray(raw.node_y, float), edge_u=u.astype(np.int64), edge_v=v.astype(np.int64),
-            edge_minutes=minutes.astype(np.float64), edge_seg=segs.astype(np.int64), seg_a=raw.seg_a,
+            node_y=np.asarray(raw.node_y, float), edge_u=u, edge_v=v,
+            edge_minutes=minutes.astype(np.float64), edge_seg=segs, seg_a=raw.seg_a,
             seg_b=raw.seg_b, seg_ptr=raw.seg_ptr, seg_x=raw.seg_x, seg_y=raw.seg_y,
             seg_length=length.astype(np.float64), seg_fwd=seg_fwd, seg_bwd=seg_bwd,
             seg_highway=np.asarray(classes, dtype=object), frontier=_frontier(raw.node_x, raw.node_y),
@@ -481,14 +497,14 @@ class TravelNetwork:
     def csr(self) -> sp.csr_matrix:
         """The directed graph: ``csr[u, v]`` is the minutes from ``u`` to ``v``."""
         if self._csr is None:
-            self._csr = sp.csr_matrix((self.edge_minutes, (self.edge_u, self.edge_v)), shape=(self.n_nodes,) * 2)
+            self._csr = _csr_from_edges(self.edge_u, self.edge_v, self.edge_minutes, self.n_nodes)
         return self._csr
 
     @property
     def csr_rev(self) -> sp.csr_matrix:
         """The reversed graph, for times to a site."""
         if self._csr_rev is None:
-            self._csr_rev = sp.csr_matrix((self.edge_minutes, (self.edge_v, self.edge_u)), shape=(self.n_nodes,) * 2)
+            self._csr_rev = _csr_from_edges(self.edge_v, self.edge_u, self.edge_minutes, self.n_nodes)
         return self._csr_rev
 
     def to_networkx(self) -> Any:
@@ -516,13 +532,33 @@ class TravelNetwork:
         coords = np.column_stack([self.seg_x[idx], self.seg_y[idx]])
         return shapely.linestrings(coords, indices=np.repeat(np.arange(len(segs)), counts))
 
-    def _snap_tree(self) -> tuple[Any, np.ndarray]:
-        if self._tree is None:
-            segs = np.flatnonzero(self.snappable)
-            self._tree = shapely.STRtree(self.segment_geometries(segs))
-            self._tree_segs = segs
-        assert self._tree_segs is not None
-        return self._tree, self._tree_segs
+    def _snap_tree(self, window: tuple[float, float, float, float] | None = None) -> tuple[Any, np.ndarray]:
+        """An STRtree over the usable segments.
+
+        On small networks one tree over every segment is built once and kept. On
+        large ones (over :data:`SNAP_TREE_CACHE_MAX` segments) a tree over the
+        segments inside ``window`` is built for each call instead: shapely
+        geometries cost about 350 bytes a segment, which would double the memory
+        of a 10^6-node network.
+        """
+        if len(self.seg_a) <= SNAP_TREE_CACHE_MAX or window is None:
+            if self._tree is None:
+                segs = np.flatnonzero(self.snappable)
+                self._tree = shapely.STRtree(self.segment_geometries(segs))
+                self._tree_segs = segs
+            assert self._tree_segs is not None
+            return self._tree, self._tree_segs
+        minx, miny, maxx, maxy = window
+        if self._seg_bbox is None:  # float32 boxes widened by a metre: 16 bytes a segment
+            starts = self.seg_ptr[:-1]
+            self._seg_bbox = np.stack([
+                np.minimum.reduceat(self.seg_x, starts) - 1, np.minimum.reduceat(self.seg_y, starts) - 1,
+                np.maximum.reduceat(self.seg_x, starts) + 1, np.maximum.reduceat(self.seg_y, starts) + 1,
+            ]).astype(np.float32)
+        sx0, sy0, sx1, sy1 = self._seg_bbox
+        inside = self.snappable & (sx1 >= minx) & (sx0 <= maxx) & (sy1 >= miny) & (sy0 <= maxy)
+        segs = np.flatnonzero(inside)
+        return shapely.STRtree(self.segment_geometries(segs)), segs
 
     def snap_cached(self, x: np.ndarray, y: np.ndarray, *, max_distance: float = np.inf) -> pd.DataFrame:
         """:meth:`snap`, remembered for the same points (population centroids are snapped once per network)."""
@@ -551,8 +587,16 @@ class TravelNetwork:
             ``seg`` (segment id or -1), ``frac`` (0..1 along the segment from its
             start node), ``distance`` (metres, the access leg).
         """
-        tree, segs = self._snap_tree()
-        pts = shapely.points(np.asarray(x, float), np.asarray(y, float))
+        x = np.asarray(x, float)
+        y = np.asarray(y, float)
+        window = None
+        if len(x) and np.isfinite(max_distance):
+            window = (float(x.min() - max_distance), float(y.min() - max_distance),
+                      float(x.max() + max_distance), float(y.max() + max_distance))
+        elif len(x):
+            window = (-np.inf, -np.inf, np.inf, np.inf)
+        tree, segs = self._snap_tree(window)
+        pts = shapely.points(x, y)
         out_seg = np.full(len(pts), -1, dtype=np.int64)
         out_frac = np.zeros(len(pts))
         out_dist = np.full(len(pts), np.inf)
@@ -628,6 +672,16 @@ class TravelNetwork:
         if _digest_arrays({**arrays, "seg_highway": highway.astype(str)}) != meta["sha256"]:
             raise ValueError("checksum mismatch")
         return cls(mode=meta["mode"], speeds=speeds, seg_highway=highway, source=meta["source"], **arrays)
+
+
+def _csr_from_edges(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> sp.csr_matrix:
+    """A CSR matrix of edges u -> v with weight w (no duplicate pairs), built without a COO detour."""
+    order = np.lexsort((v, u))
+    counts = np.bincount(u, minlength=n)
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32 if len(u) < 2**31 else np.int64)
+    m = sp.csr_matrix((w[order], v[order].astype(indptr.dtype), indptr), shape=(n, n))
+    m.has_sorted_indices = True
+    return m
 
 
 def _digest_arrays(arrays: dict[str, np.ndarray]) -> str:
