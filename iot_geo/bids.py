@@ -284,8 +284,8 @@ def _site_point(site: dict[str, Any], providers: gpd.GeoDataFrame | None, where:
         else:
             hit = providers[providers["provider_id"] == pid]
             if not len(hit):
-                errors.append(f"{where}: provider_id {pid!r} does not exist in the provider data"
-                              f"{_suggest(pid, list(providers['provider_id']))}")
+                errors.append(f"{where}: provider_id {pid!r} does not exist in the provider data "
+                              "(ids look like urn:130760 or ukprn:10007788; see `iot-geo providers`)")
             else:
                 g = hit.geometry.iloc[0]
                 pts.append(("provider_id", float(g.x), float(g.y)))
@@ -421,7 +421,7 @@ def _validate_bid(raw: dict[str, Any], idx: int, problems: _Problems, areas: _Ar
         n_hubs = sum(1 for s in sites_raw if isinstance(s, dict) and str(s.get("role", "")).lower() == "hub")
         errs.append("sites: a bid has exactly one hub" + (" (none given)" if n_hubs == 0 else f" ({n_hubs} given)"))
     sites = gpd.GeoDataFrame(site_rows, geometry="geometry", crs=settings.crs) if site_rows else None
-    if sites is not None and areas is not None and not errs:
+    if sites is not None and areas is not None:
         _check_in_england(sites, errs)
     for e in errs:
         problems.add(label, e)
@@ -481,12 +481,26 @@ def _bids_from_tables(bids_df: pd.DataFrame, sites: list[dict[str, Any]], where:
     orphans = sorted(set(by_bid) - known)
     if orphans:
         raise InvalidInputError(f"{where}: sites name bid(s) {', '.join(map(repr, orphans))} that the bids table lacks")
+    vintage: dict[str, int] = {}
+    for kind in ("lep", "ca"):
+        col = f"{kind}_vintage"
+        if col in bids_df.columns:
+            vals = {str(v).strip() for v in bids_df[col] if str(v).strip()}
+            if len(vals) > 1:
+                raise InvalidInputError(f"{where}: {col} differs between bids ({', '.join(sorted(vals))}); "
+                                        "one file uses one vintage")
+            if vals:
+                year = _num(vals.pop())
+                if year is None:
+                    raise InvalidInputError(f"{where}: {col} is not a year")
+                vintage[kind] = int(year)
+            bids_df = bids_df.drop(columns=col)
     out = []
     for row in bids_df.to_dict(orient="records"):
         rec = {k: (v if v != "" else None) for k, v in row.items()}
         rec["sites"] = by_bid.get(str(row["id"]), [])
         out.append(rec)
-    return {"schema": 1, "bids": out}
+    return {"schema": 1, "bids": out, "vintage": vintage}
 
 
 def _read_csv_pair(path: Path) -> dict[str, Any]:
@@ -532,7 +546,7 @@ def _read_geojson(path: Path) -> dict[str, Any]:
             if isinstance(b.get(k), str):
                 b[k] = _as_list(b[k])
     if isinstance(doc.get("vintage"), dict):
-        recs["vintage"] = doc["vintage"]
+        recs["vintage"] = {**recs["vintage"], **doc["vintage"]}
     return recs
 
 

@@ -285,6 +285,7 @@ def travel_times(
     max_minutes: float,
     direction: str = "to_site",
     snap_max_m: float = SITE_SNAP_MAX_M,
+    _unchecked: bool = False,
 ) -> TravelTimes:
     """Minutes from every network node to each site (or from each site), up to a cutoff.
 
@@ -306,7 +307,7 @@ def travel_times(
     TravelTimes
     """
     _check_direction(direction)
-    (cutoff,) = check_minutes([max_minutes])
+    (cutoff,) = [float(max_minutes)] if _unchecked else check_minutes([max_minutes])
     snapped = snap_sites(network, as_sites(sites), max_distance=snap_max_m)
     k = len(snapped)
     site, nodes, offs = _site_sources(network, snapped, direction)
@@ -644,10 +645,14 @@ def catchment_detail(
     bands = check_minutes(minutes)
     _check_direction(direction)
     site_gdf = as_sites(sites)
-    tt = travel_times(network, site_gdf, max_minutes=bands[-1], direction=direction)
     res = float(resolution or RESOLUTION_M[network.mode])
     if res <= 0:
         raise InvalidInputError(f"resolution {res} must be positive metres")
+    # search a little past the largest band, so that its contour is interpolated between real
+    # times on both sides (the same polygon whatever other bands are asked for)
+    margin = 2.0 * res / (network.speeds.access_kmh * 1000.0 / 60.0)
+    tt = travel_times(network, site_gdf, max_minutes=min(bands[-1] + margin, MAX_MINUTES + margin),
+                      direction=direction, _unchecked=True)
     pop = _pop_near(network, _population(data_dir, population))
     pop_minutes, _ = _raw_point_minutes(tt, pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy(), POINT_SNAP_MAX_M)
     pop_arrays = _PopArrays.of(pop)
@@ -664,7 +669,7 @@ def catchment_detail(
         pm = pop_minutes[idx].min(axis=0)
         unit_minutes[u] = pm
         if polygons:
-            grid = time_grid(network, node_t, direction=direction, max_minutes=bands[-1], resolution=res,
+            grid = time_grid(network, node_t, direction=direction, max_minutes=tt.max_minutes, resolution=res,
                              access_max_m=access_max_m, snapped_sites=tt.sites.iloc[idx])
             geoms = grid.contours(bands)
         else:

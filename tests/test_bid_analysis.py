@@ -1,0 +1,163 @@
+"""Hub and spoke, spoke choice, overlap and checks: hand-built answers and the example bids."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point
+
+from helpers import X0, Y0, km_per_minute, raw_network
+from iot_geo import InvalidInputError, load_network
+from iot_geo.bids import Bid, read_bids
+from iot_geo.checks import check_bids
+from iot_geo.hub_spoke import _greedy, _mclp, hub_spoke, suggest_spokes
+from iot_geo.overlap import bid_catchments, overlap, overlap_areas
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
+
+
+@pytest.fixture(scope="module")
+def road():
+    """A straight two-way road 30 km long, 1 km a minute; nodes every km."""
+    nodes = {i: (X0 + 1000 * i, Y0) for i in range(31)}
+    return km_per_minute(raw_network(nodes, [(i, i + 1, True, True) for i in range(30)]))
+
+
+@pytest.fixture(scope="module")
+def people():
+    """Small areas on the road every km, with 100 * (km + 1) people each."""
+    km = np.arange(31)
+    return gpd.GeoDataFrame({"lsoa_code": [f"T{k:03d}" for k in km], "people": 100.0 * (km + 1),
+                             "people_16_59": 60.0 * (km + 1), "imd_decile": pd.array((km % 10) + 1, dtype="Int64")},
+                            geometry=[Point(X0 + 1000 * k, Y0) for k in km], crs=27700)
+
+
+def make_bid(bid_id, sites, routes=("digital",), lep=("E37000042",)):
+    rows = [{"bid_id": bid_id, "site_id": sid, "name": sid, "role": role, "provider_id": "",
+             "geometry": Point(X0 + 1000 * km, Y0)} for sid, role, km in sites]
+    return Bid(bid_id, bid_id, "Lead College", "fe_college", [], list(lep), ["Test LEP"] * len(lep), None, None,
+               list(routes), [3, 4, 5], gpd.GeoDataFrame(rows, geometry="geometry", crs=27700))
+
+
+def test_identical_bids_overlap_fully_and_disjoint_ones_not(road, people):
+    a = make_bid("a", [("a-hub", "hub", 10)])
+    b = make_bid("b", [("b-hub", "hub", 10)])
+    c = make_bid("c", [("c-hub", "hub", 25)], routes=("construction",))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        o = overlap(road, [a, b, c], minutes=[3], population=people)
+    assert list(zip(o["bid_a"], o["bid_b"], strict=True)) == [("a", "b")]
+    row = o.iloc[0]
+    assert row["people_share_a"] == row["people_share_b"] == 1.0
+    assert row["area_share_a"] == pytest.approx(1.0) and row["area_share_b"] == pytest.approx(1.0)
+    assert row["people_both"] == sum(100 * (k + 1) for k in range(7, 14))  # km 7..13 within 3 minutes
+    assert row["duplicate"] and "same LEP" in row["reasons"] and row["shared_routes"] == ["digital"]
+
+
+def test_overlap_is_symmetric(road, people):
+    a = make_bid("a", [("a-hub", "hub", 10)])
+    b = make_bid("b", [("b-hub", "hub", 14)], routes=("construction",), lep=("E37000001",))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ab = overlap(road, [a, b], minutes=[3, 5], population=people)
+        ba = overlap(road, [b, a], minutes=[3, 5], population=people)
+    pd.testing.assert_frame_equal(ab, ba)
+    bc = bid_catchments(road, [a, b], minutes=[3, 5], population=people)
+    areas = bc.table.set_index(["group_id", "minutes"]).geometry.area
+    for r in ab.itertuples():
+        assert r.area_share_a * areas[("a", r.minutes)] == pytest.approx(r.area_both_km2 * 1e6, rel=1e-3)
+        assert r.area_share_b * areas[("b", r.minutes)] == pytest.approx(r.area_both_km2 * 1e6, rel=1e-3)
+    r3 = ab[ab["minutes"] == 3].iloc[0]
+    assert r3["people_both"] == 1200 + 1300 + 1400  # km 11, 12, 13 are within 3 minutes of km 10 and km 14
+    assert not r3["duplicate"] and not r3["same_lep"]  # no shared route, different LEPs
+    geoms = overlap_areas(road, [a, b], minutes=[3], population=people)
+    assert len(geoms) == 1 and geoms.geometry.iloc[0].area == pytest.approx(r3["area_both_km2"] * 1e6, rel=1e-3)
+
+
+def test_spoke_outside_reach_adds_exactly_its_people(road, people):
+    bid = make_bid("hs", [("hub", "hub", 5), ("far-spoke", "spoke", 20), ("near-spoke", "spoke", 6)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        h = hub_spoke(road, bid, minutes=[2], population=people, redundant_share=0.05)
+    rows = h.set_index("site_id")
+    far = sum(100 * (k + 1) for k in range(18, 23))
+    assert rows.loc["far-spoke", "people_alone"] == far
+    assert rows.loc["far-spoke", "people_added"] == far
+    assert rows.loc["near-spoke", "people_added"] == 900  # only km 8 is its own
+    assert rows.loc["hub", "people_added"] == 400  # only km 3 (km 4..7 are also near the near spoke)
+    net = rows.loc["(network)"]
+    assert net["people_alone"] == sum(100 * (k + 1) for k in list(range(3, 9)) + list(range(18, 23)))
+    assert rows.loc["far-spoke", "to_hub_minutes"] == pytest.approx(15.0)
+    assert rows.loc["far-spoke", "from_hub_minutes"] == pytest.approx(15.0)
+    assert not rows.loc["far-spoke", "redundant"]
+    assert rows.loc["near-spoke", "redundant"] == (900 / net["people_alone"] < 0.05)
+
+
+def test_suggest_spokes_all_and_known_best(road, people):
+    hub = gpd.GeoDataFrame({"site_id": ["hub"]}, geometry=[Point(X0 + 5000, Y0)], crs=27700)
+    cands = gpd.GeoDataFrame({"site_id": ["c6", "c15", "c25"]},
+                             geometry=[Point(X0 + 1000 * k, Y0) for k in (6, 15, 25)], crs=27700)
+    every = suggest_spokes(road, hub, cands, k=3, minutes=2, population=people)
+    assert set(every["site_id"]) == {"c6", "c15", "c25"}
+    best = suggest_spokes(road, hub, cands, k=1, minutes=2, population=people)
+    assert list(best["site_id"]) == ["c25"]  # km 23..27 hold the most people
+    assert best.attrs["objective"] == best.attrs["hub_people"] + sum(100 * (k + 1) for k in range(23, 28))
+    assert best.attrs["greedy_choice"] == ["c25"] and best.attrs["greedy_gap"] == 0
+    with pytest.raises(InvalidInputError, match="only 3 candidate"):
+        suggest_spokes(road, hub, cands, k=4, minutes=2, population=people)
+
+
+def test_exact_beats_greedy_where_greedy_is_myopic():
+    # six areas of one person; S0 covers four, S1 and S2 three each: greedy takes S0 first (5 in all),
+    # the optimum is S1 + S2 (all 6)
+    w = np.ones(6)
+    cover = np.array([[1, 1, 1, 1, 0, 0], [1, 1, 0, 0, 1, 0], [0, 0, 1, 1, 0, 1]], dtype=bool)
+    base = np.zeros(6, bool)
+    g, g_obj = _greedy(cover, w, base, 2)
+    x, obj, solver = _mclp(cover, w, base, 2)
+    assert g[0] == 0 and g_obj == 5.0
+    assert sorted(x) == [1, 2] and obj == 6.0 and "HiGHS" in solver
+
+
+@pytest.fixture(scope="module")
+def cambridge(data_dir):
+    return load_network(data_dir / "osm/cambridge-2020-drive.graphml.gz")
+
+
+def test_cambridge_examples_flag_duplicates(cambridge):
+    bids = read_bids(EXAMPLES / "cambridge.yaml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        o = overlap(cambridge, bids, minutes=[10])
+    assert len(o) == 3 and o["duplicate"].all()
+    assert (o["people_both"] > 10_000).all()
+    assert o["reasons"].str.contains("single co-ordinated bid").all()
+
+
+def test_checks_on_examples(cambridge, data_dir):
+    bids = read_bids(EXAMPLES / "cambridge.yaml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c = check_bids(bids, cambridge, minutes=[10, 15])
+    assert set(c["status"]) <= {"pass", "warn", "fail"}
+    by = c.set_index(["bid_id", "check"])["status"]
+    assert by[("hills-road-digital", "fe_college_involved")] == "warn"
+    assert by[("long-road-stem", "fe_college_involved")] == "pass"
+    assert by[("cambridge-regional-iot", "sites_in_area")] == "pass"
+    assert by[("cambridge-regional-iot", "other_bids_same_lep")] == "warn"
+    assert by[("cambridge-regional-iot", "lep_coverage")] == "warn"  # the city network is not the whole LEP
+    no_net = check_bids(read_bids(EXAMPLES / "rutland.yaml"))
+    assert set(no_net["check"]) == {"sites_in_area", "fe_college_involved", "stem_levels", "other_bids_same_lep"}
+    assert no_net.set_index(["bid_id", "check"])["status"][("oakham-engineering", "stem_levels")] == "warn"
+
+
+def test_bid_outside_every_network(road, people):
+    far = make_bid("far", [("far-hub", "hub", 10)])
+    far.sites["geometry"] = [Point(X0 + 10_000, Y0 + 50_000)]
+    with pytest.raises(InvalidInputError, match="bid 'far': no loaded network covers all its sites"):
+        overlap(road, [far], minutes=[3], population=people)
