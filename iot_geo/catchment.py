@@ -491,6 +491,14 @@ class TimeGrid:
     y0: float
     resolution: float
 
+    def cells(self, minutes: float) -> tuple[np.ndarray, np.ndarray]:
+        """Cells reached within ``minutes``: global cell ids (the same lattice for every grid of one
+        resolution, since grids are aligned to multiples of it) and their minutes (float32)."""
+        iy, ix = np.nonzero(self.values <= minutes)
+        gx = np.int64(round(self.x0 / self.resolution)) + ix
+        gy = np.int64(round(self.y0 / self.resolution)) + iy
+        return gy * (1 << 32) + gx, self.values[iy, ix].astype(np.float32)
+
     def contours(self, bands: Sequence[float]) -> list[shapely.Geometry]:
         """The land reached within each band, as (Multi)Polygons in EPSG:27700 (one contouring pass)."""
         z = np.where(np.isfinite(self.values), self.values, 1e9)
@@ -626,6 +634,8 @@ class CatchmentDetail:
     unit_minutes: np.ndarray  # (n_units, n_population) minutes, inf where not reached
     units: list[str]  # site id (or group id for a union) of each row of unit_minutes
     times: TravelTimes
+    cells: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # per unit: global cell ids, minutes
+    resolution: float = 0.0
 
 
 def catchment_detail(
@@ -640,6 +650,7 @@ def catchment_detail(
     population: gpd.GeoDataFrame | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     polygons: bool = True,
+    keep_cells: bool = False,
 ) -> CatchmentDetail:
     """:func:`catchments` with the minutes to every LSOA centroid kept (for overlap and hub-and-spoke)."""
     bands = check_minutes(minutes)
@@ -663,6 +674,7 @@ def catchment_detail(
         units = [(sid, g, np.array([i])) for i, (sid, g) in enumerate(zip(tt.sites["site_id"], tt.sites["group_id"],
                                                                            strict=True))]
     rows = []
+    cells: list[tuple[np.ndarray, np.ndarray]] = []
     unit_minutes = np.empty((len(units), len(pop)))
     for u, (site_id, group_id, idx) in enumerate(units):
         node_t = tt.per_site[idx].min(axis=0)
@@ -672,6 +684,8 @@ def catchment_detail(
             grid = time_grid(network, node_t, direction=direction, max_minutes=tt.max_minutes, resolution=res,
                              access_max_m=access_max_m, snapped_sites=tt.sites.iloc[idx])
             geoms = grid.contours(bands)
+            if keep_cells:
+                cells.append(grid.cells(bands[-1]))
         else:
             geoms = [shapely.Polygon() for _ in bands]
         for band, geom in zip(bands, geoms, strict=True):
@@ -690,7 +704,7 @@ def catchment_detail(
     cols = CATCHMENT_COLUMNS[:-1] + [c for c in out.columns if c not in CATCHMENT_COLUMNS] + ["geometry"]
     out = gpd.GeoDataFrame(out[cols], geometry="geometry", crs=settings.crs)
     names = [str(g if sid is None else sid) for sid, g, _ in units]
-    return CatchmentDetail(out, pop, unit_minutes, names, tt)
+    return CatchmentDetail(out, pop, unit_minutes, names, tt, cells, res)
 
 
 def catchments(

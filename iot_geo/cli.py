@@ -31,6 +31,8 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="The dataset catalogue: list, fetch, check.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+bids_app = typer.Typer(help="Bid files: check them against the competition's rules.", no_args_is_help=True)
+app.add_typer(bids_app, name="bids")
 
 out = Console()
 err = Console(stderr=True)
@@ -64,7 +66,7 @@ def _cell(v: Any) -> str:
     if v is None or (isinstance(v, float) and pd.isna(v)):
         return ""
     if isinstance(v, float):
-        return f"{v:,.2f}"
+        return f"{v:,.0f}" if v.is_integer() and abs(v) >= 100 else f"{v:,.2f}"
     return str(v)
 
 
@@ -286,6 +288,183 @@ def catchment_cmd(
     cols = ["site_id" if not union else "group_id", "minutes", "area_km2", "people", "people_16_59",
             "people_unknown", "truncated"]
     emit(result[cols] if fmt == "table" else result, fmt, title=f"{mode} catchments ({direction})")
+
+
+Networks = Annotated[list[Path] | None, typer.Option("--network", help="Road network file(s): OSM or GraphML "
+                                                                      "(repeat for several areas).")]
+Mode = Annotated[str, typer.Option("--mode", help="drive, cycle or walk.")]
+SkipInvalid = Annotated[bool, typer.Option("--skip-invalid", help="Compute the valid bids; report the others.")]
+
+
+def _networks(paths: list[Path] | None, mode: str, *, required: bool = True) -> list[Any]:
+    from iot_geo.network import load_network
+
+    if not paths:
+        if required:
+            raise IotGeoError("no --network given: name a road network file (OSM .osm.pbf/.osm.bz2 or GraphML)")
+        return []
+    nets = []
+    for p in paths:
+        net = load_network(p, mode=mode, progress=err.is_terminal)
+        if net.source.get("cached"):
+            err.print(f"reused the cached {mode} network for {p.name}")
+        nets.append(net)
+    return nets
+
+
+def _read_bids(path: Path, skip_invalid: bool) -> Any:
+    from iot_geo.bids import read_bids
+
+    bids = read_bids(path, skip_invalid=skip_invalid)
+    for line in bids.problems:
+        err.print(f"[yellow]skipped:[/yellow] {line}", highlight=False)
+    return bids
+
+
+def _caught(fn: Any, *args: Any, **kw: Any) -> Any:
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fn(*args, **kw)
+    for w in caught:
+        err.print(f"[yellow]warning:[/yellow] {w.message}", highlight=False)
+    return result
+
+
+@bids_app.command("check")
+def bids_check(
+    bids: Annotated[Path, typer.Argument(help="Bid file (YAML, CSV pair or folder, GeoJSON).")],
+    network: Networks = None,
+    mode: Mode = "drive",
+    minutes: Annotated[list[float] | None, typer.Option("--minutes", help="Bands (the largest is used).")] = None,
+    skip_invalid: SkipInvalid = False,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="CSV to write.")] = None,
+    data_dir: DataDir = None,
+    fmt: Format = "table",
+) -> None:
+    """Check bids against the competition's rules (pass / warn / fail); a failed check still exits 0.
+
+    Example: iot-geo bids check data/examples/cambridge.yaml --network cambridge.graphml.gz --minutes 10 15
+    """
+    from iot_geo.checks import check_bids
+    from iot_geo.outputs import write_csv
+
+    _set_data_dir(data_dir)
+    b = _read_bids(bids, skip_invalid)
+    nets = _networks(network, mode, required=False)
+    table = _caught(check_bids, b, nets or None, minutes=minutes or None)
+    if output is not None:
+        write_csv(table, output, [bids, *(network or [])])
+        err.print(f"wrote {output}")
+    emit(table, fmt, title=f"checks for {len(b)} bid(s)")
+
+
+@app.command("hubspoke")
+def hubspoke_cmd(
+    bids: Annotated[Path, typer.Argument(help="Bid file.")],
+    bid: Annotated[str, typer.Option("--bid", help="The bid id.")],
+    network: Networks = None,
+    mode: Mode = "drive",
+    minutes: Annotated[list[float] | None, typer.Option("--minutes", help="Bands in minutes.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="CSV to write.")] = None,
+    data_dir: DataDir = None,
+    fmt: Format = "table",
+) -> None:
+    """People reached by a bid's hub and each spoke, what each spoke adds, and the LEP share.
+
+    Example: iot-geo hubspoke data/examples/rutland.yaml --bid stamford-iot --network rutland.osm.pbf --minutes 10 15 20
+    """
+    from iot_geo.hub_spoke import hub_spoke
+    from iot_geo.outputs import write_csv
+
+    _set_data_dir(data_dir)
+    b = _read_bids(bids, False)
+    table = _caught(hub_spoke, _networks(network, mode), b[bid], minutes=minutes or (30, 45, 60))
+    if output is not None:
+        write_csv(table, output, [bids, *(network or [])])
+        err.print(f"wrote {output}")
+    cols = ["site_id", "role", "minutes", "people_alone", "people_added", "share_added", "to_hub_minutes",
+            "from_hub_minutes", "redundant", "area_share", "area_share_is_lower_bound"]
+    emit(table[cols] if fmt == "table" else table, fmt, title=f"hub and spoke: {bid}")
+
+
+@app.command("suggest-spokes")
+def suggest_spokes_cmd(
+    hub: Annotated[str, typer.Option("--hub", help="The hub as NAME=LAT,LON.")],
+    k: Annotated[int, typer.Option("--k", help="How many spokes to choose.")],
+    network: Networks = None,
+    mode: Mode = "drive",
+    minutes: Annotated[float, typer.Option("--minutes", help="Band in minutes.")] = 30.0,
+    candidates: Annotated[Path | None, typer.Option("--candidates", help="CSV of candidate sites (default: "
+                                                                         "colleges and universities on the network).")] = None,
+    data_dir: DataDir = None,
+    fmt: Format = "table",
+) -> None:
+    """Choose k spokes that, with the hub, reach the most people (maximal covering, solved exactly).
+
+    Example: iot-geo suggest-spokes --hub "Stamford=52.6590,-0.4715" --k 2 --network rutland.osm.pbf --minutes 15
+    """
+    from iot_geo.catchment import parse_site_arg
+    from iot_geo.hub_spoke import suggest_spokes
+
+    _set_data_dir(data_dir)
+    name, lat, lon = parse_site_arg(hub)
+    cands = None
+    if candidates is not None:
+        if not candidates.is_file():
+            raise IotGeoError(f"--candidates {candidates}: file not found")
+        cands = pd.read_csv(candidates, dtype={"site_id": str, "name": str})
+    nets = _networks(network, mode)
+    result = _caught(suggest_spokes, nets[0], {name: (lat, lon)}, cands, k=k, minutes=minutes)
+    a = result.attrs
+    cols = [c for c in ("site_id", "name", "provider_type", "people_alone", "people_added") if c in result.columns]
+    emit(result[cols] if fmt == "table" else result, fmt, title=f"{k} spoke(s) for {name}, {minutes:g} min")
+    err.print(f"hub alone {a['hub_people']:,.0f} people; with the spokes {a['objective']:,.0f} ({a['solver']}); "
+              f"a greedy choice reaches {a['greedy_objective']:,.0f} ({a['greedy_gap']:.1%} short)")
+
+
+@app.command("overlap")
+def overlap_cmd(
+    bids: Annotated[Path, typer.Argument(help="Bid file.")],
+    network: Networks = None,
+    mode: Mode = "drive",
+    minutes: Annotated[list[float] | None, typer.Option("--minutes", help="Bands in minutes.")] = None,
+    duplicate_share: Annotated[float, typer.Option("--duplicate-share", help="Shared people share that, with a "
+                                                                              "shared route, means duplication.")] = 0.25,
+    skip_invalid: SkipInvalid = False,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="CSV of the overlap table.")] = None,
+    gpkg: Annotated[Path | None, typer.Option("--gpkg", help="GeoPackage of catchments and overlap areas.")] = None,
+    data_dir: DataDir = None,
+    fmt: Format = "table",
+) -> None:
+    """Overlap between competing bids: shared area and people, duplicate provision.
+
+    Example: iot-geo overlap data/examples/cambridge.yaml --network cambridge.graphml.gz --minutes 10 15 -o overlap.csv
+    """
+    from iot_geo.outputs import check_output, write_csv, write_gpkg
+    from iot_geo.overlap import bid_catchments, overlap
+
+    _set_data_dir(data_dir)
+    for target in (output, gpkg):
+        if target is not None:
+            check_output(target, [bids, *(network or [])])
+    b = _read_bids(bids, skip_invalid)
+    nets = _networks(network, mode)
+    bc = bid_catchments(nets, b, minutes=minutes or (30, 45, 60))
+    table = _caught(overlap, bc, b, duplicate_share=duplicate_share, with_geometry=gpkg is not None)
+    if output is not None:
+        write_csv(table, output, [bids, *(network or [])])
+        err.print(f"wrote {output}")
+    if gpkg is not None:
+        write_gpkg({"catchments": bc.table, "overlap": table, "sites": b.sites}, gpkg, [bids, *(network or [])])
+        err.print(f"wrote {gpkg}")
+    cols = ["bid_a", "bid_b", "minutes", "area_both_km2", "people_both", "people_share_a", "people_share_b",
+            "shared_routes", "duplicate"]
+    emit(table[cols] if fmt == "table" else pd.DataFrame(table.drop(columns="geometry", errors="ignore")), fmt,
+         title=f"overlap between {len(b)} bids")
+    if not len(table):
+        err.print("no two bids' catchments meet")
 
 
 MULTI_VALUE_OPTIONS = ("--minutes",)

@@ -1,9 +1,14 @@
 """Overlap between competing bids: shared land, shared people, and duplicate provision.
 
 For each bid, the union catchment of its sites (the nearest site counts) is
-computed per band on the network that covers the bid. Candidate pairs come
-from a spatial index over the largest-band polygons (plus any pair that
-reaches a common LSOA centroid); only candidates are intersected.
+computed per band on the network that covers the bid. Shared land is counted
+on the catchments' travel-time grid (every grid of one resolution lies on the
+same lattice): a sparse bid-by-cell matrix times its transpose gives the
+shared cells of every pair at once, so only pairs that really share cells or
+people appear and no pair of polygons is intersected to find them (a grid
+spatial index). Areas are therefore exact to the grid resolution, like the
+polygons drawn from the same grid; :func:`overlap_areas` intersects the
+polygons of the overlapping pairs for maps.
 
 Shared people are those whose LSOA centroid both bids reach within the band,
 counted from the centroids' travel times (the same count as
@@ -33,6 +38,7 @@ import shapely
 from iot_geo import settings
 from iot_geo.bids import Bid, Bids
 from iot_geo.catchment import _population, catchment_detail, check_minutes, pick_network, warn_truncation
+from iot_geo.errors import InvalidInputError
 from iot_geo.network import TravelNetwork
 
 #: Shared people, as a share of either bid's people, above which (with a shared route) bids duplicate provision.
@@ -53,6 +59,8 @@ class BidCatchments:
     minutes: np.ndarray  # (n_bids, n_population) minutes, inf where not reached
     bands: list[float]
     mode: str
+    cells: list[tuple[np.ndarray, np.ndarray]]  # per bid: global cell ids and minutes (largest band)
+    resolution: float
 
 
 def bid_catchments(
@@ -71,36 +79,43 @@ def bid_catchments(
     bid_list = list(bids)
     mins = np.full((len(bid_list), len(pop)), np.inf)
     tables = []
+    cells: list[tuple[np.ndarray, np.ndarray]] = []
+    resolutions = set()
     modes = set()
     for i, bid in enumerate(bid_list):
         net = pick_network(network, bid.sites, label=f"bid {bid.id!r}")
         modes.add(net.mode)
         sites = bid.sites.copy()
         sites["group_id"] = bid.id
-        det = catchment_detail(net, sites, minutes=bands, union=True, population=pop)
+        det = catchment_detail(net, sites, minutes=bands, union=True, population=pop, keep_cells=True)
         pos = code_pos.get_indexer(det.population["lsoa_code"])
         mins[i, pos] = det.unit_minutes[0]
         tables.append(det.table)
+        cells.append(det.cells[0])
+        resolutions.add(det.resolution)
+    if len(resolutions) > 1:
+        raise InvalidInputError(f"bids were drawn at different grid resolutions ({sorted(resolutions)} m); "
+                                "load networks of one mode")
     table = gpd.GeoDataFrame(pd.concat(tables, ignore_index=True), geometry="geometry", crs=settings.crs)
-    return BidCatchments(table, bid_list, people, mins, bands, "/".join(sorted(modes)))
+    return BidCatchments(table, bid_list, people, mins, bands, "/".join(sorted(modes)), cells, resolutions.pop())
 
 
-def _pairs(bc: BidCatchments) -> set[tuple[int, int]]:
-    """Candidate pairs: polygons that intersect at the largest band (spatial index) or share a reached centroid."""
-    largest = bc.table[bc.table["minutes"] == bc.table["minutes"].max()]
-    order = {b.id: i for i, b in enumerate(bc.bids)}
-    geoms = largest.geometry.values
-    idx = np.asarray([order[g] for g in largest["group_id"]])
-    tree = shapely.STRtree(geoms)
-    left, right = tree.query(geoms, predicate="intersects")
-    pairs = {(min(idx[a], idx[b]), max(idx[a], idx[b])) for a, b in zip(left, right, strict=True) if idx[a] != idx[b]}
-    reach = bc.minutes <= max(bc.bands)
-    cols = np.flatnonzero(reach.any(axis=0))
-    if len(cols):
-        shared = reach[:, cols].astype(np.int32) @ reach[:, cols].T.astype(np.int32)
-        a, b = np.nonzero(np.triu(shared, 1))
-        pairs |= set(zip(a.tolist(), b.tolist(), strict=True))
-    return pairs
+def _shared_cells(bc: BidCatchments, band: float) -> np.ndarray:
+    """``(n_bids, n_bids)`` counts of grid cells reached within ``band`` by both bids (diagonal: each bid's own)."""
+    from scipy.sparse import csr_matrix
+
+    ids, rows = [], []
+    for i, (cid, t) in enumerate(bc.cells):
+        keep = cid[t <= band]
+        ids.append(keep)
+        rows.append(np.full(len(keep), i, dtype=np.int32))
+    all_ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+    if not len(all_ids):
+        return np.zeros((len(bc.bids), len(bc.bids)))
+    _, col = np.unique(all_ids, return_inverse=True)
+    m = csr_matrix((np.ones(len(col), dtype=np.float32), (np.concatenate(rows), col)),
+                   shape=(len(bc.bids), int(col.max()) + 1))
+    return np.asarray((m @ m.T).toarray(), dtype=np.float64)
 
 
 def overlap(
@@ -147,27 +162,28 @@ def overlap(
         warn_truncation(bc.table)
     geo = {(g, m): geom for g, m, geom in zip(bc.table["group_id"], bc.table["minutes"], bc.table.geometry,
                                                 strict=True)}
+    cell_km2 = bc.resolution ** 2 / 1e6
     rows = []
-    pairs = sorted(_pairs(bc), key=lambda p: tuple(sorted((bc.bids[p[0]].id, bc.bids[p[1]].id))))
-    for i, j in pairs:
-        a, b = sorted((bc.bids[i], bc.bids[j]), key=lambda x: x.id)
-        ia, ib = (i, j) if a is bc.bids[i] else (j, i)
-        shared_routes = sorted(set(a.routes) & set(b.routes))
-        same_lep = bool(set(a.lep_codes) & set(b.lep_codes))
-        same_ca = bool(a.ca_code and a.ca_code == b.ca_code)
-        for band in bc.bands:
-            key = int(band) if float(band).is_integer() else band
-            ga, gb = geo[(a.id, key)], geo[(b.id, key)]
-            both = shapely.intersection(ga, gb) if shapely.intersects(ga, gb) else shapely.Polygon()
-            ra, rb = bc.minutes[ia] <= band, bc.minutes[ib] <= band
-            pa, pb, pboth = (float(bc.people[ra].sum()), float(bc.people[rb].sum()),
-                             float(bc.people[ra & rb].sum()))
-            if both.area <= 0 and pboth <= 0:
-                continue
+    for band in bc.bands:
+        key = int(band) if float(band).is_integer() else band
+        shared = _shared_cells(bc, band)
+        reach = bc.minutes <= band
+        cols = np.flatnonzero(reach.any(axis=0))
+        r = reach[:, cols].astype(np.float64)
+        people_both = (r * bc.people[cols]) @ r.T  # people reached by both, every pair at once
+        a_idx, b_idx = np.nonzero(np.triu((shared > 0) | (people_both > 0), 1))
+        for i, j in zip(a_idx.tolist(), b_idx.tolist(), strict=True):
+            ia, ib = (i, j) if bc.bids[i].id < bc.bids[j].id else (j, i)
+            a, b = bc.bids[ia], bc.bids[ib]
+            shared_routes = sorted(set(a.routes) & set(b.routes))
+            same_lep = bool(set(a.lep_codes) & set(b.lep_codes))
+            same_ca = bool(a.ca_code and a.ca_code == b.ca_code)
+            pa, pb, pboth = people_both[ia, ia], people_both[ib, ib], people_both[ia, ib]
             sa = pboth / pa if pa else 0.0
             sb = pboth / pb if pb else 0.0
-            reasons = []
+            ca, cb, cboth = shared[ia, ia], shared[ib, ib], shared[ia, ib]
             duplicate = bool(max(sa, sb) >= duplicate_share and shared_routes)
+            reasons = []
             if pboth > 0:
                 reasons.append(f"shares {sa:.0%} of {a.id}'s and {sb:.0%} of {b.id}'s people within {key} min")
             if shared_routes:
@@ -178,16 +194,18 @@ def overlap(
                 reasons.append("same LEP: consider a single co-ordinated bid (hub and spoke)")
             row: dict[str, Any] = {
                 "bid_a": a.id, "bid_b": b.id, "mode": bc.mode, "minutes": key,
-                "area_both_km2": round(both.area / 1e6, 4),
-                "area_share_a": round(both.area / ga.area, 4) if ga.area else 0.0,
-                "area_share_b": round(both.area / gb.area, 4) if gb.area else 0.0,
-                "people_both": pboth, "people_share_a": round(sa, 4), "people_share_b": round(sb, 4),
+                "area_both_km2": round(cboth * cell_km2, 4),
+                "area_share_a": round(cboth / ca, 4) if ca else 0.0,
+                "area_share_b": round(cboth / cb, 4) if cb else 0.0,
+                "people_both": float(pboth), "people_share_a": round(sa, 4), "people_share_b": round(sb, 4),
                 "shared_routes": shared_routes, "same_lep": same_lep, "same_ca": same_ca,
                 "duplicate": duplicate, "reasons": "; ".join(reasons),
             }
             if with_geometry:
-                row["geometry"] = both
+                ga, gb = geo[(a.id, key)], geo[(b.id, key)]
+                row["geometry"] = shapely.intersection(ga, gb)
             rows.append(row)
+    rows.sort(key=lambda r: (r["bid_a"], r["bid_b"], r["minutes"]))
     if with_geometry:
         return gpd.GeoDataFrame(rows, columns=[*OVERLAP_COLUMNS, "geometry"], geometry="geometry", crs=settings.crs)
     return pd.DataFrame(rows, columns=OVERLAP_COLUMNS)
