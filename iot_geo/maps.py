@@ -1,0 +1,488 @@
+"""Interactive Folium maps of bids, catchments, overlaps, areas and providers; static pictures.
+
+Every text that comes from a user's file (bid, site and partner names) is
+HTML-escaped before it reaches a tooltip, popup, layer name or the legend.
+Geometry is simplified to :data:`SIMPLIFY_M` metres in British National Grid
+and coordinates are rounded to :data:`COORD_DECIMALS` decimal places (about
+1 m) before they are written, and the map draws on a canvas
+(``prefer_canvas``), so that 30 bids x 3 bands stay a few MB.
+
+Offline pages: ``offline=True`` inlines Leaflet 1.9.3, its marker-cluster
+plugin and jQuery 3.7.1 (folium's popups use it) from a local copy (``web/node_modules``, installed by the setup from the
+npm registry; or the folder in ``$IOT_GEO_WEB``) instead of linking a CDN.
+Background tiles still need the internet; the page says so.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, MacroElement
+from folium.plugins import MarkerCluster
+from jinja2 import Template
+
+from iot_geo import settings
+from iot_geo.bids import Bid, Bids
+from iot_geo.errors import DataNotFoundError, InvalidInputError
+
+SIMPLIFY_M = 25.0
+COORD_DECIMALS = 5
+PALETTE = ["#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#bcbd22", "#7f7f7f",
+           "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#31a354", "#756bb1", "#e6550d"]
+PROVIDER_COLOURS = {"fe_college": "#d62728", "sixth_form_college": "#ff7f0e", "university": "#1f77b4",
+                    "utc": "#2ca02c", "school_sixth_form": "#7f7f7f", "independent_training_provider": "#9467bd",
+                    "other": "#8c564b"}
+ATTRIBUTION = ("Boundaries: ONS, OGL v3, contains OS data © Crown copyright and database right. "
+               "Roads: © OpenStreetMap contributors (ODbL). Population: ONS/MHCLG, OGL v3. "
+               "Providers: DfE and data.ac.uk, OGL v3.")
+CDN = {
+    "jquery_js": "https://code.jquery.com/jquery-3.7.1.min.js",
+    "leaflet_js": "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js",
+    "leaflet_css": "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css",
+    "markercluster_js": "https://cdn.jsdelivr.net/npm/leaflet.markercluster@1.5.3/dist/leaflet.markercluster.js",
+    "markercluster_css": "https://cdn.jsdelivr.net/npm/leaflet.markercluster@1.5.3/dist/MarkerCluster.css",
+    "markercluster_default_css":
+        "https://cdn.jsdelivr.net/npm/leaflet.markercluster@1.5.3/dist/MarkerCluster.Default.css",
+}
+LOCAL = {
+    "jquery_js": "jquery/dist/jquery.min.js",
+    "leaflet_js": "leaflet/dist/leaflet.js",
+    "leaflet_css": "leaflet/dist/leaflet.css",
+    "markercluster_js": "leaflet.markercluster/dist/leaflet.markercluster.js",
+    "markercluster_css": "leaflet.markercluster/dist/MarkerCluster.css",
+    "markercluster_default_css": "leaflet.markercluster/dist/MarkerCluster.Default.css",
+}
+
+
+def esc(text: object) -> str:
+    """HTML-escape a user's text (quotes too)."""
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def web_assets_dir() -> Path:
+    """Folder holding ``leaflet/`` and ``leaflet.markercluster/`` (npm packages) for offline maps."""
+    env = os.environ.get("IOT_GEO_WEB")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[1] / "web" / "node_modules"
+
+
+def _shade(hex_colour: str, t: float) -> str:
+    """Mix a colour with white: t=0 the colour, t=1 white."""
+    rgb = [int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(c + (255 - c) * t):02x}" for c in rgb)
+
+
+def _to_wgs(gdf: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoDataFrame:
+    out = gdf.copy()
+    if simplify_m > 0:
+        out["geometry"] = shapely.simplify(out.geometry.values, simplify_m, preserve_topology=True)
+    out = out.to_crs(settings.wgs84)
+    out["geometry"] = shapely.set_precision(out.geometry.values, 10.0 ** -COORD_DECIMALS)
+    return out
+
+
+def _geojson(gdf: gpd.GeoDataFrame, props: list[str]) -> dict[str, Any]:
+    feats = []
+    for row in gdf.itertuples(index=False):
+        geom = row.geometry
+        if geom is None or geom.is_empty:
+            continue
+        feats.append({"type": "Feature", "geometry": shapely.geometry.mapping(geom),
+                      "properties": {p: getattr(row, p) for p in props}})
+    text = json.dumps({"type": "FeatureCollection", "features": feats}, default=str)
+    # round coordinates that json wrote at full precision
+    text = re.sub(r"(-?\d+\.\d{%d})\d+" % COORD_DECIMALS, r"\1", text)
+    return json.loads(text)
+
+
+class _Legend(MacroElement):
+    _template = Template("""
+        {% macro html(this, kwargs) %}
+        <div id="iot-legend" style="position:fixed; bottom:24px; left:12px; z-index:9999; background:white;
+             padding:8px 10px; border:1px solid #999; border-radius:4px; font:12px/1.4 sans-serif;
+             max-width:320px; max-height:60vh; overflow:auto;">{{ this.body }}</div>
+        {% endmacro %}
+    """)
+
+    def __init__(self, body: str) -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.body = body
+
+
+class _ShapeCounter(MacroElement):
+    """Writes how many shapes of each kind the page drew into ``<html data-iot-shapes>`` (checked by tests)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function() {
+          var counts = {};
+          {{ this._parent.get_name() }}.eachLayer(function(l) {
+            var k = l.options && l.options.iotKind;
+            if (k && (l instanceof L.Path || l instanceof L.CircleMarker)) { counts[k] = (counts[k] || 0) + 1; }
+          });
+          document.documentElement.setAttribute("data-iot-shapes", JSON.stringify(counts));
+        })();
+        {% endmacro %}
+    """)
+
+
+def _kind(marker: folium.CircleMarker, kind: str) -> folium.CircleMarker:
+    """Tag a marker's Leaflet options with its kind (counted by the page's shape counter)."""
+    marker.options["iotKind"] = kind
+    return marker
+
+
+def _style(kind: str, colour: str, fill: float, weight: float = 1.0, dash: str | None = None) -> Any:
+    def style(_: Any) -> dict[str, Any]:
+        d: dict[str, Any] = {"color": colour, "weight": weight, "fillColor": colour, "fillOpacity": fill,
+                             "opacity": 0.9, "iotKind": kind}
+        if dash:
+            d["dashArray"] = dash
+        return d
+    return style
+
+
+def make_map(
+    bids: Bids | Sequence[Bid],
+    *,
+    catchments: gpd.GeoDataFrame | None = None,
+    overlaps: gpd.GeoDataFrame | None = None,
+    areas: dict[str, int | None] | None = None,
+    providers: gpd.GeoDataFrame | bool = True,
+    offline: bool = False,
+    tiles: str | None = "OpenStreetMap",
+    simplify_m: float = SIMPLIFY_M,
+    title: str | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+) -> folium.Map:
+    """An interactive map of bids, their catchments and overlaps, areas and providers.
+
+    Parameters
+    ----------
+    bids : Bids or list of Bid
+    catchments : GeoDataFrame, optional
+        Union catchments per bid and band (``group_id`` = bid id, ``minutes``),
+        e.g. ``bid_catchments(...).table``.
+    overlaps : GeoDataFrame, optional
+        From :func:`iot_geo.overlap.overlap_areas`.
+    areas : dict, optional
+        Boundary vintages, e.g. ``{"lep": 2017, "ca": 2017}``; default the bids'.
+    providers : GeoDataFrame or bool
+        Providers to draw (default: those near the bids from the data directory).
+    offline : bool
+        Inline Leaflet from the local copy (see the module docstring).
+    tiles : str or None
+        Background tiles; ``None`` for none.
+    simplify_m : float
+        Simplification tolerance in metres.
+    title : str, optional
+    data_dir : path, optional
+
+    Returns
+    -------
+    folium.Map
+        Call ``save(path)`` (or :func:`save_map`, which writes atomically and
+        inlines the offline assets).
+    """
+    from iot_geo.sources.boundaries import load_areas
+    from iot_geo.sources.providers import load_providers
+
+    bid_list = list(bids)
+    vint = areas or (bid_list[0].vintage if bid_list else {})
+    sites = pd.concat([b.sites for b in bid_list], ignore_index=True) if bid_list else None
+    extent_parts = []
+    if sites is not None and len(sites):
+        extent_parts.append(shapely.union_all(sites.geometry.values))
+    if catchments is not None and len(catchments):
+        extent_parts.append(shapely.union_all(catchments.geometry.values))
+    extent = shapely.union_all(extent_parts) if extent_parts else None
+    m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, zoom_start=10,
+                   location=[52.5, -1.5])
+    m.default_js = [("leaflet", CDN["leaflet_js"]), ("jquery", CDN["jquery_js"])]  # folium's popups use jQuery
+    m.default_css = [("leaflet_css", CDN["leaflet_css"])]
+    m._iot_offline = offline  # type: ignore[attr-defined]
+    if tiles:
+        folium.TileLayer(tiles, name="Background (needs the internet)", control=True).add_to(m)
+    window = shapely.buffer(extent, 20_000) if extent is not None else None
+
+    def near(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        if window is None:
+            return gdf
+        return gdf[shapely.intersects(gdf.geometry.values, window)]
+
+    # boundaries
+    for kind, label, colour in (("lep", "LEP", "#444444"), ("ca", "Combined authority", "#8c510a")):
+        try:
+            layer = near(load_areas(kind, vint.get(kind), data_dir=data_dir))
+        except DataNotFoundError:
+            continue
+        if not len(layer):
+            continue
+        v = int(layer["vintage"].iloc[0])
+        fg = folium.FeatureGroup(name=f"{label} boundaries ({v})", show=kind == "lep")
+        w = _to_wgs(layer[["code", "name", "geometry"]], max(simplify_m, 100.0))
+        folium.GeoJson(_geojson(w, ["code", "name"]), style_function=_style(kind, colour, 0.0, 2.0, "6 4"),
+                       tooltip=folium.GeoJsonTooltip(["name", "code"], aliases=[label, "code"])).add_to(fg)
+        fg.add_to(m)
+    try:
+        oa = near(load_areas("oa", data_dir=data_dir))
+        if len(oa):
+            fg = folium.FeatureGroup(name="Opportunity Areas (2016-17)", show=True)
+            w = _to_wgs(oa[["name", "lad_codes", "geometry"]], max(simplify_m, 100.0))
+            folium.GeoJson(_geojson(w, ["name", "lad_codes"]), style_function=_style("oa", "#b8860b", 0.15, 1.5),
+                           tooltip=folium.GeoJsonTooltip(["name"], aliases=["Opportunity Area"])).add_to(fg)
+            fg.add_to(m)
+    except DataNotFoundError:
+        pass
+    # providers by type
+    if providers is True:
+        try:
+            prov = near(load_providers(data_dir=data_dir))
+        except DataNotFoundError:
+            prov = None
+    elif isinstance(providers, gpd.GeoDataFrame):
+        prov = near(providers)
+    else:
+        prov = None
+    uses_cluster = False
+    if prov is not None and len(prov):
+        pw = prov.to_crs(settings.wgs84)
+        for ptype, grp in pw.groupby("provider_type"):
+            fg = folium.FeatureGroup(name=f"Providers: {ptype.replace('_', ' ')} ({len(grp)})",
+                                     show=ptype != "school_sixth_form")
+            target: Any = fg
+            if len(grp) > 50:
+                target = MarkerCluster(name=None, control=False)
+                target.default_js = [("markercluster", CDN["markercluster_js"])]
+                target.default_css = [("markercluster_css", CDN["markercluster_css"]),
+                                      ("markercluster_default_css", CDN["markercluster_default_css"])]
+                target.add_to(fg)
+                uses_cluster = True
+            colour = PROVIDER_COLOURS.get(ptype, "#555555")
+            for r in grp.itertuples():
+                popup = (f"<b>{esc(r.name)}</b><br>{esc(ptype.replace('_', ' '))}<br>{esc(r.provider_id)}"
+                         f"<br>{esc(r.postcode)}")
+                _kind(folium.CircleMarker([round(r.geometry.y, COORD_DECIMALS), round(r.geometry.x, COORD_DECIMALS)],
+                                          radius=4, color=colour, fill=True, fill_opacity=0.9, weight=1,
+                                          tooltip=esc(r.name), popup=folium.Popup(popup, max_width=260)),
+                      "provider").add_to(target)
+            fg.add_to(m)
+    m._iot_cluster = uses_cluster  # type: ignore[attr-defined]
+    # bids: catchments (largest band first, lighter), then sites
+    legend_rows = []
+    bands = sorted(catchments["minutes"].unique()) if catchments is not None and len(catchments) else []
+    for i, bid in enumerate(bid_list):
+        colour = PALETTE[i % len(PALETTE)]
+        legend_rows.append(f'<div><span style="display:inline-block;width:12px;height:12px;background:{colour};'
+                           f'margin-right:6px"></span>{esc(bid.name)} ({esc(bid.id)})</div>')
+        if catchments is not None and len(catchments):
+            mine = catchments[catchments["group_id"] == bid.id]
+            fg = folium.FeatureGroup(name=f"{esc(bid.name)}: catchments")
+            for j, band in enumerate(sorted(mine["minutes"].unique(), reverse=True)):
+                row = mine[mine["minutes"] == band]
+                shade = 0.6 * j / max(len(bands) - 1, 1) if len(bands) > 1 else 0.0
+                t = 0.6 - shade  # longest band lightest
+                w = _to_wgs(row[["minutes", "area_km2", "people", "truncated", "geometry"]], simplify_m)
+                w["bid"] = esc(bid.name)
+                w["people"] = w["people"].map(lambda v: f"{v:,.0f}")
+                w["note"] = np.where(w["truncated"], "reaches the network edge: a lower bound", "")
+                gj = _geojson(w, ["bid", "minutes", "area_km2", "people", "note"])
+                if not gj["features"]:
+                    continue
+                folium.GeoJson(gj, style_function=_style("catchment", _shade(colour, t), 0.35, 1.0),
+                               tooltip=folium.GeoJsonTooltip(["bid", "minutes", "people", "area_km2", "note"],
+                                                             aliases=["bid", "minutes", "people reached", "km²", ""]),
+                               ).add_to(fg)
+            fg.add_to(m)
+        fg = folium.FeatureGroup(name=f"{esc(bid.name)}: sites")
+        sw = bid.sites.to_crs(settings.wgs84)
+        for r in sw.itertuples():
+            hub = r.role == "hub"
+            popup = (f"<b>{esc(r.name)}</b><br>{esc(r.role)} of {esc(bid.name)}<br>lead {esc(bid.lead)}"
+                     f"<br>routes: {esc(', '.join(bid.routes))}")
+            _kind(folium.CircleMarker([round(r.geometry.y, COORD_DECIMALS), round(r.geometry.x, COORD_DECIMALS)],
+                                      radius=9 if hub else 5, color="black" if hub else colour, weight=3 if hub else 1,
+                                      fill=True, fill_color=colour, fill_opacity=1.0,
+                                      tooltip=f"{esc(r.name)} ({esc(r.role)})",
+                                      popup=folium.Popup(popup, max_width=280)), "site").add_to(fg)
+            if not (catchments is not None and (catchments["group_id"] == bid.id).any()
+                    and not catchments.loc[catchments["group_id"] == bid.id].geometry.is_empty.all()):
+                folium.Marker([r.geometry.y, r.geometry.x], icon=folium.DivIcon(
+                    html='<div style="font:11px sans-serif;background:#fff8;white-space:nowrap">'
+                         'no catchment drawn</div>')).add_to(fg)
+        fg.add_to(m)
+    if overlaps is not None and len(overlaps):
+        fg = folium.FeatureGroup(name="Overlaps between bids")
+        ov = overlaps[~overlaps.geometry.is_empty]
+        if len(ov):
+            w = _to_wgs(ov[["bid_a", "bid_b", "minutes", "people_both", "duplicate", "geometry"]], simplify_m)
+            names = {b.id: b.name for b in bid_list}
+            w["pair"] = [f"{esc(names.get(a, a))} / {esc(names.get(b, b))}" for a, b in zip(w["bid_a"], w["bid_b"],
+                                                                                                strict=True)]
+            w["people_both"] = w["people_both"].map(lambda v: f"{v:,.0f}")
+            w["duplicate"] = np.where(w["duplicate"], "duplicate provision", "")
+            folium.GeoJson(_geojson(w, ["pair", "minutes", "people_both", "duplicate"]),
+                           style_function=_style("overlap", "#e31a1c", 0.25, 1.0),
+                           tooltip=folium.GeoJsonTooltip(["pair", "minutes", "people_both", "duplicate"],
+                                                         aliases=["bids", "minutes", "people in both", ""]),
+                           ).add_to(fg)
+        fg.add_to(m)
+    band_txt = ", ".join(f"{b:g}" for b in bands)
+    legend = (f"<b>{esc(title or 'iot-geo')}</b>" + "".join(legend_rows)
+              + (f"<div style='margin-top:4px'>catchments by band ({band_txt} min): darker = shorter</div>"
+                 if bands else "")
+              + ("<div><span style='display:inline-block;width:12px;height:12px;background:#e31a1c;"
+                 "margin-right:6px'></span>overlap between bids</div>" if overlaps is not None else "")
+              + "<div><span style='display:inline-block;width:12px;height:12px;border:2px dashed #444;"
+                "margin-right:6px'></span>LEP boundary</div>"
+              + f"<div style='margin-top:6px;color:#555;font-size:10px'>{esc(ATTRIBUTION)}"
+              + (" Background tiles need the internet." if offline else "") + "</div>")
+    _Legend(legend).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    _ShapeCounter().add_to(m)
+    if extent is not None:
+        minx, miny, maxx, maxy = gpd.GeoSeries([shapely.buffer(extent, 500)], crs=settings.crs).to_crs(
+            settings.wgs84).total_bounds
+        m.fit_bounds([[miny, minx], [maxy, maxx]])
+    return m
+
+
+def render_html(m: folium.Map) -> str:
+    """The map's page as text; offline maps get Leaflet inlined from the local copy."""
+    page = m.get_root().render()
+    if not getattr(m, "_iot_offline", False):
+        return page
+    root = web_assets_dir()
+    for key, url in CDN.items():
+        if url not in page:
+            continue
+        path = root / LOCAL[key]
+        if not path.is_file():
+            raise DataNotFoundError(
+                f"offline map: {path} not found; install the web assets with `npm install --prefix web` "
+                "(the README's setup does) or set $IOT_GEO_WEB")
+        body = path.read_text(encoding="utf-8")
+        if key.endswith("_js"):
+            page = re.sub(r'<script src="%s"></script>' % re.escape(url),
+                          lambda _m, b=body: "<script>" + b.replace("</script", "<\\/script") + "</script>", page)
+        else:
+            page = re.sub(r'<link rel="stylesheet" href="%s"/>' % re.escape(url),
+                          lambda _m, b=body: "<style>" + b + "</style>", page)
+        if url in page:
+            raise InvalidInputError(f"offline map: could not inline {url}")
+    return page
+
+
+def save_map(m: folium.Map, path: str | os.PathLike[str], inputs: Sequence[str | os.PathLike[str] | None] = ()
+             ) -> Path:
+    """Write the map atomically (temporary file, then rename); never over an input."""
+    from iot_geo.outputs import check_output
+
+    out = check_output(path, inputs)
+    page = render_html(m)
+    tmp = out.with_name(f".{out.name}.part")
+    try:
+        tmp.write_text(page, encoding="utf-8")
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise InvalidInputError(f"could not write {out}: {exc.strerror}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
+
+
+def save_picture(
+    path: str | os.PathLike[str],
+    bids: Sequence[Bid],
+    *,
+    catchments: gpd.GeoDataFrame | None = None,
+    overlaps: gpd.GeoDataFrame | None = None,
+    title: str = "",
+    data_dir: str | os.PathLike[str] | None = None,
+    dpi: int = 110,
+) -> Path:
+    """A static PNG (matplotlib) with scale bar, north arrow, legend and attribution, for a bid document."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    from iot_geo.outputs import check_output
+    from iot_geo.sources.boundaries import load_areas
+
+    out = check_output(path)
+    fig, ax = plt.subplots(figsize=(8, 8))
+    handles = []
+    parts = [shapely.union_all(b.sites.geometry.values) for b in bids]
+    if catchments is not None and len(catchments):
+        parts.append(shapely.union_all(catchments.geometry.values))
+    extent = shapely.buffer(shapely.union_all(parts), 2000)
+    minx, miny, maxx, maxy = extent.bounds
+    try:
+        lep = load_areas("lep", (bids[0].vintage or {}).get("lep") if bids else None, data_dir=data_dir)
+        lep = lep[shapely.intersects(lep.geometry.values, extent)]
+        lep.boundary.plot(ax=ax, color="#444", linewidth=1, linestyle="--")
+        handles.append(Patch(facecolor="none", edgecolor="#444", linestyle="--", label="LEP boundary"))
+    except DataNotFoundError:
+        pass
+    for i, bid in enumerate(bids):
+        colour = PALETTE[i % len(PALETTE)]
+        if catchments is not None:
+            mine = catchments[catchments["group_id"] == bid.id]
+            bands = sorted(mine["minutes"].unique(), reverse=True)
+            for j, band in enumerate(bands):
+                t = 0.6 - 0.6 * j / max(len(bands) - 1, 1) if len(bands) > 1 else 0.0
+                mine[mine["minutes"] == band].plot(ax=ax, color=_shade(colour, t), alpha=0.55, edgecolor=colour,
+                                                   linewidth=0.4)
+        hub = bid.sites[bid.sites["role"] == "hub"]
+        spokes = bid.sites[bid.sites["role"] == "spoke"]
+        hub.plot(ax=ax, color=colour, edgecolor="black", markersize=120, marker="*", zorder=5)
+        if len(spokes):
+            spokes.plot(ax=ax, color=colour, edgecolor="black", markersize=40, marker="o", zorder=5)
+        handles.append(Patch(facecolor=colour, label=bid.name[:40]))
+    if overlaps is not None and len(overlaps):
+        overlaps[~overlaps.geometry.is_empty].plot(ax=ax, color="#e31a1c", alpha=0.35)
+        handles.append(Patch(facecolor="#e31a1c", alpha=0.35, label="overlap between bids"))
+    ax.set_xlim(minx, maxx)
+    ax.set_ylim(miny, maxy)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    # scale bar: a round length near a fifth of the width (the axes are in metres)
+    width = maxx - minx
+    nice = [1, 2, 5, 10, 20, 50, 100]
+    km = max(k for k in nice if k * 1000 <= width / 4) if width >= 4000 else 1
+    x0, y0 = minx + width * 0.05, miny + (maxy - miny) * 0.05
+    ax.plot([x0, x0 + km * 1000], [y0, y0], color="black", linewidth=3)
+    ax.text(x0 + km * 500, y0 + (maxy - miny) * 0.015, f"{km} km", ha="center", fontsize=9)
+    ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction", ha="center", fontsize=12,
+                arrowprops={"arrowstyle": "-|>", "color": "black"})
+    ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
+    ax.set_title(title, fontsize=11)
+    fig.text(0.01, 0.01, ATTRIBUTION, fontsize=5.5, color="#555", wrap=True)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    tmp = out.with_name(f".{out.stem}.part.png")
+    try:
+        fig.savefig(tmp, dpi=dpi)
+        os.replace(tmp, out)
+    finally:
+        plt.close(fig)
+        tmp.unlink(missing_ok=True)
+    return out
+
+
+__all__ = ["esc", "make_map", "render_html", "save_map", "save_picture", "Element"]
