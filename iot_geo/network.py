@@ -404,7 +404,9 @@ class TravelNetwork:
         cls_codes_u, cls_names = pd.factorize(np.asarray([road_class(h) for h in hw_uniq], dtype=object))
         seg_cls = cls_codes_u[hw_codes] if len(hw_codes) else np.zeros(0, np.int64)
         classes = np.asarray(cls_names, dtype=object)[seg_cls]
-        ms_codes, ms_uniq = pd.factorize(pd.Series(raw.seg_maxspeed, dtype=object), use_na_sentinel=True)
+        ms_text = pd.Series([";".join(map(str, m)) if isinstance(m, list | tuple) else m for m in raw.seg_maxspeed],
+                            dtype=object)
+        ms_codes, ms_uniq = pd.factorize(ms_text, use_na_sentinel=True)
         ms_codes = ms_codes.astype(np.int64) + 1  # 0: no maxspeed tag
         pair_uniq, pair_inv = np.unique(ms_codes * max(len(cls_names), 1) + seg_cls, return_inverse=True)
         lim_uniq = np.asarray([

@@ -1,0 +1,128 @@
+"""Maps rendered in a real browser (headless Chromium), served from 127.0.0.1 with every asset inlined."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import shutil
+import threading
+import warnings
+from pathlib import Path
+
+import pytest
+
+from iot_geo import load_network
+from iot_geo.bids import read_bids
+from iot_geo.maps import make_map, save_map, save_picture, web_assets_dir
+from iot_geo.overlap import bid_catchments, overlap_areas
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "data" / "examples"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+EVIL = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def cambridge_map(data_dir, tmp_path_factory):
+    bids = read_bids(EXAMPLES / "cambridge.yaml")
+    bids.bids[1].name = EVIL  # a hostile name from a user's file
+    bids.bids[1].sites.loc[:, "name"] = EVIL
+    net = load_network(data_dir / "osm/cambridge-2020-drive.graphml.gz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bc = bid_catchments(net, bids, minutes=(5, 10, 15))
+        ov = overlap_areas(bc, bids)
+    folder = tmp_path_factory.mktemp("maps")
+    m = make_map(bids, catchments=bc.table, overlaps=ov, offline=True, tiles=None, title="Cambridge <b>example</b>")
+    path = save_map(m, folder / "cambridge.html")
+    return path, bids, bc, ov
+
+
+def test_offline_page_is_self_contained(cambridge_map):
+    path, *_ = cambridge_map
+    page = path.read_text()
+    assert "cdn.jsdelivr" not in page and "code.jquery" not in page and "cdnjs" not in page
+    assert "L.Map" in page or "L.map" in page  # Leaflet itself is inlined
+    assert path.stat().st_size < 5_000_000
+    assert EVIL not in page  # only ever written escaped
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_save_map_refuses_bad_outputs(cambridge_map, tmp_path):
+    from iot_geo import InvalidInputError
+
+    path, bids, bc, ov = cambridge_map
+    m = make_map(bids, catchments=bc.table, tiles=None)
+    with pytest.raises(InvalidInputError, match="one of the inputs"):
+        save_map(m, EXAMPLES / "cambridge.yaml", [EXAMPLES / "cambridge.yaml"])
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        if not (ro / "x").parent.stat().st_mode & 0o200:
+            import os
+
+            if os.geteuid() != 0:  # root ignores permissions
+                with pytest.raises(InvalidInputError, match="cannot write"):
+                    save_map(m, ro / "map.html")
+    finally:
+        ro.chmod(0o700)
+
+
+def test_static_picture(cambridge_map, tmp_path):
+    _, bids, bc, ov = cambridge_map
+    png = save_picture(tmp_path / "overview.png", list(bids), catchments=bc.table, overlaps=ov, title="Cambridge")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (CI installs it)")
+def test_map_renders_in_chromium(cambridge_map):
+    from playwright.sync_api import sync_playwright
+
+    path, bids, bc, ov = cambridge_map
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(path.parent))
+    handler.log_message = lambda *a, **k: None  # type: ignore[method-assign]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/{path.name}"
+    errors, outside, dialogs = [], [], []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync"])
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+            def route(r):
+                if r.request.url.startswith("http://127.0.0.1"):
+                    r.continue_()
+                else:
+                    outside.append(r.request.url)
+                    r.abort()
+
+            page.route("**/*", route)
+            page.goto(url)
+            page.wait_for_timeout(1500)
+            shapes = json.loads(page.evaluate("document.documentElement.getAttribute('data-iot-shapes')"))
+            labels = [t.strip() for t in page.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
+            injected = page.evaluate("document.querySelectorAll('img[src=\"x\"]').length")
+            legend = page.locator("#iot-legend").inner_text()
+            shot = REPO / "maps" / "test-cambridge-screenshot.png"
+            page.screenshot(path=str(shot))
+            browser.close()
+    finally:
+        server.shutdown()
+    assert errors == [] and outside == [] and dialogs == []
+    expected_groups = {"LEP boundaries (2017)", "Opportunity Areas (2016-17)", "Overlaps between bids",
+                       "Cambridge Regional Institute of Technology: catchments",
+                       "Long Road STEM Partnership: sites", f"{EVIL}: catchments"}
+    assert expected_groups <= set(labels)
+    assert shapes["catchment"] == int((~bc.table.geometry.is_empty).sum()) == 9
+    assert shapes["overlap"] == int((~ov.geometry.is_empty).sum())
+    assert shapes["site"] == len(bids.sites)
+    assert injected == 0 and EVIL in legend
+    assert shot.stat().st_size > 30_000
