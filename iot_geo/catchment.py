@@ -229,7 +229,9 @@ def snap_sites(network: TravelNetwork, sites: gpd.GeoDataFrame, *, max_distance:
     if far.any():
         i = int(np.flatnonzero(far)[0])
         d = network.snap(x[i:i + 1], y[i:i + 1], max_distance=100_000.0)["distance"].iloc[0]
-        what = "no usable road" if not np.isfinite(d) else f"{d:,.0f} m from the nearest usable road"
+        if not np.isfinite(d):  # far away: the nearest node is a fair measure
+            d = float(np.hypot(network.node_x - x[i], network.node_y - y[i]).min())
+        what = f"{d:,.0f} m from the nearest usable road"
         raise InvalidInputError(
             f"site {sites['site_id'].iloc[i]!r} is {what} of the {network.mode} network "
             f"({network.source.get('file', 'loaded network')}); the limit is {max_distance:,.0f} m: "

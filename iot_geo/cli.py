@@ -467,6 +467,145 @@ def overlap_cmd(
         err.print("no two bids' catchments meet")
 
 
+def _offline_default(offline: bool | None) -> bool:
+    from iot_geo.maps import web_assets_dir
+
+    if offline is not None:
+        return offline
+    return (web_assets_dir() / "leaflet" / "dist" / "leaflet.js").is_file()
+
+
+@app.command("map")
+def map_cmd(
+    bids: Annotated[Path, typer.Argument(help="Bid file.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write, e.g. maps/bids.html.")],
+    network: Networks = None,
+    mode: Mode = "drive",
+    minutes: Annotated[list[float] | None, typer.Option("--minutes", help="Bands in minutes.")] = None,
+    offline: Annotated[bool | None, typer.Option("--offline/--cdn", help="Inline Leaflet (default when the web "
+                                                                          "assets are installed) or link a CDN.")] = None,
+    png: Annotated[Path | None, typer.Option("--png", help="Also write a static overview picture.")] = None,
+    skip_invalid: SkipInvalid = False,
+    data_dir: DataDir = None,
+) -> None:
+    """An interactive map of bids, catchments by band, overlaps, areas and providers.
+
+    Example: iot-geo map data/examples/cambridge.yaml --network cambridge.graphml.gz --minutes 5 10 15 -o maps/cambridge.html
+    """
+    from iot_geo.maps import make_map, save_map, save_picture
+    from iot_geo.outputs import check_output
+    from iot_geo.overlap import bid_catchments, overlap_areas
+
+    _set_data_dir(data_dir)
+    check_output(output, [bids, *(network or [])])
+    b = _read_bids(bids, skip_invalid)
+    nets = _networks(network, mode)
+    bc = bid_catchments(nets, b, minutes=minutes or (30, 45, 60))
+    ov = _caught(overlap_areas, bc, b)
+    m = make_map(b, catchments=bc.table, overlaps=ov, offline=_offline_default(offline), title=bids.stem)
+    save_map(m, output, [bids, *(network or [])])
+    err.print(f"wrote {output} ({output.stat().st_size / 1e6:.1f} MB)")
+    if png is not None:
+        save_picture(png, list(b), catchments=bc.table, overlaps=ov, title=bids.stem)
+        err.print(f"wrote {png}")
+
+
+@app.command("report")
+def report_cmd(
+    bids: Annotated[Path, typer.Argument(help="Bid file.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Report folder, e.g. reports/cambridge/.")],
+    network: Networks = None,
+    mode: Mode = "drive",
+    minutes: Annotated[list[float] | None, typer.Option("--minutes", help="Bands in minutes.")] = None,
+    offline: Annotated[bool | None, typer.Option("--offline/--cdn", help="Map with Leaflet inlined or from a CDN.")] = None,
+    skip_invalid: SkipInvalid = False,
+    data_dir: DataDir = None,
+) -> None:
+    """A report folder: index.html, tables (CSV, XLSX), GeoPackage, pictures and the interactive map.
+
+    Example: iot-geo report data/examples/rutland.yaml --network rutland.osm.pbf --minutes 10 15 20 -o reports/rutland/
+    """
+    from iot_geo.report import analyse, write_report
+
+    _set_data_dir(data_dir)
+    b = _read_bids(bids, skip_invalid)
+    nets = _networks(network, mode)
+    a = analyse(b, nets, minutes=minutes or (30, 45, 60), progress=lambda s: err.print(f"computing {s}..."))
+    for w in a.warnings:
+        err.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+    paths = write_report(a, output, offline_map=_offline_default(offline), inputs=[bids, *(network or [])])
+    err.print(f"wrote {len(paths)} files into {output}: open {output / 'index.html'}")
+
+
+#: The demo: each example bid file with the shared road network that covers it and bands that suit its size.
+DEMO = (
+    ("cambridge", "cambridge.yaml", "osm/cambridge-2020-drive.graphml.gz", (5.0, 10.0, 15.0)),
+    ("rutland", "rutland.yaml", "osm/rutland-2022-07-20.osm.pbf", (10.0, 15.0, 20.0)),
+)
+
+
+@app.command("demo")
+def demo_cmd(
+    data_dir: DataDir = None,
+    maps_dir: Annotated[Path, typer.Option("--maps", help="Folder for the maps.")] = Path("maps"),
+    reports_dir: Annotated[Path, typer.Option("--reports", help="Folder for the reports.")] = Path("reports"),
+) -> None:
+    """The whole pipeline on the example bids (Cambridge and Rutland) over the shared road networks.
+
+    Example: iot-geo --data-dir ../shared/data demo
+    """
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from iot_geo.bids import read_bids
+    from iot_geo.network import load_network
+    from iot_geo.report import analyse, write_report
+    from iot_geo.sources.boundaries import PROJECT_DATA
+    from iot_geo.sources.population import load_population
+    from iot_geo.sources.providers import load_providers
+
+    _set_data_dir(data_dir)
+    root = settings.get_data_dir()
+    summary = []
+    offline = _offline_default(None)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
+                  transient=False) as progress:
+        task = progress.add_task("loading areas, providers and population", total=None)
+        from iot_geo.sources.boundaries import load_areas
+
+        load_areas("lep", 2017)
+        load_providers()
+        load_population()
+        progress.update(task, description="loaded areas, providers and population", completed=1, total=1)
+        for name, bid_file, net_file, bands in DEMO:
+            t = progress.add_task(f"{name}: building the drive network", total=None)
+            net = load_network(root / net_file)
+            progress.update(t, description=f"{name}: {'reused the cached' if net.source.get('cached') else 'built the'}"
+                                           f" network ({net.n_nodes:,} nodes)")
+            bids = read_bids(PROJECT_DATA / "examples" / bid_file)
+            a = analyse(bids, net, minutes=bands,
+                        progress=lambda s, t=t, name=name: progress.update(t, description=f"{name}: {s}"))
+            progress.update(t, description=f"{name}: writing the map and the report")
+            from iot_geo.maps import make_map, save_map
+
+            map_path = save_map(make_map(bids, catchments=a.catchments.table, overlaps=a.overlap, offline=offline,
+                                         title=f"IoT example bids: {name}"), maps_dir / f"{name}.html")
+            write_report(a, reports_dir / name, title=f"IoT example bids: {name}", offline_map=offline)
+            progress.update(t, description=f"{name}: done", completed=1, total=1)
+            largest = a.catchments.table[a.catchments.table["minutes"] == max(bands)]
+            summary.append(
+                f"[bold]{name}[/bold]: {len(bids)} bids, bands {', '.join(f'{b:g}' for b in bands)} min, "
+                f"network {net.source.get('file')} ({'reused from the cache' if net.source.get('cached') else 'built'})\n"
+                f"  people within {max(bands):g} min: "
+                + "; ".join(f"{r.group_id} {r.people:,.0f}" for r in largest.itertuples()) + "\n"
+                f"  overlapping pair-bands: {len(a.overlap)}, flagged as duplicate provision: "
+                f"{int(a.overlap['duplicate'].sum()) if len(a.overlap) else 0}\n"
+                f"  map:        {map_path}\n  report:     {reports_dir / name / 'index.html'}\n"
+                f"  geopackage: {reports_dir / name / 'layers.gpkg'}")
+    out.print("\n".join(summary), highlight=False, soft_wrap=True)
+    if not offline:
+        err.print("maps link Leaflet from a CDN: run `npm install --prefix web` for maps that work offline")
+
+
 MULTI_VALUE_OPTIONS = ("--minutes",)
 
 

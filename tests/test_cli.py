@@ -62,3 +62,51 @@ def test_data_check_and_list(data_dir):
     lst = run("data", "list", "--format", "json")
     names = {d["name"] for d in json.loads(lst.stdout)}
     assert {"lep2021", "lad2017", "providers_ks5", "lookup_lad17_lep2017"} <= names
+
+
+def test_demo_writes_maps_reports_and_geopackages(tmp_path, data_dir):
+    import geopandas as gpd
+    import pyogrio
+
+    r = run("--data-dir", str(data_dir), "demo", "--maps", str(tmp_path / "maps"), "--reports",
+            str(tmp_path / "reports"))
+    assert r.returncode == 0, r.stderr
+    for name in ("cambridge", "rutland"):
+        page = (tmp_path / "maps" / f"{name}.html").read_text()
+        assert "iot-legend" in page and "catchment" in page
+        rep = tmp_path / "reports" / name
+        assert {"index.html", "map.html", "layers.gpkg", "tables.xlsx", "people.csv", "overlap.csv", "checks.csv",
+                "hub_spoke.csv", "overview.png"} <= {p.name for p in rep.iterdir()}
+        layers = {n for n, _ in pyogrio.list_layers(rep / "layers.gpkg")}
+        assert {"sites", "catchments", "overlap"} <= layers
+        assert len(gpd.read_file(rep / "layers.gpkg", layer="catchments")) > 0
+        assert not [p for p in rep.parent.iterdir() if p.name.startswith(".")]  # nothing half-written left
+    assert "cambridge" in r.stdout and "rutland" in r.stdout
+    again = run("--data-dir", str(data_dir), "demo", "--maps", str(tmp_path / "maps"), "--reports",
+                str(tmp_path / "reports"))
+    assert again.returncode == 0 and again.stdout.count("reused from the cache") == 2
+
+
+def test_catchment_cli_and_overlap_cli(tmp_path, data_dir):
+    net = str(data_dir / "osm/rutland-2022-07-20.osm.pbf")
+    out = tmp_path / "c.gpkg"
+    r = run("catchment", "--network", net, "--minutes", "10", "15", "--site", "Oakham=52.6707,-0.7270",
+            "-o", str(out), "--csv", str(tmp_path / "c.csv"))
+    assert r.returncode == 0, r.stderr
+    df = pd.read_csv(tmp_path / "c.csv")
+    assert list(df["minutes"]) == [10, 15] and (df["people"] > 10_000).all()
+    bad = run("catchment", "--network", net, "--minutes", "0", "--site", "Oakham=52.6707,-0.7270")
+    assert bad.returncode == 2 and "minutes" in bad.stderr
+    far = run("catchment", "--network", net, "--minutes", "10", "--site", "Leeds=53.8,-1.55")
+    assert far.returncode == 2 and "'Leeds'" in far.stderr and "m from the nearest usable road" in far.stderr
+    dup = run("catchment", "--network", net, "--minutes", "10", "--site", "A=52.67,-0.72", "--site", "A=52.6,-0.7")
+    assert dup.returncode == 2 and "duplicate site id 'A'" in dup.stderr
+    ov = run("overlap", "data/examples/rutland.yaml", "--network", net, "--minutes", "10", "15",
+             "-o", str(tmp_path / "o.csv"))
+    assert ov.returncode == 0, ov.stderr
+    assert len(pd.read_csv(tmp_path / "o.csv")) >= 1
+    chk = run("bids", "check", "data/examples/rutland.yaml", "-f", "csv")
+    assert chk.returncode == 0 and "stem_levels" in chk.stdout
+    same = run("overlap", "data/examples/rutland.yaml", "--network", net, "--minutes", "10",
+               "-o", "data/examples/rutland.yaml")
+    assert same.returncode == 2 and "one of the inputs" in same.stderr
