@@ -37,6 +37,9 @@ from iot_geo.bids import Bid, Bids
 from iot_geo.errors import DataNotFoundError, InvalidInputError
 
 SIMPLIFY_M = 25.0
+#: Overlap zones are drawn simplified to this many metres, without slivers under MIN_OVERLAP_KM2.
+OVERLAP_SIMPLIFY_M = 100.0
+MIN_OVERLAP_KM2 = 0.1
 COORD_DECIMALS = 5
 PALETTE = ["#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#bcbd22", "#7f7f7f",
            "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#31a354", "#756bb1", "#e6550d"]
@@ -84,16 +87,16 @@ def _shade(hex_colour: str, t: float) -> str:
     return "#" + "".join(f"{round(c + (255 - c) * t):02x}" for c in rgb)
 
 
-def _to_wgs(gdf: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoDataFrame:
+def _to_wgs(gdf: gpd.GeoDataFrame, simplify_m: float, decimals: int = COORD_DECIMALS) -> gpd.GeoDataFrame:
     out = gdf.copy()
     if simplify_m > 0:
         out["geometry"] = shapely.simplify(out.geometry.values, simplify_m, preserve_topology=True)
     out = out.to_crs(settings.wgs84)
-    out["geometry"] = shapely.set_precision(out.geometry.values, 10.0 ** -COORD_DECIMALS)
+    out["geometry"] = shapely.set_precision(out.geometry.values, 10.0 ** -decimals)
     return out
 
 
-def _geojson(gdf: gpd.GeoDataFrame, props: list[str]) -> dict[str, Any]:
+def _geojson(gdf: gpd.GeoDataFrame, props: list[str], decimals: int = COORD_DECIMALS) -> dict[str, Any]:
     feats = []
     for row in gdf.itertuples(index=False):
         geom = row.geometry
@@ -103,7 +106,7 @@ def _geojson(gdf: gpd.GeoDataFrame, props: list[str]) -> dict[str, Any]:
                       "properties": {p: getattr(row, p) for p in props}})
     text = json.dumps({"type": "FeatureCollection", "features": feats}, default=str)
     # round coordinates that json wrote at full precision
-    text = re.sub(r"(-?\d+\.\d{%d})\d+" % COORD_DECIMALS, r"\1", text)
+    text = re.sub(r"(-?\d+\.\d{%d})\d+" % decimals, r"\1", text)
     return json.loads(text)
 
 
@@ -139,6 +142,17 @@ class _ShapeCounter(MacroElement):
     """)
 
 
+def _drop_small(geom: shapely.Geometry, min_area: float) -> shapely.Geometry:
+    """Without parts or holes smaller than ``min_area`` (square metres), for drawing."""
+    keep = []
+    for part in shapely.get_parts(geom):
+        if part.area < min_area or part.geom_type != "Polygon":
+            continue
+        holes = [h for h in part.interiors if shapely.Polygon(h).area >= min_area]
+        keep.append(shapely.Polygon(part.exterior, holes))
+    return shapely.union_all(keep) if keep else shapely.Polygon()
+
+
 def _kind(marker: folium.CircleMarker, kind: str) -> folium.CircleMarker:
     """Tag a marker's Leaflet options with its kind (counted by the page's shape counter)."""
     marker.options["iotKind"] = kind
@@ -164,7 +178,7 @@ def make_map(
     providers: gpd.GeoDataFrame | bool = True,
     offline: bool = False,
     tiles: str | None = "OpenStreetMap",
-    simplify_m: float = SIMPLIFY_M,
+    simplify_m: float | None = None,
     title: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
 ) -> folium.Map:
@@ -186,8 +200,9 @@ def make_map(
         Inline Leaflet from the local copy (see the module docstring).
     tiles : str or None
         Background tiles; ``None`` for none.
-    simplify_m : float
-        Simplification tolerance in metres.
+    simplify_m : float, optional
+        Simplification tolerance in metres; default half the catchment grid's
+        resolution (50 m for driving), never under :data:`SIMPLIFY_M`.
     title : str, optional
     data_dir : path, optional
 
@@ -200,8 +215,13 @@ def make_map(
     from iot_geo.sources.boundaries import load_areas
     from iot_geo.sources.providers import load_providers
 
+    from iot_geo.catchment import RESOLUTION_M
+
     bid_list = list(bids)
     vint = areas or (bid_list[0].vintage if bid_list else {})
+    if simplify_m is None:
+        modes = set(catchments["mode"]) if catchments is not None and "mode" in catchments.columns else set()
+        simplify_m = max([SIMPLIFY_M] + [RESOLUTION_M.get(md, 50.0) / 2 for md in modes])
     sites = pd.concat([b.sites for b in bid_list], ignore_index=True) if bid_list else None
     extent_parts = []
     if sites is not None and len(sites):
@@ -326,15 +346,21 @@ def make_map(
         fg.add_to(m)
     if overlaps is not None and len(overlaps):
         fg = folium.FeatureGroup(name="Overlaps between bids")
+        # one zone per pair, at the largest band (the tooltip gives its figures); slivers under
+        # MIN_OVERLAP_KM2 are left out of the drawing (not out of the tables)
         ov = overlaps[~overlaps.geometry.is_empty]
+        ov = ov[ov["minutes"] == ov.groupby(["bid_a", "bid_b"])["minutes"].transform("max")].copy()
+        ov["geometry"] = [_drop_small(g, MIN_OVERLAP_KM2 * 1e6) for g in ov.geometry.values]
+        ov = ov[~ov.geometry.is_empty]
         if len(ov):
-            w = _to_wgs(ov[["bid_a", "bid_b", "minutes", "people_both", "duplicate", "geometry"]], simplify_m)
+            w = _to_wgs(ov[["bid_a", "bid_b", "minutes", "people_both", "duplicate", "geometry"]],
+                        max(simplify_m, OVERLAP_SIMPLIFY_M), decimals=COORD_DECIMALS - 1)
             names = {b.id: b.name for b in bid_list}
             w["pair"] = [f"{esc(names.get(a, a))} / {esc(names.get(b, b))}" for a, b in zip(w["bid_a"], w["bid_b"],
                                                                                                 strict=True)]
             w["people_both"] = w["people_both"].map(lambda v: f"{v:,.0f}")
             w["duplicate"] = np.where(w["duplicate"], "duplicate provision", "")
-            folium.GeoJson(_geojson(w, ["pair", "minutes", "people_both", "duplicate"]),
+            folium.GeoJson(_geojson(w, ["pair", "minutes", "people_both", "duplicate"], COORD_DECIMALS - 1),
                            style_function=_style("overlap", "#e31a1c", 0.25, 1.0),
                            tooltip=folium.GeoJsonTooltip(["pair", "minutes", "people_both", "duplicate"],
                                                          aliases=["bids", "minutes", "people in both", ""]),
@@ -360,9 +386,33 @@ def make_map(
     return m
 
 
+_ADD = re.compile(r"geo_json_[0-9a-f]+_add\(")
+
+
+def _compact_geojson(page: str) -> str:
+    """Re-write the GeoJSON that folium embeds without spaces (about a tenth smaller), still HTML-safe."""
+    decoder = json.JSONDecoder()
+    out, pos = [], 0
+    for match in _ADD.finditer(page):
+        start = match.end()
+        if start < pos:
+            continue
+        try:
+            obj, end = decoder.raw_decode(page, start)
+        except json.JSONDecodeError:
+            continue
+        text = json.dumps(obj, separators=(",", ":"), sort_keys=True)
+        text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
+        out.append(page[pos:start])
+        out.append(text)
+        pos = end
+    out.append(page[pos:])
+    return "".join(out)
+
+
 def render_html(m: folium.Map) -> str:
     """The map's page as text; offline maps get Leaflet inlined from the local copy."""
-    page = m.get_root().render()
+    page = _compact_geojson(m.get_root().render())
     if not getattr(m, "_iot_offline", False):
         return page
     root = web_assets_dir()

@@ -122,7 +122,8 @@ def test_map_renders_in_chromium(cambridge_map):
                        "Long Road STEM Partnership: sites", f"{EVIL}: catchments"}
     assert expected_groups <= set(labels)
     assert shapes["catchment"] == int((~bc.table.geometry.is_empty).sum()) == 9
-    assert shapes["overlap"] == int((~ov.geometry.is_empty).sum())
+    # one overlap zone per pair of bids, drawn at the largest band
+    assert shapes["overlap"] == ov.loc[~ov.geometry.is_empty, ["bid_a", "bid_b"]].drop_duplicates().shape[0] == 3
     assert shapes["site"] == len(bids.sites)
     assert injected == 0 and EVIL in legend
     assert shot.stat().st_size > 30_000
