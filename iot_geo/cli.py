@@ -279,11 +279,13 @@ def catchment_cmd(
         result = catchments(net, site_gdf, minutes=minutes, union=union, direction=direction, resolution=resolution)
     for w in caught:
         err.print(f"[yellow]warning:[/yellow] {w.message}")
+    st = _stamp([net], minutes=sorted(minutes), union=union, direction=direction, free_flow=free_flow,
+                resolution=resolution)
     if output is not None:
-        write_gpkg({"catchments": result, "sites": site_gdf}, output, [network, sites])
+        write_gpkg({"catchments": result, "sites": site_gdf}, output, [network, sites], provenance=st)
         err.print(f"wrote {output}")
     if csv is not None:
-        write_csv(result, csv, [network, sites])
+        write_csv(result, csv, [network, sites], provenance=st)
         err.print(f"wrote {csv}")
     cols = ["site_id" if not union else "group_id", "minutes", "area_km2", "people", "people_16_59",
             "people_unknown", "truncated"]
@@ -310,6 +312,12 @@ def _networks(paths: list[Path] | None, mode: str, *, required: bool = True) -> 
             err.print(f"reused the cached {mode} network for {p.name}")
         nets.append(net)
     return nets
+
+
+def _stamp(nets: list[Any], **options: Any) -> dict[str, Any]:
+    from iot_geo.provenance import stamp
+
+    return stamp(networks=nets, options=options)
 
 
 def _read_bids(path: Path, skip_invalid: bool) -> Any:
@@ -355,7 +363,7 @@ def bids_check(
     nets = _networks(network, mode, required=False)
     table = _caught(check_bids, b, nets or None, minutes=minutes or None)
     if output is not None:
-        write_csv(table, output, [bids, *(network or [])])
+        write_csv(table, output, [bids, *(network or [])], provenance=_stamp(nets, minutes=minutes))
         err.print(f"wrote {output}")
     emit(table, fmt, title=f"checks for {len(b)} bid(s)")
 
@@ -380,9 +388,10 @@ def hubspoke_cmd(
 
     _set_data_dir(data_dir)
     b = _read_bids(bids, False)
-    table = _caught(hub_spoke, _networks(network, mode), b[bid], minutes=minutes or (30, 45, 60))
+    nets = _networks(network, mode)
+    table = _caught(hub_spoke, nets, b[bid], minutes=minutes or (30, 45, 60))
     if output is not None:
-        write_csv(table, output, [bids, *(network or [])])
+        write_csv(table, output, [bids, *(network or [])], provenance=_stamp(nets, bid=bid, minutes=minutes))
         err.print(f"wrote {output}")
     cols = ["site_id", "role", "minutes", "people_alone", "people_added", "share_added", "to_hub_minutes",
             "from_hub_minutes", "redundant", "area_share", "area_share_is_lower_bound"]
@@ -453,11 +462,13 @@ def overlap_cmd(
     nets = _networks(network, mode)
     bc = bid_catchments(nets, b, minutes=minutes or (30, 45, 60))
     table = _caught(overlap, bc, b, duplicate_share=duplicate_share, with_geometry=gpkg is not None)
+    st = _stamp(nets, minutes=list(bc.bands), duplicate_share=duplicate_share)
     if output is not None:
-        write_csv(table, output, [bids, *(network or [])])
+        write_csv(table, output, [bids, *(network or [])], provenance=st)
         err.print(f"wrote {output}")
     if gpkg is not None:
-        write_gpkg({"catchments": bc.table, "overlap": table, "sites": b.sites}, gpkg, [bids, *(network or [])])
+        write_gpkg({"catchments": bc.table, "overlap": table, "sites": b.sites}, gpkg, [bids, *(network or [])],
+                   provenance=st)
         err.print(f"wrote {gpkg}")
     cols = ["bid_a", "bid_b", "minutes", "area_both_km2", "people_both", "people_share_a", "people_share_b",
             "shared_routes", "duplicate"]
@@ -503,7 +514,7 @@ def map_cmd(
     bc = bid_catchments(nets, b, minutes=minutes or (30, 45, 60))
     ov = _caught(overlap_areas, bc, b)
     m = make_map(b, catchments=bc.table, overlaps=ov, offline=_offline_default(offline), title=bids.stem)
-    save_map(m, output, [bids, *(network or [])])
+    save_map(m, output, [bids, *(network or [])], provenance=_stamp(nets, minutes=list(bc.bands)))
     err.print(f"wrote {output} ({output.stat().st_size / 1e6:.1f} MB)")
     if png is not None:
         save_picture(png, list(b), catchments=bc.table, overlaps=ov, title=bids.stem)
@@ -533,7 +544,8 @@ def report_cmd(
     a = analyse(b, nets, minutes=minutes or (30, 45, 60), progress=lambda s: err.print(f"computing {s}..."))
     for w in a.warnings:
         err.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
-    paths = write_report(a, output, offline_map=_offline_default(offline), inputs=[bids, *(network or [])])
+    paths = write_report(a, output, offline_map=_offline_default(offline), inputs=[bids, *(network or [])],
+                         provenance=_stamp(nets, minutes=a.minutes))
     err.print(f"wrote {len(paths)} files into {output}: open {output / 'index.html'}")
 
 
@@ -587,9 +599,10 @@ def demo_cmd(
             progress.update(t, description=f"{name}: writing the map and the report")
             from iot_geo.maps import make_map, save_map
 
+            st = _stamp([net], example=name, minutes=list(bands))
             map_path = save_map(make_map(bids, catchments=a.catchments.table, overlaps=a.overlap, offline=offline,
-                                         title=f"IoT example bids: {name}"), maps_dir / f"{name}.html")
-            write_report(a, reports_dir / name, title=f"IoT example bids: {name}", offline_map=offline)
+                                         title=f"IoT example bids: {name}"), maps_dir / f"{name}.html", provenance=st)
+            write_report(a, reports_dir / name, title=f"IoT example bids: {name}", offline_map=offline, provenance=st)
             progress.update(t, description=f"{name}: done", completed=1, total=1)
             largest = a.catchments.table[a.catchments.table["minutes"] == max(bands)]
             summary.append(
@@ -604,6 +617,29 @@ def demo_cmd(
     out.print("\n".join(summary), highlight=False, soft_wrap=True)
     if not offline:
         err.print("maps link Leaflet from a CDN: run `npm install --prefix web` for maps that work offline")
+
+
+@app.command("provenance")
+def provenance_cmd(
+    file: Annotated[Path, typer.Argument(help="An output: CSV (reads its .provenance.json), GeoPackage or HTML.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+) -> None:
+    """Print the provenance stamp of an output: version, datasets, network, speeds, options, call.
+
+    Example: iot-geo provenance reports/cambridge/overlap.csv
+    """
+    from iot_geo.provenance import dumps, read
+
+    st = read(file)
+    if fmt == "json":
+        sys.stdout.write(dumps(st))
+        return
+    out.print(f"[bold]{file.name}[/bold] made by iot-geo {st.get('iot_geo_version')}: {' '.join(st.get('call', []))}")
+    emit(pd.DataFrame(st.get("datasets", [])), "table", title="datasets")
+    nets = pd.DataFrame([{k: v for k, v in n.items() if k != "speeds"} for n in st.get("networks", [])])
+    if len(nets):
+        emit(nets, "table", title="networks")
+    out.print("options: " + json.dumps(st.get("options", {}), sort_keys=True))
 
 
 MULTI_VALUE_OPTIONS = ("--minutes",)

@@ -40,6 +40,7 @@ import io
 import json
 import logging
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Callable
@@ -64,7 +65,7 @@ log = logging.getLogger(__name__)
 SNAP_TREE_CACHE_MAX = 400_000
 
 #: Version of the cached network format; bump when the arrays change meaning.
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 
 _NO_ACCESS = {"no", "private"}
 _DRIVE = {
@@ -704,6 +705,26 @@ def _file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _data_date(path: Path, kind: str) -> str | None:
+    """The date of the OpenStreetMap data in a file, where its header says (replication timestamp)."""
+    try:
+        if kind == "osm":
+            import osmium
+
+            reader = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
+            header = reader.header()
+            reader.close()
+            stamp = header.get("osmosis_replication_timestamp") or header.get("timestamp")
+            return str(stamp) if stamp else None
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+            head = fh.read(4096)
+        m = re.search(r'key="created_date"[^>]*>([^<]+)<|<data key="d\d+">(\d{4}-\d{2}-\d{2}[^<]*)</data>', head)
+        return (m.group(1) or m.group(2)) if m else None
+    except Exception:  # noqa: BLE001 - a date is a nice-to-have
+        return None
+
+
 def _sniff(path: Path) -> str:
     name = path.name.lower()
     if name.endswith((".graphml", ".graphml.gz")):
@@ -804,7 +825,8 @@ def load_network(
     try:
         raw = _read_graphml(path, mode) if kind == "graphml" else _read_osm_file(path, mode)
         net = TravelNetwork.from_raw(raw, mode=mode, speeds=profile, source={
-            "file": path.name, "file_sha256": file_sha, "format": kind, "cached": False})
+            "file": path.name, "file_sha256": file_sha, "format": kind, "cached": False,
+            "data_date": _data_date(path, kind)})
     finally:
         if status is not None:
             status.stop()

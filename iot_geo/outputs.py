@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -36,11 +38,22 @@ def _tmp_beside(out: Path) -> Path:
     return Path(tmp)
 
 
+#: GDAL stamps GeoPackages with the current time unless pinned; pinned, the same inputs give the same file.
+GPKG_DATE = "2000-01-01T00:00:00Z"
+
+
 def write_gpkg(layers: dict[str, gpd.GeoDataFrame | pd.DataFrame], path: str | os.PathLike[str],
-               inputs: Iterable[str | os.PathLike[str] | None] = ()) -> Path:
-    """Write several layers into one GeoPackage atomically (a temporary file, then a rename)."""
+               inputs: Iterable[str | os.PathLike[str] | None] = (), *,
+               provenance: dict[str, object] | None = None) -> Path:
+    """Write several layers into one GeoPackage atomically (a temporary file, then a rename).
+
+    Rows keep their order and GDAL's timestamps are pinned (``OGR_CURRENT_DATE``), so the same
+    inputs give the same tables. A ``provenance`` table holds the stamp when one is given.
+    """
     out = check_output(path, inputs)
     tmp = _tmp_beside(out)
+    old_date = os.environ.get("OGR_CURRENT_DATE")
+    os.environ["OGR_CURRENT_DATE"] = GPKG_DATE
     try:
         for name, df in layers.items():
             if isinstance(df, gpd.GeoDataFrame):
@@ -50,18 +63,33 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame | pd.DataFrame], path: str | o
                         frame[col] = frame[col].map(lambda v: ";".join(map(str, v)) if isinstance(v, list) else v)
                 frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
             else:
-                gpd.GeoDataFrame(df).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+                import pyogrio
+
+                pyogrio.write_dataframe(pd.DataFrame(df), tmp, layer=name, driver="GPKG")
+        if provenance is not None:
+            with sqlite3.connect(tmp) as con:
+                con.execute("CREATE TABLE provenance (key TEXT PRIMARY KEY, value TEXT)")
+                con.execute("INSERT INTO provenance VALUES ('stamp', ?)",
+                            (json.dumps(provenance, sort_keys=True, ensure_ascii=False),))
+            con.close()
         os.replace(tmp, out)
     except OSError as exc:
         raise InvalidInputError(f"could not write {out}: {exc}") from None
     finally:
         tmp.unlink(missing_ok=True)
+        if old_date is None:
+            os.environ.pop("OGR_CURRENT_DATE", None)
+        else:
+            os.environ["OGR_CURRENT_DATE"] = old_date
     return out
 
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None] = (),
-              *, float_format: str = "%.6g") -> Path:
-    """Write a table as CSV atomically (geometry dropped, lists joined with ';')."""
+              *, float_format: str = "%.10g", provenance: dict[str, object] | None = None) -> Path:
+    """Write a table as CSV atomically (geometry dropped, lists joined with ';', fixed float format).
+
+    With ``provenance``, the stamp goes beside it as ``NAME.provenance.json``.
+    """
     out = check_output(path, inputs)
     frame = pd.DataFrame(df.drop(columns="geometry")) if "geometry" in df.columns else df.copy()
     for col in frame.columns:
@@ -70,6 +98,13 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], inputs: Iterable[s
     tmp = _tmp_beside(out)
     try:
         frame.to_csv(tmp, index=False, float_format=float_format, lineterminator="\n")
+        if provenance is not None:
+            from iot_geo.provenance import dumps, sidecar
+
+            side = sidecar(out)
+            side_tmp = _tmp_beside(side)
+            side_tmp.write_text(dumps(provenance), encoding="utf-8")
+            os.replace(side_tmp, side)
         os.replace(tmp, out)
     except OSError as exc:
         raise InvalidInputError(f"could not write {out}: {exc}") from None

@@ -159,6 +159,7 @@ def write_report(
     offline_map: bool = True,
     inputs: Sequence[str | os.PathLike[str] | None] = (),
     data_dir: str | os.PathLike[str] | None = None,
+    provenance: dict[str, Any] | None = None,
 ) -> dict[str, Path]:
     """Write the report folder (see the module docstring); returns the paths written."""
     from iot_geo.maps import make_map, save_map, save_picture
@@ -185,11 +186,11 @@ def write_report(
             pictures[bid.id] = name
         m = make_map(a.bids, catchments=catch, overlaps=a.overlap, offline=offline_map, title=title,
                      data_dir=data_dir)
-        save_map(m, tmp / "map.html")
+        save_map(m, tmp / "map.html", provenance=provenance)
         tables = {"people": a.people_table(), "hub_spoke": a.hub_spoke, "overlap": pd.DataFrame(
             a.overlap.drop(columns="geometry")), "checks": a.checks, "bids": a.bids.table()}
         for name, df in tables.items():
-            write_csv(df, tmp / f"{name}.csv")
+            write_csv(df, tmp / f"{name}.csv", provenance=provenance)
         with pd.ExcelWriter(tmp / "tables.xlsx", engine="openpyxl") as xl:
             for name, df in tables.items():
                 flat = df.copy()
@@ -197,8 +198,13 @@ def write_report(
                     flat[col] = flat[col].map(lambda v: ";".join(map(str, v)) if isinstance(v, list) else v)
                 flat.to_excel(xl, sheet_name=name, index=False)
         write_gpkg({"sites": a.bids.sites, "catchments": catch.rename(columns={"group_id": "bid_id"}),
-                    "overlap": a.overlap}, tmp / "layers.gpkg")
-        (tmp / "index.html").write_text(_index_html(a, pictures, "map.html", title), encoding="utf-8")
+                    "overlap": a.overlap}, tmp / "layers.gpkg", provenance=provenance)
+        page = _index_html(a, pictures, "map.html", title)
+        if provenance is not None:
+            from iot_geo.provenance import html_block
+
+            page = page.replace("</body>", html_block(provenance) + "\n</body>", 1)
+        (tmp / "index.html").write_text(page, encoding="utf-8")
         if target.exists():
             old = target.with_name(f".{target.name}.old")
             shutil.rmtree(old, ignore_errors=True)

@@ -413,7 +413,10 @@ def dataset_path(name: str, *, data_dir: str | os.PathLike[str] | None = None, i
         If the data directory or the file is missing; the message names both
         and how to get the file.
     """
+    from iot_geo.provenance import record
+
     ds = get_dataset(name)
+    record(name)
     root = settings.get_data_dir(data_dir)
     if not root.is_dir():
         raise DataNotFoundError(
