@@ -169,7 +169,7 @@ def write_report(
     for p in inputs:
         if p is not None and Path(p).exists() and target.resolve() in (Path(p).resolve(), *Path(p).resolve().parents):
             raise InvalidInputError(f"report folder {target} would overwrite the input {p}")
-    check_output(target / "index.html")
+    check_output(target)  # the folder itself appears only when complete
     title = title or f"IoT bids: {Path(a.bids.source).stem}"
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     tmp.chmod(0o755)

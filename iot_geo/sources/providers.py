@@ -259,12 +259,19 @@ def read_providers(
     p = Path(path)
     if not p.is_file():
         raise DataNotFoundError(f"provider file {p} not found")
-    try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="latin-1")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InvalidInputError(f"{p}: not a readable CSV ({exc})") from None
+    head = p.read_bytes()[:4]
+    encodings = ["utf-16"] if head[:2] in (b"\xff\xfe", b"\xfe\xff") else ["utf-8-sig", "latin-1"]
+    df = None
+    for enc in encodings:
+        try:
+            df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding=enc)
+            break
+        except UnicodeError:
+            continue
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise InvalidInputError(f"{p}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+    if df is None:
+        raise InvalidInputError(f"{p}: not text in UTF-8, UTF-16 or Latin-1; save it as UTF-8")
     df.columns = [str(c).strip() for c in df.columns]
     lower = {c.lower(): c for c in df.columns}
     if "name" not in lower:
