@@ -30,10 +30,10 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import synthetic  # noqa: E402
+import synthetic
 
-from iot_geo.catchment import catchments, snap_sites, as_sites, travel_times  # noqa: E402
-from iot_geo.network import load_network  # noqa: E402
+from iot_geo.catchment import as_sites, catchments, snap_sites, travel_times
+from iot_geo.network import load_network
 
 warnings.simplefilter("ignore")
 
@@ -94,14 +94,13 @@ def _rss_mb() -> float:
 
 def _trim() -> None:
     """Hand memory freed by the build back to the OS (glibc keeps it), so RSS shows what is held."""
+    import contextlib
     import ctypes
     import gc
 
     gc.collect()
-    try:
+    with contextlib.suppress(OSError):  # not glibc
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except OSError:  # not glibc
-        pass
 
 
 def million(n_nodes: int) -> dict:

@@ -22,10 +22,10 @@ import shapely
 from shapely.geometry import Point
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import synthetic  # noqa: E402
+import synthetic
 
-from iot_geo.bids import ROUTES, Bid  # noqa: E402
-from iot_geo.overlap import bid_catchments, overlap  # noqa: E402
+from iot_geo.bids import ROUTES, Bid
+from iot_geo.overlap import bid_catchments, overlap
 
 warnings.simplefilter("ignore")
 

@@ -9,9 +9,9 @@ eighth row and column an A road (``primary``) and 5 % of the streets one-way.
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
-import geopandas as gpd
 
 from iot_geo.network import RawNetwork, TravelNetwork
 

@@ -27,10 +27,10 @@ from iot_geo.errors import (
 )
 from iot_geo.locate import locate
 from iot_geo.network import TravelNetwork, load_network
-from iot_geo.speeds import Speeds
 from iot_geo.sources.boundaries import load_areas
 from iot_geo.sources.population import load_population
 from iot_geo.sources.providers import load_providers, read_providers
+from iot_geo.speeds import Speeds
 
 try:
     __version__ = version("iot-geo")
@@ -49,14 +49,14 @@ __all__ = [
     "TravelTimes",
     "__version__",
     "catchments",
-    "load_network",
-    "lsoa_times",
-    "people_reached",
-    "times_to_points",
-    "travel_times",
     "load_areas",
+    "load_network",
     "load_population",
     "load_providers",
     "locate",
+    "lsoa_times",
+    "people_reached",
     "read_providers",
+    "times_to_points",
+    "travel_times",
 ]

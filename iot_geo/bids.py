@@ -512,7 +512,7 @@ def _read_csv_pair(path: Path) -> dict[str, Any]:
     sites_df = _read_csv_table(sites_p)
     if "bid_id" not in sites_df.columns:
         raise InvalidInputError(f"{sites_p}: no bid_id column")
-    sites = [{k: v for k, v in r.items() if v != ""} for r in sites_df.to_dict(orient="records")]
+    sites = [{str(k): v for k, v in r.items() if v != ""} for r in sites_df.to_dict(orient="records")]
     return _bids_from_tables(_read_csv_table(bids_p), sites, folder)
 
 

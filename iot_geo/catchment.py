@@ -404,7 +404,7 @@ def times_to_points(
     best = minutes.min(axis=0)
     nearest = np.asarray(ids, dtype=object)[minutes.argmin(axis=0)]
     reached = best <= tt.max_minutes
-    df["nearest_site"] = np.where(reached, nearest, None)
+    df["nearest_site"] = pd.Series(np.where(reached, nearest, None), index=df.index, dtype=object)
     df["minutes"] = np.where(reached, best, np.nan)
     df["snap_m"] = snap_m
     return df
@@ -563,9 +563,9 @@ def time_grid(
     ny = int(math.ceil((y.max() + pad - y0) / resolution)) + 1
     ix = np.rint((x - x0) / resolution).astype(np.int64)
     iy = np.rint((y - y0) / resolution).astype(np.int64)
-    grid = np.full(ny * nx, np.inf)
-    np.minimum.at(grid, iy * nx + ix, t)  # per cell, the smallest time
-    grid = grid.reshape(ny, nx)
+    flat = np.full(ny * nx, np.inf)
+    np.minimum.at(flat, iy * nx + ix, t)  # per cell, the smallest time
+    grid = flat.reshape(ny, nx)
     r = int(access_max_m // resolution)
     if r >= 1:
         yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
@@ -768,7 +768,9 @@ def warn_truncation(table: pd.DataFrame) -> None:
     cut = table[table["truncated"]]
     if not len(cut):
         return
-    names = ", ".join(f"{r.site_id or r.group_id} {r.minutes} min" for r in cut.head(5).itertuples())
+    names = ", ".join(f"{s or g} {m} min" for s, g, m in zip(cut["site_id"].astype(str).head(5),
+                                                            cut["group_id"].astype(str).head(5),
+                                                            cut["minutes"].astype(str).head(5), strict=True))
     warnings.warn(f"{len(cut)} catchment(s) reach the edge of the loaded network ({names}"
                   f"{', ...' if len(cut) > 5 else ''}): their figures are lower bounds", stacklevel=3)
 
@@ -836,6 +838,16 @@ def lsoa_times(
 
 
 __all__ = [
-    "TravelTimes", "as_sites", "catchments", "check_minutes", "lsoa_times", "people_reached", "sample_segments",
-    "snap_sites", "time_grid", "times_to_points", "travel_times", "to_bng",
+    "TravelTimes",
+    "as_sites",
+    "catchments",
+    "check_minutes",
+    "lsoa_times",
+    "people_reached",
+    "sample_segments",
+    "snap_sites",
+    "time_grid",
+    "times_to_points",
+    "to_bng",
+    "travel_times",
 ]

@@ -133,7 +133,7 @@ def check_bids(
     from iot_geo.sources.providers import load_providers
 
     bid_list = list(bids)
-    band = max(minutes) if isinstance(minutes, Sequence) and minutes else (minutes or 60)
+    band = float(max(minutes) if isinstance(minutes, Sequence) and minutes else (minutes or 60))  # type: ignore[arg-type]
     rows = []
     pop = _population(data_dir, population) if network is not None else None
     providers = load_providers(data_dir=data_dir) if network is not None else None

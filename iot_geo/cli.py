@@ -594,8 +594,10 @@ def demo_cmd(
             progress.update(t, description=f"{name}: {'reused the cached' if net.source.get('cached') else 'built the'}"
                                            f" network ({net.n_nodes:,} nodes)")
             bids = read_bids(PROJECT_DATA / "examples" / bid_file)
-            a = analyse(bids, net, minutes=bands,
-                        progress=lambda s, t=t, name=name: progress.update(t, description=f"{name}: {s}"))
+            def step(s: str, t: Any = t, name: str = name) -> None:
+                progress.update(t, description=f"{name}: {s}")
+
+            a = analyse(bids, net, minutes=bands, progress=step)
             progress.update(t, description=f"{name}: writing the map and the report")
             from iot_geo.maps import make_map, save_map
 

@@ -106,7 +106,7 @@ def _geojson(gdf: gpd.GeoDataFrame, props: list[str], decimals: int = COORD_DECI
                       "properties": {p: getattr(row, p) for p in props}})
     text = json.dumps({"type": "FeatureCollection", "features": feats}, default=str)
     # round coordinates that json wrote at full precision
-    text = re.sub(r"(-?\d+\.\d{%d})\d+" % decimals, r"\1", text)
+    text = re.sub(rf"(-?\d+\.\d{{{decimals}}})\d+", r"\1", text)
     return json.loads(text)
 
 
@@ -212,10 +212,9 @@ def make_map(
         Call ``save(path)`` (or :func:`save_map`, which writes atomically and
         inlines the offline assets).
     """
+    from iot_geo.catchment import RESOLUTION_M
     from iot_geo.sources.boundaries import load_areas
     from iot_geo.sources.providers import load_providers
-
-    from iot_geo.catchment import RESOLUTION_M
 
     bid_list = list(bids)
     vint = areas or (bid_list[0].vintage if bid_list else {})
@@ -426,11 +425,10 @@ def render_html(m: folium.Map) -> str:
                 "(the README's setup does) or set $IOT_GEO_WEB")
         body = path.read_text(encoding="utf-8")
         if key.endswith("_js"):
-            page = re.sub(r'<script src="%s"></script>' % re.escape(url),
-                          lambda _m, b=body: "<script>" + b.replace("</script", "<\\/script") + "</script>", page)
+            inline = "<script>" + body.replace("</script", "<\\/script") + "</script>"
+            page = page.replace(f'<script src="{url}"></script>', inline)
         else:
-            page = re.sub(r'<link rel="stylesheet" href="%s"/>' % re.escape(url),
-                          lambda _m, b=body: "<style>" + b + "</style>", page)
+            page = page.replace(f'<link rel="stylesheet" href="{url}"/>', "<style>" + body + "</style>")
         if url in page:
             raise InvalidInputError(f"offline map: could not inline {url}")
     return page
@@ -538,4 +536,4 @@ def save_picture(
     return out
 
 
-__all__ = ["esc", "make_map", "render_html", "save_map", "save_picture", "Element"]
+__all__ = ["Element", "esc", "make_map", "render_html", "save_map", "save_picture"]

@@ -37,6 +37,7 @@ import bz2
 import gzip
 import hashlib
 import io
+import itertools
 import json
 import logging
 import os
@@ -153,13 +154,15 @@ def _read_osm_file(path: Path, mode: str) -> RawNetwork:
     try:
         processor = osmium.FileProcessor(str(path)).with_locations().with_filter(osmium.filter.KeyFilter("highway"))
         for obj in processor:
-            if not obj.is_way():
+            if not isinstance(obj, osmium.osm.Way):
                 continue
-            tags = {k: obj.tags.get(k) for k in ("highway", "oneway", "junction", "maxspeed", "access", "area",
-                                                 "motor_vehicle", "motorcar", "bicycle", "foot") if k in obj.tags}
+            tags = {k: str(obj.tags.get(k)) for k in ("highway", "oneway", "junction", "maxspeed", "access", "area",
+                                                      "motor_vehicle", "motorcar", "bicycle", "foot") if k in obj.tags}
             if not rule(tags):
                 continue
-            refs, lons, lats = [], [], []
+            refs: list[int] = []
+            lons: list[float] = []
+            lats: list[float] = []
             for nd in obj.nodes:
                 if not nd.location.valid():
                     continue
@@ -186,20 +189,28 @@ def _read_osm_file(path: Path, mode: str) -> RawNetwork:
     ends[np.searchsorted(uniq, all_refs[starts[:-1]])] = True
     ends[np.searchsorted(uniq, all_refs[starts[1:] - 1])] = True
     is_node = is_junction | ends
-    seg_a, seg_b, ptr, sx, sy, fwd, bwd, hw, ms = [], [], [0], [], [], [], [], [], []
-    for wi, (refs, _, _, tags) in enumerate(ways):
+    seg_a: list[int] = []
+    seg_b: list[int] = []
+    ptr = [0]
+    sx: list[np.ndarray] = []
+    sy: list[np.ndarray] = []
+    fwd: list[bool] = []
+    bwd: list[bool] = []
+    hw: list[str] = []
+    ms: list[str | None] = []
+    for wi, (_, _, _, tags) in enumerate(ways):
         lo, hi = starts[wi], starts[wi + 1]
         idx = np.searchsorted(uniq, all_refs[lo:hi])
         cut = np.flatnonzero(is_node[idx])
         ow = _oneway(tags) if mode == "drive" else 0
-        for c0, c1 in zip(cut[:-1], cut[1:], strict=True):
+        for c0, c1 in itertools.pairwise(cut):
             if idx[c0] == idx[c1] and c1 - c0 < 2:
                 continue
-            seg_a.append(idx[c0])
-            seg_b.append(idx[c1])
+            seg_a.append(int(idx[c0]))
+            seg_b.append(int(idx[c1]))
             sx.append(x_all[lo + c0: lo + c1 + 1])
             sy.append(y_all[lo + c0: lo + c1 + 1])
-            ptr.append(ptr[-1] + c1 - c0 + 1)
+            ptr.append(int(ptr[-1] + c1 - c0 + 1))
             fwd.append(ow >= 0)
             bwd.append(ow <= 0)
             hw.append(tags.get("highway", ""))
@@ -226,7 +237,7 @@ def _read_graphml(path: Path, mode: str) -> RawNetwork:
                 G = ox.load_graphml(graphml_str=fh.read())
         else:
             G = ox.load_graphml(path)
-    except (OSError, ValueError, KeyError, SyntaxError, Exception) as exc:  # noqa: BLE001 - any parse failure
+    except (OSError, ValueError, KeyError, SyntaxError, Exception) as exc:
         raise NetworkBuildError(f"{path}: not a readable osmnx GraphML file ({exc.__class__.__name__}: {exc})") from None
     if G.number_of_edges() == 0:
         raise NetworkBuildError(f"{path}: the graph has no edges")
@@ -262,9 +273,7 @@ def _read_graphml(path: Path, mode: str) -> RawNetwork:
         if mode == "drive":
             if h0 in _NEVER or h0 == "bus_guideway":
                 continue
-        elif not rule(tags) and h0 not in _DRIVE:
-            continue
-        elif h0.startswith("motorway"):
+        elif (not rule(tags) and h0 not in _DRIVE) or h0.startswith("motorway"):
             continue
         iu, iv = pos[int(u)], pos[int(v)]
         length = float(d.get("length", np.nan))
@@ -716,12 +725,15 @@ def _data_date(path: Path, kind: str) -> str | None:
             reader.close()
             stamp = header.get("osmosis_replication_timestamp") or header.get("timestamp")
             return str(stamp) if stamp else None
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
-            head = fh.read(4096)
+        if path.suffix == ".gz":
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                head = fh.read(4096)
+        else:
+            with open(path, encoding="utf-8") as fh:
+                head = fh.read(4096)
         m = re.search(r'key="created_date"[^>]*>([^<]+)<|<data key="d\d+">(\d{4}-\d{2}-\d{2}[^<]*)</data>', head)
         return (m.group(1) or m.group(2)) if m else None
-    except Exception:  # noqa: BLE001 - a date is a nice-to-have
+    except Exception:
         return None
 
 
@@ -813,7 +825,7 @@ def load_network(
             net.source["cached"] = True
             log.info("reloaded %s network from cache %s", mode, cache_path.name)
             return net
-        except Exception as exc:  # noqa: BLE001 - any unreadable entry (bad CRC, truncated zip, wrong arrays)
+        except Exception as exc:
             warnings.warn(f"cached network {cache_path.name} is damaged ({exc}); rebuilding", stacklevel=2)
             cache_path.unlink(missing_ok=True)
     status = None
@@ -866,7 +878,7 @@ def _from_osmnx_download(source: str | tuple[float, float, float, float], mode: 
             G = ox.graph_from_bbox(source, network_type=network_type, simplify=True, retain_all=True)
         else:
             G = ox.graph_from_place(source, network_type=network_type, simplify=True, retain_all=True)
-    except Exception as exc:  # noqa: BLE001 - osmnx raises many kinds for network failures
+    except Exception as exc:
         raise NetworkBuildError(
             f"could not download {source!r} through osmnx ({exc.__class__.__name__}: {exc}); "
             "offline, give an OSM or GraphML file instead"

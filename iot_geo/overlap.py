@@ -219,4 +219,6 @@ def overlap_areas(
     **kwargs: Any,
 ) -> gpd.GeoDataFrame:
     """The shared polygons of :func:`overlap`, one per pair and band (for maps)."""
-    return overlap(network, bids, minutes=minutes, with_geometry=True, **kwargs)  # type: ignore[return-value]
+    out = overlap(network, bids, minutes=minutes, with_geometry=True, **kwargs)
+    assert isinstance(out, gpd.GeoDataFrame)
+    return out

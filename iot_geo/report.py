@@ -92,7 +92,8 @@ def analyse(
         step("checks")
         ch = check_bids(bids, nets, minutes=minutes, population=population, data_dir=data_dir)
     msgs = list(dict.fromkeys(str(w.message) for w in caught))
-    return Analysis(bids, nets, list(bc.bands), bc, ov, hs, ch, msgs)  # type: ignore[arg-type]
+    assert isinstance(ov, gpd.GeoDataFrame)
+    return Analysis(bids, nets, list(bc.bands), bc, ov, hs, ch, msgs)
 
 
 def _table_html(df: pd.DataFrame) -> str:
@@ -129,8 +130,8 @@ people counted by LSOA population-weighted centroid (ONS mid-2015).</p>"""]
                      f"CA {e(bid.ca_name or '-')}; routes {e(', '.join(bid.routes))}; levels "
                      f"{e(', '.join(map(str, bid.levels)))}.</p>")
         checks = a.checks[a.checks["bid_id"] == bid.id]
-        rows = "".join(f"<tr><td>{e(r.check)}</td><td class='{r.status}'><b>{r.status}</b></td><td>{e(r.evidence)}</td></tr>"
-                       for r in checks.itertuples())
+        rows = "".join(f"<tr><td>{e(str(c))}</td><td class='{st}'><b>{st}</b></td><td>{e(str(ev))}</td></tr>"
+                       for c, st, ev in zip(checks["check"], checks["status"], checks["evidence"], strict=True))
         parts.append(f"<h3>Checks</h3><table class='t'><tr><th>check</th><th>status</th><th>evidence</th></tr>{rows}</table>")
         parts.append("<h3>People reached</h3>" + _table_html(people[people["bid_id"] == bid.id]))
         hs = a.hub_spoke[a.hub_spoke["bid_id"] == bid.id]

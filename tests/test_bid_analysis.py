@@ -9,9 +9,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import X0, Y0, km_per_minute, raw_network
 from shapely.geometry import Point
 
-from helpers import X0, Y0, km_per_minute, raw_network
 from iot_geo import InvalidInputError, load_network
 from iot_geo.bids import Bid, read_bids
 from iot_geo.checks import check_bids

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import geopandas as gpd
@@ -10,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from helpers import X0, Y0, km_per_minute, raw_network
 from scipy.spatial import cKDTree
 from shapely.geometry import Point
 
-from helpers import X0, Y0, km_per_minute, raw_network
 from iot_geo import InvalidInputError
 from iot_geo.catchment import (
     ACCESS_MAX_M,
@@ -110,18 +111,18 @@ def test_bad_sites_and_minutes(line, rutland):
     with pytest.raises(InvalidInputError, match=r"site 'far' is [\d,]+ m from the nearest usable road"):
         travel_times(line, bng_sites(far=(X0 + 20_000, Y0 + 5000)), max_minutes=10)
     # a site near only the disconnected island cannot join the main network
-    with pytest.raises(InvalidInputError, match="'isle'"):
+    with pytest.raises(InvalidInputError, match=r"'isle'"):
         travel_times(line, bng_sites(isle=(X0 + 50_500, Y0)), max_minutes=10)
     for bad in (0, -5, 300, float("nan")):
         with pytest.raises(InvalidInputError, match="minutes"):
             catchments(line, bng_sites(a=(X0, Y0)), minutes=[bad])
     with pytest.raises(InvalidInputError, match="duplicate site id 'x'"):
         as_sites(pd.DataFrame({"site_id": ["x", "x"], "lat": [52.6, 52.61], "lon": [-0.7, -0.7]}))
-    with pytest.raises(InvalidInputError, match="outside Great Britain|swapped"):
+    with pytest.raises(InvalidInputError, match=r"outside Great Britain|swapped"):
         travel_times(rutland, {"Paris": (48.85, 2.35)}, max_minutes=10)
     with pytest.raises(InvalidInputError, match="direction"):
         travel_times(rutland, {"Oakham": OAKHAM}, max_minutes=10, direction="sideways")
-    with pytest.raises(InvalidInputError, match="'Leicester'.*from the nearest usable road"):
+    with pytest.raises(InvalidInputError, match=r"'Leicester'.*from the nearest usable road"):
         travel_times(rutland, {"Leicester": (52.636, -1.139)}, max_minutes=10)
 
 
@@ -156,7 +157,7 @@ def test_catchment_columns_and_values(rutland_catch):
 def test_bands_nest(rutland_catch):
     for _, g in rutland_catch.groupby("site_id"):
         geoms = list(g.sort_values("minutes").geometry)
-        for small, big in zip(geoms, geoms[1:], strict=False):
+        for small, big in itertools.pairwise(geoms):
             assert shapely.difference(small, big).area <= 1e-6 * small.area + 1.0
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
 
 import pandas as pd
-import io
 
 
 def run(*args: str, **kw) -> subprocess.CompletedProcess[str]:

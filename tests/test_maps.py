@@ -14,7 +14,7 @@ import pytest
 
 from iot_geo import load_network
 from iot_geo.bids import read_bids
-from iot_geo.maps import make_map, save_map, save_picture, web_assets_dir
+from iot_geo.maps import make_map, save_map, save_picture
 from iot_geo.overlap import bid_catchments, overlap_areas
 
 REPO = Path(__file__).resolve().parents[1]

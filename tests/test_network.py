@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import gzip
-import warnings
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
 import pytest
-
 from helpers import X0, Y0, km_per_minute, raw_network
+
 from iot_geo import DataNotFoundError, InvalidInputError, NetworkBuildError
 from iot_geo.network import TravelNetwork, load_network
 from iot_geo.speeds import MPH, PEAK_KMH, Speeds, parse_maxspeed_kmh

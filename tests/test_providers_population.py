@@ -1,6 +1,5 @@
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
 from shapely.geometry import Point
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import socket
 import sqlite3
-import string
 import subprocess
 import sys
 import warnings
@@ -19,14 +19,15 @@ import pandas as pd
 import pytest
 import shapely
 import yaml
-from hypothesis import HealthCheck, given, settings, strategies as st
+from helpers import X0, Y0, km_per_minute, raw_network
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import Point
 
-from helpers import X0, Y0, km_per_minute, raw_network
 from iot_geo import DataNotFoundError, InvalidInputError
 from iot_geo.bids import Bid, read_bids
-from iot_geo.catchment import catchments, snap_sites, as_sites, travel_times
+from iot_geo.catchment import as_sites, catchments, snap_sites
 from iot_geo.sources.providers import read_providers
 
 REPO = Path(__file__).resolve().parents[1]
@@ -141,7 +142,7 @@ def test_bands_nest_and_union_reaches_most(points, bands):
     for _, g in each.groupby("site_id"):
         g = g.sort_values("minutes")
         geoms = list(g.geometry)
-        for small, big in zip(geoms, geoms[1:], strict=False):
+        for small, big in itertools.pairwise(geoms):
             assert shapely.difference(small, big).area <= 1e-6 * max(small.area, 1) + 1.0
         assert g["people"].is_monotonic_increasing
     for b in bands:
