@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from iot_geo.bids import Bid, Bids, read_bids
 from iot_geo.catchment import (
     TravelTimes,
     catchments,
@@ -25,8 +26,12 @@ from iot_geo.errors import (
     IotGeoError,
     NetworkBuildError,
 )
+from iot_geo.checks import check_bids
+from iot_geo.hub_spoke import hub_spoke, suggest_spokes
 from iot_geo.locate import locate
+from iot_geo.maps import make_map
 from iot_geo.network import TravelNetwork, load_network
+from iot_geo.overlap import overlap, overlap_areas
 from iot_geo.sources.boundaries import load_areas
 from iot_geo.sources.population import load_population
 from iot_geo.sources.providers import load_providers, read_providers
@@ -38,6 +43,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "Bid",
+    "Bids",
     "ChecksumError",
     "DataNotFoundError",
     "DownloadError",
@@ -49,14 +56,21 @@ __all__ = [
     "TravelTimes",
     "__version__",
     "catchments",
+    "check_bids",
+    "hub_spoke",
     "load_areas",
     "load_network",
     "load_population",
     "load_providers",
     "locate",
     "lsoa_times",
+    "make_map",
+    "overlap",
+    "overlap_areas",
     "people_reached",
+    "read_bids",
     "read_providers",
+    "suggest_spokes",
     "times_to_points",
     "travel_times",
 ]

@@ -494,8 +494,11 @@ class TimeGrid:
     resolution: float
 
     def cells(self, minutes: float) -> tuple[np.ndarray, np.ndarray]:
-        """Cells reached within ``minutes``: global cell ids (the same lattice for every grid of one
-        resolution, since grids are aligned to multiples of it) and their minutes (float32)."""
+        """Cells reached within ``minutes``: global cell ids and their minutes (float32).
+
+        Every grid of one resolution lies on the same lattice (grids are aligned to multiples of
+        the resolution), so the ids of different catchments can be compared.
+        """
         iy, ix = np.nonzero(self.values <= minutes)
         gx = np.int64(round(self.x0 / self.resolution)) + ix
         gy = np.int64(round(self.y0 / self.resolution)) + iy

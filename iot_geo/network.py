@@ -647,6 +647,17 @@ class TravelNetwork:
             "speeds": self.speeds.key(), "source": {k: v for k, v in self.source.items() if k != "path"},
         }
 
+    def _repr_html_(self) -> str:
+        s = self.summary()
+        rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>" for k, v in [
+            ("mode", s["mode"]), ("source", self.source.get("file", self.source.get("place", "?"))),
+            ("data date", self.source.get("data_date") or "unknown"), ("nodes", f"{s['nodes']:,}"),
+            ("directed edges", f"{s['edges']:,}"), ("km of road", f"{s['km_of_road']:,}"),
+            ("speeds", "free flow" if self.speeds.free_flow else (f"{self.speeds.constant_kmh:g} km/h"
+                                                                  if self.speeds.constant_kmh else "morning peak")),
+            ("from cache", bool(self.source.get("cached")))])
+        return f"<b>TravelNetwork</b><table>{rows}</table>"
+
     def __repr__(self) -> str:
         return (f"TravelNetwork(mode={self.mode!r}, nodes={self.n_nodes:,}, edges={self.n_edges:,}, "
                 f"source={self.source.get('file', '?')!r})")
