@@ -18,6 +18,7 @@ from iot_geo.catchment import (
     times_to_points,
     travel_times,
 )
+from iot_geo.checks import check_bids
 from iot_geo.errors import (
     ChecksumError,
     DataNotFoundError,
@@ -26,7 +27,6 @@ from iot_geo.errors import (
     IotGeoError,
     NetworkBuildError,
 )
-from iot_geo.checks import check_bids
 from iot_geo.hub_spoke import hub_spoke, suggest_spokes
 from iot_geo.locate import locate
 from iot_geo.maps import make_map
