@@ -103,7 +103,7 @@ class Bid:
         head = (f"<b>{_esc(self.name)}</b> ({_esc(self.id)}), lead {_esc(self.lead)} ({self.lead_type}); "
                 f"LEP {', '.join(map(_esc, self.lep_names)) or '-'}; CA {_esc(self.ca_name or '-')}; "
                 f"routes {', '.join(self.routes)}; levels {self.levels}")
-        return head + self.sites.drop(columns="geometry").to_html(index=False)
+        return head + str(self.sites.drop(columns="geometry").to_html(index=False))
 
 
 def _esc(text: object) -> str:

@@ -215,7 +215,7 @@ class TravelTimes:
 
     def _repr_html_(self) -> str:
         reached = int(np.isfinite(self.min).sum())
-        return (f"<b>TravelTimes</b> {self.network.mode}, {self.direction}, cutoff {self.max_minutes:g} min: "
+        return str(f"<b>TravelTimes</b> {self.network.mode}, {self.direction}, cutoff {self.max_minutes:g} min: "
                 f"{len(self.sites)} site(s), {reached:,} of {self.network.n_nodes:,} nodes reached"
                 + self.sites.drop(columns="geometry").to_html(index=False))
 
@@ -836,8 +836,8 @@ def lsoa_times(
     """Minutes from each LSOA centroid near the network to its nearest site (the DfT JTS question)."""
     pop = _pop_near(network, _population(data_dir, population))
     t = times_to_points(network, pop, sites, max_minutes=max_minutes, direction=direction)
-    return pd.concat([pop.drop(columns="geometry").reset_index(drop=True),
-                      t[["nearest_site", "minutes", "snap_m"]].reset_index(drop=True)], axis=1)
+    return pd.DataFrame(pd.concat([pop.drop(columns="geometry").reset_index(drop=True),
+                      t[["nearest_site", "minutes", "snap_m"]].reset_index(drop=True)], axis=1))
 
 
 __all__ = [

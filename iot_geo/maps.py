@@ -107,7 +107,8 @@ def _geojson(gdf: gpd.GeoDataFrame, props: list[str], decimals: int = COORD_DECI
     text = json.dumps({"type": "FeatureCollection", "features": feats}, default=str)
     # round coordinates that json wrote at full precision
     text = re.sub(rf"(-?\d+\.\d{{{decimals}}})\d+", r"\1", text)
-    return json.loads(text)
+    out: dict[str, Any] = json.loads(text)
+    return out
 
 
 class _Legend(MacroElement):
@@ -120,7 +121,7 @@ class _Legend(MacroElement):
     """)
 
     def __init__(self, body: str) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self._name = "Legend"
         self.body = body
 
@@ -284,7 +285,7 @@ def make_map(
                                      show=ptype != "school_sixth_form")
             target: Any = fg
             if len(grp) > 50:
-                target = MarkerCluster(name=None, control=False)
+                target = MarkerCluster(name=None, control=False)  # type: ignore[no-untyped-call]
                 target.default_js = [("markercluster", CDN["markercluster_js"])]
                 target.default_css = [("markercluster_css", CDN["markercluster_css"]),
                                       ("markercluster_default_css", CDN["markercluster_default_css"])]
@@ -377,7 +378,7 @@ def make_map(
               + (" Background tiles need the internet." if offline else "") + "</div>")
     _Legend(legend).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
-    _ShapeCounter().add_to(m)
+    _ShapeCounter().add_to(m)  # type: ignore[no-untyped-call]
     if extent is not None:
         minx, miny, maxx, maxy = gpd.GeoSeries([shapely.buffer(extent, 500)], crs=settings.crs).to_crs(
             settings.wgs84).total_bounds

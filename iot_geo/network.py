@@ -324,7 +324,8 @@ def polyline_lengths(ptr: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarra
     d = np.hypot(np.diff(x), np.diff(y))
     csum = np.concatenate([[0.0], np.cumsum(d)])
     # the step from one polyline's last vertex to the next's first is not part of either
-    return csum[ptr[1:] - 1] - csum[ptr[:-1]]
+    out: np.ndarray = csum[ptr[1:] - 1] - csum[ptr[:-1]]
+    return out
 
 
 def _frontier(x: np.ndarray, y: np.ndarray, cell: float = 500.0) -> np.ndarray:
@@ -345,7 +346,8 @@ def _frontier(x: np.ndarray, y: np.ndarray, cell: float = 500.0) -> np.ndarray:
     closed = ndimage.binary_closing(grid, structure=np.ones((3, 3)), iterations=2)
     filled = ndimage.binary_fill_holes(closed | grid)
     edge = filled & ~ndimage.binary_erosion(filled, structure=np.ones((3, 3)), border_value=0)
-    return edge[iy, ix]
+    out: np.ndarray = edge[iy, ix]
+    return out
 
 
 @dataclass
@@ -542,7 +544,8 @@ class TravelNetwork:
         counts = stops - starts
         idx = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) + np.arange(counts.sum())
         coords = np.column_stack([self.seg_x[idx], self.seg_y[idx]])
-        return shapely.linestrings(coords, indices=np.repeat(np.arange(len(segs)), counts))
+        lines: np.ndarray = shapely.linestrings(coords, indices=np.repeat(np.arange(len(segs)), counts))
+        return lines
 
     def _snap_tree(self, window: tuple[float, float, float, float] | None = None) -> tuple[Any, np.ndarray]:
         """An STRtree over the usable segments.

@@ -207,7 +207,9 @@ def overlap(
             rows.append(row)
     rows.sort(key=lambda r: (r["bid_a"], r["bid_b"], r["minutes"]))
     if with_geometry:
-        return gpd.GeoDataFrame(rows, columns=[*OVERLAP_COLUMNS, "geometry"], geometry="geometry", crs=settings.crs)
+        out: pd.DataFrame = gpd.GeoDataFrame(rows, columns=[*OVERLAP_COLUMNS, "geometry"], geometry="geometry",
+                                             crs=settings.crs)
+        return out
     return pd.DataFrame(rows, columns=OVERLAP_COLUMNS)
 
 

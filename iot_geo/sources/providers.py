@@ -230,7 +230,8 @@ def type_rule_counts(*, data_dir: str | os.PathLike[str] | None = None) -> pd.Da
     gdf, merged = _all(str(settings.get_data_dir(data_dir).resolve()))
     counts = gdf.groupby(["source", "source_type", "provider_type"]).size().rename("n").reset_index()
     extra = pd.DataFrame([{"source": "merged", "source_type": "", "provider_type": "", "n": merged}])
-    return pd.concat([counts, extra], ignore_index=True)
+    out: pd.DataFrame = pd.concat([counts, extra], ignore_index=True)
+    return out
 
 
 def read_providers(
