@@ -1,0 +1,474 @@
+"""Public transport: GTFS timetables and an arrive-by round-based (RAPTOR) search.
+
+Learners must be at college by a set time, so the question is "from where can
+you leave and still arrive by 09:00?". :func:`latest_departures` answers it for
+every stop of a feed with a reverse RAPTOR search: round by round (one more
+vehicle each round), the latest time one can be at each stop and still arrive
+in time, for a whole day's timetable at once.
+
+Model (documented, and the same in the time-expanded reference
+:func:`reference_latest_departures` that the tests and the benchmark compare
+against):
+
+* **Egress**: from any stop within ``max_walk_m`` of the destination, on foot.
+* **Transfers**: alight, then board at the same stop, or walk to a stop within
+  ``max_transfer_m`` and board there (one walk between vehicles). No minimum
+  change time beyond the walk.
+* **Walking**: straight-line distance times :data:`DETOUR` (a documented
+  allowance for street layouts, used where no walking network is loaded) at
+  :data:`iot_geo.speeds.WALK_KMH`.
+* **Access**: an origin walks to a stop within ``max_walk_m`` and boards, or
+  walks all the way when that is faster.
+* Times past 24:00:00 are valid (trips that run past midnight); frequencies
+  are expanded into trips; ``calendar_dates`` adds and removes services.
+
+The vectorised scan does not assume that trips of a pattern never overtake:
+for each pattern it takes, for every stop, the latest departure of any trip
+that reaches a stop where the traveller can still make it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from iot_geo.errors import DataNotFoundError, InvalidInputError
+from iot_geo.geo import to_bng
+from iot_geo.speeds import WALK_KMH
+
+log = logging.getLogger(__name__)
+
+#: Walking distance on streets is taken as the straight line times this factor.
+DETOUR = 1.3
+#: Default longest walk to the first stop or from the last one (metres, straight line).
+MAX_WALK_M = 800.0
+#: Default longest walk between two stops when changing (metres, straight line).
+MAX_TRANSFER_M = 400.0
+REQUIRED = {
+    "stops.txt": ("stop_id", "stop_lat", "stop_lon"),
+    "trips.txt": ("trip_id", "service_id"),
+    "stop_times.txt": ("trip_id", "stop_id", "stop_sequence", "arrival_time", "departure_time"),
+}
+
+
+def walk_seconds(metres: np.ndarray | float) -> np.ndarray:
+    """Seconds to walk a straight-line distance (with the detour factor) at the walking speed."""
+    return np.asarray(metres, dtype=float) * DETOUR / (WALK_KMH / 3.6)
+
+
+def parse_gtfs_time(values: pd.Series) -> np.ndarray:
+    """``HH:MM:SS`` (hours may pass 24) to seconds after midnight; NaN where empty."""
+    text = values.astype("string").str.strip()
+    parts = text.str.split(":", expand=True)
+    if parts.shape[1] != 3:
+        bad = text[text.notna() & (text != "")]
+        raise InvalidInputError(f"stop_times.txt: time {bad.iloc[0] if len(bad) else '?'!r} is not HH:MM:SS")
+    nums = parts.apply(pd.to_numeric, errors="coerce")
+    return np.asarray(nums[0] * 3600 + nums[1] * 60 + nums[2], dtype=float)
+
+
+@dataclass
+class Pattern:
+    """Trips that call at the same stops in the same order."""
+
+    stops: np.ndarray  # stop indices, in order
+    arr: np.ndarray  # (trips, stops) seconds
+    dep: np.ndarray  # (trips, stops) seconds
+    trip_ids: list[str]
+
+
+@dataclass
+class Timetable:
+    """One service day of a GTFS feed, ready for routing."""
+
+    day: dt.date
+    stops: pd.DataFrame  # stop_id, stop_name, x, y (EPSG:27700), index 0..n-1
+    patterns: list[Pattern]
+    foot_i: np.ndarray  # footpaths i -> j with seconds (both directions listed)
+    foot_j: np.ndarray
+    foot_s: np.ndarray
+    source: dict[str, Any] = field(default_factory=dict)
+    _tree: Any = field(default=None, repr=False)
+
+    @property
+    def n_stops(self) -> int:
+        """Number of stops."""
+        return len(self.stops)
+
+    @property
+    def tree(self) -> cKDTree:
+        """KD-tree of the stops (metres)."""
+        if self._tree is None:
+            self._tree = cKDTree(self.stops[["x", "y"]].to_numpy())
+        return self._tree
+
+    def near(self, x: float, y: float, max_m: float) -> tuple[np.ndarray, np.ndarray]:
+        """Stops within ``max_m`` of a point, and the walking seconds to them."""
+        idx = np.asarray(self.tree.query_ball_point([x, y], max_m), dtype=np.int64)
+        d = np.hypot(self.stops["x"].to_numpy()[idx] - x, self.stops["y"].to_numpy()[idx] - y)
+        return idx, walk_seconds(d)
+
+
+def _read_table(feed: Any, name: str) -> pd.DataFrame:
+    df = getattr(feed, name.removesuffix(".txt"))
+    return pd.DataFrame(df)
+
+
+def service_dates(path: str | os.PathLike[str]) -> dict[dt.date, frozenset[str]]:
+    """Every date of the feed with its active service ids (calendar and calendar_dates applied)."""
+    import partridge as ptg
+
+    try:
+        by_date = ptg.read_service_ids_by_date(str(path))
+    except (KeyError, ValueError, AssertionError) as exc:
+        raise InvalidInputError(f"{path}: cannot read the feed's calendar ({exc})") from None
+    return {d: frozenset(s) for d, s in by_date.items() if s}
+
+
+def pick_day(dates: dict[dt.date, frozenset[str]], day: dt.date | str | None, *, where: str) -> dt.date:
+    """The service day: the one asked for, else the first Tuesday in the feed with service."""
+    if not dates:
+        raise InvalidInputError(f"{where}: the feed has no day with service")
+    lo, hi = min(dates), max(dates)
+    if day is not None:
+        d = dt.date.fromisoformat(day) if isinstance(day, str) else day
+        if d not in dates:
+            raise InvalidInputError(f"{where}: no service on {d.isoformat()}; the feed runs {lo.isoformat()} to "
+                                    f"{hi.isoformat()}")
+        return d
+    tuesdays = sorted(d for d in dates if d.weekday() == 1)
+    return tuesdays[0] if tuesdays else min(dates)
+
+
+def load_timetable(
+    path: str | os.PathLike[str],
+    *,
+    day: dt.date | str | None = None,
+    max_transfer_m: float = MAX_TRANSFER_M,
+) -> Timetable:
+    """Read a GTFS feed (zip or folder) with partridge and build one service day's timetable.
+
+    Parameters
+    ----------
+    path : path
+        The feed.
+    day : date or ISO string, optional
+        Service day; default the first Tuesday inside the feed's validity.
+    max_transfer_m : float
+        Longest straight-line walk between stops when changing.
+
+    Returns
+    -------
+    Timetable
+
+    Raises
+    ------
+    DataNotFoundError
+        No such feed.
+    InvalidInputError
+        A required file or column is missing, a trip runs backwards in time, or
+        the day has no service (the message gives the valid range).
+    """
+    import partridge as ptg
+
+    p = Path(path)
+    if not p.exists():
+        raise DataNotFoundError(f"GTFS feed {p} not found")
+    _check_files(p)
+    dates = service_dates(p)
+    d = pick_day(dates, day, where=str(p))
+    feed = ptg.load_feed(str(p), view={"trips.txt": {"service_id": sorted(dates[d])}})
+    stops = _read_table(feed, "stops.txt")
+    trips = _read_table(feed, "trips.txt")
+    st = _read_table(feed, "stop_times.txt")
+    freq = _read_table(feed, "frequencies.txt") if _has(p, "frequencies.txt") else pd.DataFrame()
+    for name, cols in REQUIRED.items():
+        table = {"stops.txt": stops, "trips.txt": trips, "stop_times.txt": st}[name]
+        missing = [c for c in cols if c not in table.columns]
+        if missing and len(table):
+            raise InvalidInputError(f"{p}: {name} lacks column(s) {', '.join(missing)}")
+    stops = stops.dropna(subset=["stop_lat", "stop_lon"]).reset_index(drop=True)
+    x, y = to_bng(stops["stop_lon"].to_numpy(float), stops["stop_lat"].to_numpy(float))
+    stop_tab = pd.DataFrame({"stop_id": stops["stop_id"].astype(str),
+                             "stop_name": stops.get("stop_name", stops["stop_id"]).astype(str), "x": x, "y": y})
+    pos = pd.Series(np.arange(len(stop_tab)), index=stop_tab["stop_id"])
+    st = st[st["trip_id"].isin(trips["trip_id"])].copy()
+    st["stop_id"] = st["stop_id"].astype(str)
+    unknown = ~st["stop_id"].isin(pos.index)
+    if unknown.any():
+        warnings.warn(f"{p}: {int(unknown.sum())} stop_times name {st.loc[unknown, 'stop_id'].nunique()} unknown "
+                      f"stop id(s) (e.g. {st.loc[unknown, 'stop_id'].iloc[0]!r}); those calls were left out",
+                      stacklevel=2)
+        st = st[~unknown]
+    for col in ("arrival_time", "departure_time"):
+        if st[col].dtype == object or str(st[col].dtype).startswith("string"):
+            st[col] = parse_gtfs_time(st[col])
+    st["arrival_time"] = st["arrival_time"].fillna(st["departure_time"])
+    st["departure_time"] = st["departure_time"].fillna(st["arrival_time"])
+    st = st.dropna(subset=["arrival_time"]).sort_values(["trip_id", "stop_sequence"])
+    if len(freq):
+        st = _expand_frequencies(st, freq)
+    patterns = _patterns(st, pos, where=str(p))
+    fi, fj, fs = _footpaths(stop_tab, max_transfer_m)
+    return Timetable(d, stop_tab, patterns, fi, fj, fs,
+                     source={"file": p.name, "day": d.isoformat(), "trips": int(st["trip_id"].nunique()),
+                             "patterns": len(patterns), "max_transfer_m": max_transfer_m,
+                             "valid": [min(dates).isoformat(), max(dates).isoformat()]})
+
+
+def _has(p: Path, name: str) -> bool:
+    if p.is_dir():
+        return (p / name).is_file()
+    import zipfile
+
+    with zipfile.ZipFile(p) as z:
+        return any(n.rsplit("/", 1)[-1] == name for n in z.namelist())
+
+
+def _check_files(p: Path) -> None:
+    import zipfile
+
+    if p.is_dir():
+        names = {q.name for q in p.iterdir()}
+    else:
+        try:
+            with zipfile.ZipFile(p) as z:
+                names = {n.rsplit("/", 1)[-1] for n in z.namelist()}
+        except zipfile.BadZipFile:
+            raise InvalidInputError(f"{p}: not a GTFS zip file or folder") from None
+    missing = [n for n in REQUIRED if n not in names]
+    if not ({"calendar.txt", "calendar_dates.txt"} & names):
+        missing.append("calendar.txt or calendar_dates.txt")
+    if missing:
+        raise InvalidInputError(f"{p}: the feed lacks {', '.join(missing)}")
+
+
+def _expand_frequencies(st: pd.DataFrame, freq: pd.DataFrame) -> pd.DataFrame:
+    """Frequency-based trips become one trip per headway (times shifted from the template trip)."""
+    freq = freq.copy()
+    for col in ("start_time", "end_time"):
+        if freq[col].dtype == object or str(freq[col].dtype).startswith("string"):
+            freq[col] = parse_gtfs_time(freq[col])
+    templ = set(freq["trip_id"])
+    plain = st[~st["trip_id"].isin(templ)]
+    parts = [plain]
+    for trip_id, t_start, t_end, headway in zip(freq["trip_id"], freq["start_time"].astype(float),
+                                                 freq["end_time"].astype(float), freq["headway_secs"].astype(float),
+                                                 strict=True):
+        base = st[st["trip_id"] == trip_id]
+        if not len(base) or headway <= 0:
+            continue
+        t0 = float(base["departure_time"].iloc[0])
+        start = float(t_start)
+        while start < float(t_end):
+            shifted = base.copy()
+            shifted["trip_id"] = f"{trip_id}@{int(start)}"
+            shifted["arrival_time"] = base["arrival_time"] - t0 + start
+            shifted["departure_time"] = base["departure_time"] - t0 + start
+            parts.append(shifted)
+            start += float(headway)
+    return pd.concat(parts, ignore_index=True).sort_values(["trip_id", "stop_sequence"])
+
+
+def _patterns(st: pd.DataFrame, pos: pd.Series, *, where: str) -> list[Pattern]:
+    st = st.assign(stop=pos.reindex(st["stop_id"]).to_numpy())
+    groups: dict[tuple[int, ...], list[tuple[str, np.ndarray, np.ndarray]]] = {}
+    for trip_id, g in st.groupby("trip_id", sort=True):
+        a = g["arrival_time"].to_numpy(float)
+        d = g["departure_time"].to_numpy(float)
+        if np.any(d < a) or np.any(a[1:] < d[:-1]):
+            raise InvalidInputError(f"{where}: trip {trip_id!r} runs backwards in time (stop_times out of order)")
+        if len(g) < 2:
+            continue
+        groups.setdefault(tuple(g["stop"].astype(int)), []).append((str(trip_id), a, d))
+    out = []
+    for stops, trips in groups.items():
+        trips.sort(key=lambda t: t[2][0])
+        out.append(Pattern(np.asarray(stops, dtype=np.int64), np.vstack([t[1] for t in trips]),
+                           np.vstack([t[2] for t in trips]), [t[0] for t in trips]))
+    return out
+
+
+def _footpaths(stops: pd.DataFrame, max_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    xy = stops[["x", "y"]].to_numpy()
+    pairs = cKDTree(xy).query_pairs(max_m, output_type="ndarray")
+    if not len(pairs):
+        z = np.zeros(0, np.int64)
+        return z, z, np.zeros(0)
+    i = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    j = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    return i, j, walk_seconds(np.hypot(*(xy[i] - xy[j]).T))
+
+
+def latest_departures(
+    tt: Timetable,
+    dest_x: float,
+    dest_y: float,
+    arrive_by: float,
+    *,
+    max_transfers: int = 3,
+    max_walk_m: float = MAX_WALK_M,
+) -> np.ndarray:
+    """The latest time (seconds after midnight) one can be at each stop and still arrive by ``arrive_by``.
+
+    Parameters
+    ----------
+    tt : Timetable
+    dest_x, dest_y : float
+        The destination (a college), EPSG:27700 metres.
+    arrive_by : float
+        Deadline, seconds after midnight (09:00 is 32400).
+    max_transfers : int
+        Changes allowed (rounds = changes + 1).
+    max_walk_m : float
+        Longest walk from the last stop to the destination (straight line).
+
+    Returns
+    -------
+    numpy.ndarray
+        Per stop, seconds after midnight; ``-inf`` where the deadline cannot be made.
+    """
+    n = tt.n_stops
+    board = np.full(n, -np.inf)  # from riding or walking to the destination
+    idx, walk = tt.near(dest_x, dest_y, max_walk_m)
+    np.maximum.at(board, idx, arrive_by - walk)
+    label = _walk_relax(tt, board)
+    for _ in range(max_transfers + 1):
+        new_board = board.copy()
+        for pat in tt.patterns:
+            tau = label[pat.stops]
+            if not np.isfinite(tau).any():
+                continue
+            ok = pat.arr <= tau[None, :]  # can alight at this stop and still make it
+            # a trip boarded at stop p must reach such a stop later on
+            after = np.zeros_like(ok)
+            after[:, :-1] = np.logical_or.accumulate(ok[:, ::-1], axis=1)[:, ::-1][:, 1:]
+            cand = np.where(after, pat.dep, -np.inf).max(axis=0)
+            np.maximum.at(new_board, pat.stops, cand)
+        if np.array_equal(new_board, board):
+            break
+        board = new_board
+        label = _walk_relax(tt, board)
+    return label
+
+
+def _walk_relax(tt: Timetable, board: np.ndarray) -> np.ndarray:
+    """Add one walk between stops before boarding (or before walking to the destination)."""
+    label = board.copy()
+    if len(tt.foot_i):
+        np.maximum.at(label, tt.foot_i, board[tt.foot_j] - tt.foot_s)
+    return label
+
+
+def arrive_by_minutes(
+    tt: Timetable,
+    dest_x: float,
+    dest_y: float,
+    *,
+    arrive_by: str | float = "09:00",
+    window_minutes: float = 30.0,
+    step_minutes: float = 1.0,
+    percentile: float = 50.0,
+    max_transfers: int = 3,
+    max_walk_m: float = MAX_WALK_M,
+) -> np.ndarray:
+    """Minutes from each stop to the destination, arriving within a window before ``arrive_by``.
+
+    For every deadline from ``arrive_by - window`` to ``arrive_by`` (every
+    ``step_minutes``), the trip time from each stop is the deadline minus the
+    latest departure; the result is the chosen percentile across deadlines
+    (the median by default; ``inf`` where that percentile cannot make it).
+    """
+    end = _seconds(arrive_by)
+    steps = np.arange(end - window_minutes * 60.0, end + 1e-9, step_minutes * 60.0)
+    rows = []
+    for deadline in steps:
+        ld = latest_departures(tt, dest_x, dest_y, deadline, max_transfers=max_transfers, max_walk_m=max_walk_m)
+        rows.append((deadline - ld) / 60.0)
+    out: np.ndarray = np.percentile(np.vstack(rows), percentile, axis=0, method="higher")
+    return out
+
+
+def _seconds(value: str | float) -> float:
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        h, m, *s = (int(v) for v in str(value).split(":"))
+    except ValueError:
+        raise InvalidInputError(f"time {value!r}: expected HH:MM") from None
+    return h * 3600.0 + m * 60.0 + (s[0] if s else 0)
+
+
+def reference_latest_departures(
+    tt: Timetable,
+    dest_x: float,
+    dest_y: float,
+    arrive_by: float,
+    *,
+    max_walk_m: float = MAX_WALK_M,
+) -> np.ndarray:
+    """The same answer as :func:`latest_departures` (unlimited changes) from a time-expanded graph in networkx.
+
+    Slow and plain on purpose: a cross-check for tests and the benchmark's baseline.
+    """
+    import networkx as nx
+
+    G = nx.DiGraph()
+    sink = ("sink",)
+    idx, walk = tt.near(dest_x, dest_y, max_walk_m)
+    egress = np.full(tt.n_stops, np.inf)
+    np.minimum.at(egress, idx, walk)
+    reach_egress = egress.copy()  # a walk to another stop, then to the destination
+    if len(tt.foot_i):
+        np.minimum.at(reach_egress, tt.foot_i, tt.foot_s + egress[tt.foot_j])
+    deps: dict[int, list[tuple[float, tuple[Any, ...]]]] = {}
+    for pi, pat in enumerate(tt.patterns):
+        for t in range(pat.arr.shape[0]):
+            for k, s in enumerate(pat.stops):
+                deps.setdefault(int(s), []).append((float(pat.dep[t, k]), ("d", pi, t, k)))
+                if k + 1 < len(pat.stops):
+                    G.add_edge(("d", pi, t, k), ("a", pi, t, k + 1))
+                    G.add_edge(("a", pi, t, k + 1), ("d", pi, t, k + 1))
+    for s in deps:
+        deps[s].sort()
+        for (_, u), (_, v) in zip(deps[s], deps[s][1:], strict=False):
+            G.add_edge(u, v)  # wait for a later departure
+    dep_times = {s: np.asarray([d[0] for d in lst]) for s, lst in deps.items()}
+    nbrs: dict[int, list[tuple[int, float]]] = {}
+    for i, j, w in zip(tt.foot_i, tt.foot_j, tt.foot_s, strict=True):
+        nbrs.setdefault(int(i), []).append((int(j), float(w)))
+    for pi, pat in enumerate(tt.patterns):
+        for t in range(pat.arr.shape[0]):
+            for k in range(1, len(pat.stops)):
+                s, a = int(pat.stops[k]), float(pat.arr[t, k])
+                node = ("a", pi, t, k)
+                if a + reach_egress[s] <= arrive_by:
+                    G.add_edge(node, sink)
+                for j, w in [(s, 0.0), *nbrs.get(s, [])]:
+                    if j in dep_times:
+                        first = int(np.searchsorted(dep_times[j], a + w, side="left"))
+                        if first < len(dep_times[j]):
+                            G.add_edge(node, deps[j][first][1])
+    if sink not in G:
+        G.add_node(sink)
+    good = nx.ancestors(G, sink)
+    best_dep = np.full(tt.n_stops, -np.inf)
+    for s, lst in deps.items():
+        ok = [tm for tm, node in lst if node in good]
+        if ok:
+            best_dep[s] = max(ok)
+    board = np.maximum(best_dep, np.where(np.isfinite(egress), arrive_by - egress, -np.inf))
+    return _walk_relax(tt, board)
+
+
+__all__ = ["DETOUR", "Timetable", "arrive_by_minutes", "latest_departures", "load_timetable",
+           "reference_latest_departures", "service_dates"]

@@ -1,0 +1,168 @@
+"""Timetables and the arrive-by search: hand-built feeds with known answers, and Chester against a time-expanded graph."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from iot_geo import DataNotFoundError, InvalidInputError
+from iot_geo.geo import to_bng
+from iot_geo.transit import (
+    arrive_by_minutes,
+    latest_departures,
+    load_timetable,
+    reference_latest_departures,
+    walk_seconds,
+)
+
+# stops about 3.4 km apart along a line of latitude in Rutland, so no walk joins them
+STOPS = {"A": (52.60, -0.70), "B": (52.60, -0.65), "C": (52.60, -0.60), "D": (52.60, -0.55)}
+NEAR_C = (52.60, -0.6074)  # about 500 m west of C
+
+
+def xy(stop):
+    x, y = to_bng(np.array([stop[1]]), np.array([stop[0]]))
+    return float(x[0]), float(y[0])
+
+
+def hms(t):
+    h, m = divmod(int(t), 60)
+    return f"{h:02d}:{m:02d}:00"
+
+
+def write_feed(folder: Path, trips, *, calendar=None, calendar_dates=(), frequencies=(), stops=None):
+    """``trips``: (trip_id, service_id, [(stop, minutes after midnight), ...])."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stops = stops or STOPS
+    (folder / "agency.txt").write_text("agency_id,agency_name,agency_url,agency_timezone\nag,Test,http://x,Europe/London\n")
+    (folder / "routes.txt").write_text("route_id,agency_id,route_short_name,route_type\nr1,ag,1,3\n")
+    (folder / "stops.txt").write_text("stop_id,stop_name,stop_lat,stop_lon\n" + "".join(
+        f"{s},{s},{la},{lo}\n" for s, (la, lo) in stops.items()))
+    (folder / "trips.txt").write_text("route_id,service_id,trip_id\n" + "".join(
+        f"r1,{sv},{t}\n" for t, sv, _ in trips))
+    rows = []
+    for t, _, calls in trips:
+        for k, (s, m) in enumerate(calls):
+            rows.append(f"{t},{hms(m)},{hms(m)},{s},{k + 1}\n")
+    (folder / "stop_times.txt").write_text("trip_id,arrival_time,departure_time,stop_id,stop_sequence\n" + "".join(rows))
+    cal = calendar or [("S1", "1111111")]
+    (folder / "calendar.txt").write_text(
+        "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date\n" + "".join(
+            f"{sv},{','.join(days)},20240101,20241231\n" for sv, days in cal))
+    (folder / "calendar_dates.txt").write_text("service_id,date,exception_type\n" + "".join(
+        f"{sv},{d},{e}\n" for sv, d, e in calendar_dates))
+    if frequencies:
+        (folder / "frequencies.txt").write_text("trip_id,start_time,end_time,headway_secs\n" + "".join(
+            f"{t},{hms(a)},{hms(b)},{h}\n" for t, a, b, h in frequencies))
+    return folder
+
+
+def run(folder, dest, deadline_min, **kw):
+    tt = load_timetable(folder, **kw.pop("load", {}))
+    x, y = xy(dest)
+    ld = latest_departures(tt, x, y, deadline_min * 60.0, max_transfers=kw.pop("max_transfers", 5))
+    return tt, {sid: ld[i] / 60.0 for i, sid in enumerate(tt.stops["stop_id"])}
+
+
+def test_direct_trip_and_default_day(tmp_path):
+    f = write_feed(tmp_path / "f", [("t1", "S1", [("A", 480), ("B", 500)])])
+    tt, ld = run(f, STOPS["B"], 540)
+    assert tt.day == dt.date(2024, 1, 2)  # the first Tuesday of the feed
+    assert ld["A"] == 480 and ld["B"] == 540 and "C" not in ld  # stops no trip serves that day are left out
+
+
+def test_transfer_just_caught_and_just_missed(tmp_path):
+    caught = write_feed(tmp_path / "c", [("t1", "S1", [("A", 480), ("B", 500)]), ("t2", "S1", [("B", 500), ("C", 520)])])
+    assert run(caught, STOPS["C"], 540)[1]["A"] == 480
+    missed = write_feed(tmp_path / "m", [("t1", "S1", [("A", 480), ("B", 500)]), ("t2", "S1", [("B", 499), ("C", 520)])])
+    assert run(missed, STOPS["C"], 540)[1]["A"] == -np.inf
+    # and with no change allowed, even the caught one is out of reach
+    assert run(caught, STOPS["C"], 540, max_transfers=0)[1]["A"] == -np.inf
+
+
+def test_waiting_at_a_stop(tmp_path):
+    f = write_feed(tmp_path / "w", [("t1", "S1", [("A", 480), ("B", 500)]), ("t2", "S1", [("B", 530), ("C", 535)])])
+    assert run(f, STOPS["C"], 540)[1]["A"] == 480  # 30 minutes' wait at B
+
+
+def test_trip_past_midnight(tmp_path):
+    f = write_feed(tmp_path / "n", [("late", "S1", [("A", 24 * 60 + 10), ("B", 24 * 60 + 30)])])
+    assert run(f, STOPS["B"], 24 * 60 + 40)[1]["A"] == 24 * 60 + 10
+
+
+def test_service_removed_by_calendar_dates(tmp_path):
+    trips = [("t1", "S1", [("A", 480), ("B", 500)]), ("t2", "S2", [("A", 490), ("B", 510)])]
+    f = write_feed(tmp_path / "x", trips, calendar=[("S1", "1111111"), ("S2", "1111111")],
+                   calendar_dates=[("S2", "20240102", 2)])
+    assert run(f, STOPS["B"], 540)[1]["A"] == 480  # the default day, Tuesday 2 January, has no S2
+    assert run(f, STOPS["B"], 540, load={"day": "2024-01-03"})[1]["A"] == 490  # the next day the later bus runs
+    _, removed = run(f, STOPS["B"], 540, load={"day": "2024-01-02"})
+    assert removed["A"] == 480
+
+
+def test_frequency_based_trips(tmp_path):
+    f = write_feed(tmp_path / "q", [("tmpl", "S1", [("A", 0), ("B", 10)])], frequencies=[("tmpl", 420, 480, 900)])
+    tt, ld = run(f, STOPS["B"], 480)
+    assert ld["A"] == 465  # buses leave at 07:00, 07:15, 07:30, 07:45; the last arrives 07:55
+    assert tt.source["trips"] == 4
+
+
+def test_a_walk_beats_the_bus(tmp_path):
+    stops = dict(STOPS, E=NEAR_C)
+    f = write_feed(tmp_path / "k", [("slow", "S1", [("E", 500), ("C", 530)])], stops=stops)
+    _, ld = run(f, STOPS["C"], 540)
+    walk = walk_seconds(np.hypot(*np.subtract(xy(NEAR_C), xy(STOPS["C"])))) / 60.0
+    assert ld["E"] == pytest.approx(540 - walk) and ld["E"] > 500
+
+
+def test_window_median(tmp_path):
+    trips = [(f"t{k}", "S1", [("A", 480 + 10 * k), ("B", 490 + 10 * k)]) for k in range(6)]  # every 10 min
+    f = write_feed(tmp_path / "h", trips)
+    tt = load_timetable(f)
+    x, y = xy(STOPS["B"])
+    m = arrive_by_minutes(tt, x, y, arrive_by="09:00", window_minutes=30, step_minutes=1)
+    a = int(tt.stops.index[tt.stops["stop_id"] == "A"][0])
+    # deadlines 08:30..09:00; the trip time from A is 10 minutes plus the wait for the deadline
+    assert 10 <= m[a] <= 20
+
+
+def test_chester_equals_time_expanded_search(data_dir):
+    tt = load_timetable(data_dir / "gtfs/chester-20230816-small_gtfs.zip")
+    assert tt.day.weekday() == 1
+    x, y = xy((53.1795, -2.8870))  # Cheshire College South & West, Handbridge campus
+    for deadline in (8 * 3600 + 30 * 60, 9 * 3600):
+        ours = latest_departures(tt, x, y, deadline, max_transfers=50)
+        ref = reference_latest_departures(tt, x, y, deadline)
+        assert np.isfinite(ours).sum() > 500
+        np.testing.assert_array_equal(ours, ref)
+
+
+def test_bad_feeds(tmp_path):
+    with pytest.raises(DataNotFoundError):
+        load_timetable(tmp_path / "none.zip")
+    f = write_feed(tmp_path / "ok", [("t1", "S1", [("A", 480), ("B", 500)])])
+    (f / "stop_times.txt").unlink()
+    with pytest.raises(InvalidInputError, match=r"lacks stop_times\.txt"):
+        load_timetable(f)
+    back = write_feed(tmp_path / "back", [("t1", "S1", [("A", 480), ("B", 470)])])
+    with pytest.raises(InvalidInputError, match="trip 't1' runs backwards"):
+        load_timetable(back)
+    z = tmp_path / "junk.zip"
+    z.write_bytes(b"not a zip")
+    with pytest.raises(InvalidInputError, match="not a GTFS zip"):
+        load_timetable(z)
+    good = write_feed(tmp_path / "g", [("t1", "S1", [("A", 480), ("B", 500)])])
+    with pytest.raises(InvalidInputError, match="no service on 2030-01-01; the feed runs 2024-01-01 to 2024-12-31"):
+        load_timetable(good, day="2030-01-01")
+    unknown = write_feed(tmp_path / "u", [("t1", "S1", [("A", 480), ("B", 500), ("ZZ", 510)])])
+    with pytest.warns(UserWarning, match="1 stop_times name 1 unknown stop id"):
+        load_timetable(unknown)
+    zipped = tmp_path / "feed.zip"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        for p in good.iterdir():
+            zf.write(p, p.name)
+    assert load_timetable(zipped).n_stops == 2  # A and B: the stops served that day
