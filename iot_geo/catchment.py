@@ -60,6 +60,10 @@ from iot_geo import settings
 from iot_geo.errors import InvalidInputError
 from iot_geo.geo import as_points, check_lat_lon, points_from_frame, to_bng
 from iot_geo.network import TravelNetwork
+from iot_geo.transit import TransitNetwork, walk_seconds
+
+#: Either kind of network: roads (drive, cycle, walk) or a timetable (transit).
+AnyNetwork = TravelNetwork | TransitNetwork
 
 #: Directions of travel.
 DIRECTIONS = ("to_site", "from_site")
@@ -72,7 +76,7 @@ POINT_SNAP_MAX_M = 1000.0
 #: Isochrone polygons reach at most this far off a reached road, on foot (metres).
 ACCESS_MAX_M = 400.0
 #: Default polygon resolution by mode (metres).
-RESOLUTION_M = {"drive": 100.0, "cycle": 50.0, "walk": 25.0}
+RESOLUTION_M = {"drive": 100.0, "cycle": 50.0, "walk": 25.0, "transit": 100.0}
 
 CATCHMENT_COLUMNS = ["site_id", "group_id", "mode", "direction", "minutes", "area_km2", "people",
                      "people_16_59", "people_unknown", "truncated", "geometry"]
@@ -644,7 +648,7 @@ class CatchmentDetail:
 
 
 def catchment_detail(
-    network: TravelNetwork,
+    network: AnyNetwork,
     sites: Any,
     *,
     minutes: Sequence[float] | float = (30, 45, 60),
@@ -661,6 +665,9 @@ def catchment_detail(
     bands = check_minutes(minutes)
     _check_direction(direction)
     site_gdf = as_sites(sites)
+    if isinstance(network, TransitNetwork):
+        return _transit_detail(network, site_gdf, bands, union=union, direction=direction, resolution=resolution,
+                               population=population, data_dir=data_dir, polygons=polygons, keep_cells=keep_cells)
     res = float(resolution or RESOLUTION_M[network.mode])
     if res <= 0:
         raise InvalidInputError(f"resolution {res} must be positive metres")
@@ -713,7 +720,7 @@ def catchment_detail(
 
 
 def catchments(
-    network: TravelNetwork,
+    network: AnyNetwork,
     sites: Any,
     *,
     minutes: Sequence[float] | float = (30, 45, 60),
@@ -778,28 +785,32 @@ def warn_truncation(table: pd.DataFrame) -> None:
                   f"{', ...' if len(cut) > 5 else ''}): their figures are lower bounds", stacklevel=3)
 
 
-def pick_network(networks: TravelNetwork | Sequence[TravelNetwork], sites: gpd.GeoDataFrame, *, label: str
-                 ) -> TravelNetwork:
+def pick_network(networks: AnyNetwork | Sequence[AnyNetwork], sites: gpd.GeoDataFrame, *, label: str
+                 ) -> AnyNetwork:
     """The first network that every one of ``sites`` can join (within :data:`SITE_SNAP_MAX_M`)."""
-    nets = [networks] if isinstance(networks, TravelNetwork) else list(networks)
+    nets = [networks] if isinstance(networks, TravelNetwork | TransitNetwork) else list(networks)
     if not nets:
         raise InvalidInputError("no network given")
     x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
     best = None
     for net in nets:
+        if isinstance(net, TransitNetwork):
+            if net.covers(x, y).all():
+                return net
+            continue
         d = net.snap(x, y, max_distance=SITE_SNAP_MAX_M)["distance"].to_numpy()
         if (d <= SITE_SNAP_MAX_M).all():
             return net
         d = net.snap(x, y, max_distance=100_000.0)["distance"].to_numpy()
         best = d.max() if best is None else min(best, d.max())
-    raise InvalidInputError(
-        f"{label}: no loaded network covers all its sites (the nearest leaves a site "
-        f"{best:,.0f} m from any usable road); load a network that covers the bid's area"
-    )
+    far = f"the nearest leaves a site {best:,.0f} m from any usable road" if best is not None else \
+        "no stop within walking reach of every site"
+    raise InvalidInputError(f"{label}: no loaded network covers all its sites ({far}); "
+                            "load a network that covers the bid's area")
 
 
 def people_reached(
-    network: TravelNetwork,
+    network: AnyNetwork,
     sites: Any,
     *,
     minutes: Sequence[float] | float = (30, 45, 60),
@@ -816,12 +827,12 @@ def people_reached(
         lsoas, imd_1..imd_10``.
     """
     bands = check_minutes(minutes)
-    tt = travel_times(network, sites, max_minutes=bands[-1], direction=direction)
-    pop = _pop_near(network, _population(data_dir, population))
-    pm, _ = _raw_point_minutes(tt, pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy(), POINT_SNAP_MAX_M)
-    best = pm.min(axis=0)
-    arrays = _PopArrays.of(pop)
-    return pd.DataFrame([{"minutes": b, **_people_in_reach(arrays, best, b)} for b in bands])
+    g = as_sites(sites)
+    g["group_id"] = "all"
+    det = catchment_detail(network, g, minutes=bands, union=True, direction=direction, population=population,
+                           data_dir=data_dir, polygons=False)
+    arrays = _PopArrays.of(det.population)
+    return pd.DataFrame([{"minutes": b, **_people_in_reach(arrays, det.unit_minutes[0], b)} for b in bands])
 
 
 def lsoa_times(
@@ -838,6 +849,105 @@ def lsoa_times(
     t = times_to_points(network, pop, sites, max_minutes=max_minutes, direction=direction)
     return pd.DataFrame(pd.concat([pop.drop(columns="geometry").reset_index(drop=True),
                       t[["nearest_site", "minutes", "snap_m"]].reset_index(drop=True)], axis=1))
+
+
+def _transit_detail(
+    network: TransitNetwork,
+    site_gdf: gpd.GeoDataFrame,
+    bands: list[float],
+    *,
+    union: bool,
+    direction: str,
+    resolution: float | None,
+    population: gpd.GeoDataFrame | None,
+    data_dir: str | os.PathLike[str] | None,
+    polygons: bool,
+    keep_cells: bool,
+) -> CatchmentDetail:
+    """Catchments on a timetable: stops reached in time, plus the walk from them (and straight from the site)."""
+    x, y = site_gdf.geometry.x.to_numpy(), site_gdf.geometry.y.to_numpy()
+    far = ~network.covers(x, y)
+    if far.any():
+        raise InvalidInputError(f"site {site_gdf['site_id'].iloc[int(np.flatnonzero(far)[0])]!r} has no stop within "
+                                f"{network.max_walk_m:,.0f} m in {network.source.get('file', 'the feed')}")
+    res = float(resolution or RESOLUTION_M["transit"])
+    stop_min = np.vstack([network.stop_minutes(float(a), float(b), direction) for a, b in zip(x, y, strict=True)])
+    minx, miny, maxx, maxy = network.bounds
+    pad = network.max_walk_m
+    full = _population(data_dir, population)
+    px, py = full.geometry.x.to_numpy(), full.geometry.y.to_numpy()
+    pop = full[(px >= minx - pad) & (px <= maxx + pad) & (py >= miny - pad) & (py <= maxy + pad)]
+    px, py = pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy()
+    per_site = np.vstack([network.point_minutes(stop_min[i], px, py, x[i], y[i]) for i in range(len(x))])
+    arrays = _PopArrays.of(pop)
+    frontier = _stop_frontier(network)
+    if union:
+        groups = list(dict.fromkeys(site_gdf["group_id"]))
+        units = [(None, g, np.flatnonzero(site_gdf["group_id"].to_numpy() == g)) for g in groups]
+    else:
+        units = [(sid, g, np.array([i])) for i, (sid, g) in enumerate(zip(site_gdf["site_id"], site_gdf["group_id"],
+                                                                           strict=True))]
+    rows: list[dict[str, Any]] = []
+    cells: list[tuple[np.ndarray, np.ndarray]] = []
+    unit_minutes = np.empty((len(units), len(pop)))
+    walk_per_m = float(walk_seconds(1.0)) / 60.0  # minutes a metre on foot, detour included
+    for u, (site_id, group_id, idx) in enumerate(units):
+        sm = stop_min[idx].min(axis=0)
+        unit_minutes[u] = per_site[idx].min(axis=0)
+        geoms = [shapely.Polygon() for _ in bands]
+        if polygons or keep_cells:
+            # burn the stops (and the sites themselves, at 0 minutes) into a grid, then walk from them
+            sx = np.concatenate([network.stop_x[np.isfinite(sm)], x[idx]])
+            sy = np.concatenate([network.stop_y[np.isfinite(sm)], y[idx]])
+            st = np.concatenate([sm[np.isfinite(sm)], np.zeros(len(idx))])
+            keep = st <= bands[-1]
+            grid = _grid_from_points(sx[keep], sy[keep], st[keep], res, network.max_walk_m, walk_per_m)
+            if polygons:
+                geoms = grid.contours(bands)
+            if keep_cells:
+                cells.append(grid.cells(bands[-1]))
+        for band, geom in zip(bands, geoms, strict=True):
+            rows.append({
+                "site_id": site_id if site_id is not None else "", "group_id": group_id, "mode": "transit",
+                "direction": direction, "minutes": int(band) if float(band).is_integer() else band,
+                "area_km2": round(float(shapely.area(geom)) / 1e6, 4),
+                **_people_in_reach(arrays, unit_minutes[u], band),
+                "truncated": bool(frontier[sm <= band].any()), "geometry": geom,
+            })
+    out = gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.crs)
+    cols = CATCHMENT_COLUMNS[:-1] + [c for c in out.columns if c not in CATCHMENT_COLUMNS] + ["geometry"]
+    names = [str(g if sid is None else sid) for sid, g, _ in units]
+    dummy = TravelTimes(network, site_gdf, direction, bands[-1], stop_min)  # type: ignore[arg-type]
+    return CatchmentDetail(gpd.GeoDataFrame(out[cols], geometry="geometry", crs=settings.crs), pop, unit_minutes,
+                           names, dummy, cells, res)
+
+
+def _stop_frontier(network: TransitNetwork) -> np.ndarray:
+    from iot_geo.network import _frontier
+
+    return _frontier(network.stop_x, network.stop_y, cell=1000.0)
+
+
+def _grid_from_points(x: np.ndarray, y: np.ndarray, t: np.ndarray, res: float, walk_max_m: float, per_m: float
+                      ) -> TimeGrid:
+    """A time grid from timed points, each spreading on foot up to ``walk_max_m`` (``per_m`` minutes a metre)."""
+    if not len(t):
+        return TimeGrid(np.full((1, 1), np.inf), 0.0, 0.0, res)
+    pad = walk_max_m + 2 * res
+    x0 = math.floor((x.min() - pad) / res) * res
+    y0 = math.floor((y.min() - pad) / res) * res
+    nx = int(math.ceil((x.max() + pad - x0) / res)) + 1
+    ny = int(math.ceil((y.max() + pad - y0) / res)) + 1
+    flat = np.full(ny * nx, np.inf)
+    np.minimum.at(flat, np.rint((y - y0) / res).astype(np.int64) * nx + np.rint((x - x0) / res).astype(np.int64), t)
+    grid = flat.reshape(ny, nx)
+    r = int(walk_max_m // res)
+    if r >= 1:
+        yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+        dist = np.hypot(yy, xx) * res
+        grid = ndimage.grey_erosion(grid, footprint=dist <= walk_max_m, structure=-(dist * per_m), mode="constant",
+                                    cval=np.inf)
+    return TimeGrid(grid, x0, y0, res)
 
 
 __all__ = [

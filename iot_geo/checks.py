@@ -38,9 +38,8 @@ import pandas as pd
 import shapely
 
 from iot_geo.bids import Bid, Bids
-from iot_geo.catchment import _population, catchment_detail, pick_network
+from iot_geo.catchment import AnyNetwork, _population, catchment_detail, pick_network
 from iot_geo.hub_spoke import area_population, network_covers
-from iot_geo.network import TravelNetwork
 from iot_geo.sources.providers import normalise_name
 
 COVERAGE_PASS = 0.5
@@ -104,7 +103,7 @@ def _same_lep(bid: Bid, all_bids: Sequence[Bid]) -> dict[str, str]:
 
 def check_bids(
     bids: Bids | Sequence[Bid],
-    network: TravelNetwork | Sequence[TravelNetwork] | None = None,
+    network: AnyNetwork | Sequence[AnyNetwork] | None = None,
     *,
     minutes: Sequence[float] | float | None = None,
     population: gpd.GeoDataFrame | None = None,

@@ -230,8 +230,17 @@ def providers_cmd(
 
 @app.command("catchment")
 def catchment_cmd(
-    network: Annotated[Path, typer.Option("--network", help="OSM (.osm.pbf/.osm/.osm.bz2) or GraphML file.")],
     minutes: Annotated[list[float], typer.Option("--minutes", help="Bands in minutes (repeat or list).")],
+    network: Annotated[Path | None, typer.Option("--network", help="OSM (.osm.pbf/.osm/.osm.bz2) or GraphML file.")
+                       ] = None,
+    gtfs: Annotated[Path | None, typer.Option("--gtfs", help="GTFS feed (zip or folder) for --mode transit.")] = None,
+    arrive_by: Annotated[str, typer.Option("--arrive-by", help="Transit: arrive by HH:MM (or depart at, with "
+                                                               "--direction from_site).")] = "09:00",
+    window: Annotated[float, typer.Option("--window", help="Transit: minutes of the arrival window.")] = 30.0,
+    percentile: Annotated[float, typer.Option("--percentile", help="Transit: percentile over the window.")] = 50.0,
+    max_transfers: Annotated[int, typer.Option("--max-transfers", help="Transit: changes allowed.")] = 3,
+    day: Annotated[str | None, typer.Option("--day", help="Transit: service day YYYY-MM-DD (default the first "
+                                                          "Tuesday in the feed).")] = None,
     site: Annotated[list[str] | None, typer.Option("--site", help="A site as NAME=LAT,LON (repeat).")] = None,
     sites: Annotated[Path | None, typer.Option("--sites", help="CSV of sites: site_id/name and lat/lon or "
                                                                "easting/northing (group_id optional).")] = None,
@@ -248,6 +257,9 @@ def catchment_cmd(
     """Travel-to-learn catchments for sites, with the people they reach.
 
     Example: iot-geo catchment --network rutland.osm.pbf --minutes 10 15 20 --site "Oakham=52.6707,-0.7270"
+
+    By bus: iot-geo catchment --mode transit --gtfs chester.zip --arrive-by 09:00 --minutes 30 45 60
+    --site "Handbridge=53.1795,-2.8870"
     """
     import warnings
 
@@ -268,12 +280,21 @@ def catchment_cmd(
         raise IotGeoError("no sites: give --site NAME=LAT,LON or --sites FILE.csv")
     site_df = pd.concat(frames, ignore_index=True)
     site_gdf = as_sites(site_df, where=str(sites) if sites else "--site")
+    source = gtfs if mode == "transit" else network
+    if source is None:
+        raise IotGeoError("--mode transit needs --gtfs FEED" if mode == "transit" else
+                          "no --network given: name a road network file (OSM or GraphML)")
     for target in (output, csv):
         if target is not None:
-            check_output(target, [network, sites])
-    net = load_network(network, mode=mode, free_flow=free_flow, progress=err.is_terminal)
-    if net.source.get("cached"):
-        err.print(f"reused the cached {mode} network for {network.name}")
+            check_output(target, [source, sites])
+    if mode == "transit":
+        net = load_network(source, mode="transit", day=day, arrive_by=arrive_by, window_minutes=window,
+                           percentile=percentile, max_transfers=max_transfers)
+        err.print(f"timetable of {net.source['day']}: {net.timetable.n_stops:,} stops, {net.source['trips']} trips")
+    else:
+        net = load_network(source, mode=mode, free_flow=free_flow, progress=err.is_terminal)
+        if net.source.get("cached"):
+            err.print(f"reused the cached {mode} network for {source.name}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = catchments(net, site_gdf, minutes=minutes, union=union, direction=direction, resolution=resolution)
@@ -282,10 +303,10 @@ def catchment_cmd(
     st = _stamp([net], minutes=sorted(minutes), union=union, direction=direction, free_flow=free_flow,
                 resolution=resolution)
     if output is not None:
-        write_gpkg({"catchments": result, "sites": site_gdf}, output, [network, sites], provenance=st)
+        write_gpkg({"catchments": result, "sites": site_gdf}, output, [source, sites], provenance=st)
         err.print(f"wrote {output}")
     if csv is not None:
-        write_csv(result, csv, [network, sites], provenance=st)
+        write_csv(result, csv, [source, sites], provenance=st)
         err.print(f"wrote {csv}")
     cols = ["site_id" if not union else "group_id", "minutes", "area_km2", "people", "people_16_59",
             "people_unknown", "truncated"]

@@ -21,6 +21,7 @@ from iot_geo import settings
 from iot_geo.bids import Bid
 from iot_geo.catchment import (
     SITE_SNAP_MAX_M,
+    AnyNetwork,
     _population,
     as_sites,
     catchment_detail,
@@ -31,6 +32,7 @@ from iot_geo.catchment import (
 )
 from iot_geo.errors import InvalidInputError
 from iot_geo.network import TravelNetwork
+from iot_geo.transit import TransitNetwork
 
 #: A spoke that adds less than this share of the whole network's people is flagged redundant.
 REDUNDANT_SHARE = 0.05
@@ -66,14 +68,18 @@ def _vintage(bid: Bid, kind: str) -> int | None:
     return bid.vintage.get(kind)
 
 
-def network_covers(network: TravelNetwork, area: shapely.Geometry, *, tolerance_m: float = 1000.0) -> bool:
-    """Whether the network's extent (its nodes' hull, widened by ``tolerance_m``) covers an area."""
-    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([network.node_x, network.node_y])))
+def network_covers(network: AnyNetwork, area: shapely.Geometry, *, tolerance_m: float = 1000.0) -> bool:
+    """Whether the network's extent (its nodes' or stops' hull, widened by ``tolerance_m``) covers an area."""
+    if isinstance(network, TransitNetwork):
+        xy = np.column_stack([network.stop_x, network.stop_y])
+    else:
+        xy = np.column_stack([network.node_x, network.node_y])
+    hull = shapely.convex_hull(shapely.multipoints(xy))
     return bool(shapely.buffer(hull, tolerance_m).contains(area))
 
 
 def hub_spoke(
-    network: TravelNetwork | Sequence[TravelNetwork],
+    network: AnyNetwork | Sequence[AnyNetwork],
     bid: Bid,
     *,
     minutes: Sequence[float] | float = (30, 45, 60),
@@ -120,8 +126,7 @@ def hub_spoke(
     p1659 = np.nan_to_num(det.population["people_16_59"].to_numpy(dtype=float, na_value=np.nan))
     hub_idx = np.flatnonzero(sites["role"].to_numpy() == "hub")
     hub = sites.iloc[hub_idx[:1]]
-    to_hub = times_to_points(net, sites, hub, max_minutes=240, direction="to_site")["minutes"].to_numpy()
-    from_hub = times_to_points(net, sites, hub, max_minutes=240, direction="from_site")["minutes"].to_numpy()
+    to_hub, from_hub = _hub_times(net, sites, hub)
     area_people, area_geom, area_label = area_population(bid, full_pop, data_dir=data_dir)
     covers = network_covers(net, area_geom) if not area_geom.is_empty else False
     rows = []
@@ -154,6 +159,19 @@ def hub_spoke(
             "truncated": truncated,
         })
     return pd.DataFrame(rows)
+
+
+def _hub_times(net: AnyNetwork, sites: gpd.GeoDataFrame, hub: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes from each site to the hub and from the hub to each site."""
+    if isinstance(net, TransitNetwork):
+        hx, hy = float(hub.geometry.x.iloc[0]), float(hub.geometry.y.iloc[0])
+        sx, sy = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
+        to = net.point_minutes(net.stop_minutes(hx, hy, "to_site"), sx, sy, hx, hy)
+        frm = net.point_minutes(net.stop_minutes(hx, hy, "from_site"), sx, sy, hx, hy)
+        return to, frm
+    to_hub = times_to_points(net, sites, hub, max_minutes=240, direction="to_site")["minutes"].to_numpy()
+    from_hub = times_to_points(net, sites, hub, max_minutes=240, direction="from_site")["minutes"].to_numpy()
+    return to_hub, from_hub
 
 
 def _default_candidates(network: TravelNetwork, data_dir: str | os.PathLike[str] | None) -> gpd.GeoDataFrame:

@@ -782,7 +782,8 @@ def load_network(
     free_flow: bool = False,
     cache: bool = True,
     progress: bool = False,
-) -> TravelNetwork:
+    **transit: Any,
+) -> Any:
     """Build (or reload from the cache) a travel network for one mode.
 
     Parameters
@@ -791,8 +792,10 @@ def load_network(
         An OSM file (``.osm.pbf``, ``.osm``, ``.osm.bz2``), an osmnx GraphML
         file (``.graphml``, ``.graphml.gz``), or, online only, a place name
         or a ``(west, south, east, north)`` bounding box in degrees.
-    mode : {"drive", "cycle", "walk"}
-        Travel mode; ``"transit"`` networks come from GTFS feeds (not yet here).
+    mode : {"drive", "cycle", "walk", "transit"}
+        Travel mode. ``"transit"`` takes a GTFS feed and the options of
+        :func:`iot_geo.transit.load_transit` (``day``, ``arrive_by``,
+        ``window_minutes``, ``percentile``, ``max_transfers``, ``max_walk_m``).
     speeds : Speeds, float or dict, optional
         A full :class:`~iot_geo.speeds.Speeds` profile; a number (one speed in
         km/h for every road); or ``{road class: (urban km/h, rural km/h)}``
@@ -806,7 +809,7 @@ def load_network(
 
     Returns
     -------
-    TravelNetwork
+    TravelNetwork or TransitNetwork
 
     Raises
     ------
@@ -818,7 +821,13 @@ def load_network(
         Unknown mode or bad speeds.
     """
     if mode == "transit":
-        raise InvalidInputError("mode 'transit' needs a GTFS feed and the timetable router, which is not built yet")
+        from iot_geo.transit import load_transit
+
+        if isinstance(source, tuple):
+            raise InvalidInputError("mode 'transit' takes a GTFS feed (zip or folder), not a bounding box")
+        return load_transit(source, **transit)
+    if transit:
+        raise InvalidInputError(f"options {', '.join(sorted(transit))} apply to mode 'transit' only")
     if mode not in MODES:
         raise InvalidInputError(f"unknown mode {mode!r}; use one of {', '.join(MODES)} (or transit with a GTFS feed)")
     profile = _speeds(mode, speeds, free_flow)

@@ -37,9 +37,8 @@ import shapely
 
 from iot_geo import settings
 from iot_geo.bids import Bid, Bids
-from iot_geo.catchment import _population, catchment_detail, check_minutes, pick_network, warn_truncation
+from iot_geo.catchment import AnyNetwork, _population, catchment_detail, check_minutes, pick_network, warn_truncation
 from iot_geo.errors import InvalidInputError
-from iot_geo.network import TravelNetwork
 
 #: Shared people, as a share of either bid's people, above which (with a shared route) bids duplicate provision.
 DUPLICATE_SHARE = 0.25
@@ -64,7 +63,7 @@ class BidCatchments:
 
 
 def bid_catchments(
-    network: TravelNetwork | Sequence[TravelNetwork],
+    network: AnyNetwork | Sequence[AnyNetwork],
     bids: Bids | Sequence[Bid],
     *,
     minutes: Sequence[float] | float = (30, 45, 60),
@@ -119,7 +118,7 @@ def _shared_cells(bc: BidCatchments, band: float) -> np.ndarray:
 
 
 def overlap(
-    network: TravelNetwork | Sequence[TravelNetwork] | BidCatchments,
+    network: AnyNetwork | Sequence[AnyNetwork] | BidCatchments,
     bids: Bids | Sequence[Bid] | None = None,
     *,
     minutes: Sequence[float] | float = (30, 45, 60),
@@ -214,7 +213,7 @@ def overlap(
 
 
 def overlap_areas(
-    network: TravelNetwork | Sequence[TravelNetwork] | BidCatchments,
+    network: AnyNetwork | Sequence[AnyNetwork] | BidCatchments,
     bids: Bids | Sequence[Bid] | None = None,
     *,
     minutes: Sequence[float] | float = (30, 45, 60),

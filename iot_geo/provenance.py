@@ -88,6 +88,9 @@ def stamp(
 
     nets = []
     for n in networks:
+        if n.mode == "transit":
+            nets.append({"mode": "transit", **{k: v for k, v in n.source.items()}, "stops": int(n.n_nodes)})
+            continue
         src = {k: v for k, v in n.source.items() if k in ("file", "file_sha256", "format", "data_date", "place")}
         nets.append({"mode": n.mode, **src, "speeds": n.speeds.key(), "nodes": int(n.n_nodes),
                      "edges": int(n.n_edges)})

@@ -26,11 +26,13 @@ import pandas as pd
 
 from iot_geo import __version__
 from iot_geo.bids import Bids
+from iot_geo.catchment import AnyNetwork
 from iot_geo.checks import check_bids
 from iot_geo.errors import InvalidInputError
 from iot_geo.hub_spoke import hub_spoke
 from iot_geo.network import TravelNetwork
 from iot_geo.overlap import BidCatchments, bid_catchments, overlap
+from iot_geo.transit import TransitNetwork
 
 ATTRIBUTIONS = [
     "Source: Office for National Statistics licensed under the Open Government Licence v.3.0. Contains OS data "
@@ -47,7 +49,7 @@ class Analysis:
     """Everything :func:`analyse` computed for one bid file."""
 
     bids: Bids
-    networks: list[TravelNetwork]
+    networks: list[AnyNetwork]
     minutes: list[float]
     catchments: BidCatchments
     overlap: gpd.GeoDataFrame
@@ -70,7 +72,7 @@ class Analysis:
 
 def analyse(
     bids: Bids,
-    networks: TravelNetwork | Sequence[TravelNetwork],
+    networks: AnyNetwork | Sequence[AnyNetwork],
     *,
     minutes: Sequence[float] = (30, 45, 60),
     population: gpd.GeoDataFrame | None = None,
@@ -78,7 +80,7 @@ def analyse(
     progress: Callable[[str], None] | None = None,
 ) -> Analysis:
     """Catchments, hub and spoke, overlap and checks for every bid (see the module docstring)."""
-    nets = [networks] if isinstance(networks, TravelNetwork) else list(networks)
+    nets = [networks] if isinstance(networks, TravelNetwork | TransitNetwork) else list(networks)
     step = progress or (lambda _s: None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -472,3 +472,151 @@ def reference_latest_departures(
 
 __all__ = ["DETOUR", "Timetable", "arrive_by_minutes", "latest_departures", "load_timetable",
            "reference_latest_departures", "service_dates"]
+
+
+def earliest_arrivals(
+    tt: Timetable,
+    orig_x: float,
+    orig_y: float,
+    depart_at: float,
+    *,
+    max_transfers: int = 3,
+    max_walk_m: float = MAX_WALK_M,
+) -> np.ndarray:
+    """The earliest time (seconds) one can be at each stop leaving a point at ``depart_at`` (depart-at search)."""
+    n = tt.n_stops
+    alight = np.full(n, np.inf)
+    idx, walk = tt.near(orig_x, orig_y, max_walk_m)
+    np.minimum.at(alight, idx, depart_at + walk)
+    label = _walk_relax_fwd(tt, alight)
+    for _ in range(max_transfers + 1):
+        new = alight.copy()
+        for pat in tt.patterns:
+            tau = label[pat.stops]
+            if not np.isfinite(tau).any():
+                continue
+            ok = pat.dep >= tau[None, :]  # can board here
+            before = np.zeros_like(ok)
+            before[:, 1:] = np.logical_or.accumulate(ok, axis=1)[:, :-1]
+            cand = np.where(before, pat.arr, np.inf).min(axis=0)
+            np.minimum.at(new, pat.stops, cand)
+        if np.array_equal(new, alight):
+            break
+        alight = new
+        label = _walk_relax_fwd(tt, alight)
+    return label
+
+
+def _walk_relax_fwd(tt: Timetable, alight: np.ndarray) -> np.ndarray:
+    label = alight.copy()
+    if len(tt.foot_i):
+        np.minimum.at(label, tt.foot_j, alight[tt.foot_i] + tt.foot_s)
+    return label
+
+
+@dataclass
+class TransitNetwork:
+    """A timetable with the options of a public-transport catchment (arrive-by window, limits).
+
+    Made by :func:`iot_geo.load_network` with ``mode="transit"``; used by
+    :func:`iot_geo.catchments`, people reached, hub and spoke and overlap like a
+    road network. Minutes from a stop are the ``percentile`` of the trip times
+    over the arrival window (to a site) or departure window (from a site).
+    """
+
+    timetable: Timetable
+    arrive_by: float = 9 * 3600.0
+    window_minutes: float = 30.0
+    step_minutes: float = 1.0
+    percentile: float = 50.0
+    max_transfers: int = 3
+    max_walk_m: float = MAX_WALK_M
+    source: dict[str, Any] = field(default_factory=dict)
+    mode: str = "transit"
+
+    @property
+    def stop_x(self) -> np.ndarray:
+        """Stop eastings (metres)."""
+        return self.timetable.stops["x"].to_numpy()
+
+    @property
+    def stop_y(self) -> np.ndarray:
+        """Stop northings (metres)."""
+        return self.timetable.stops["y"].to_numpy()
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(minx, miny, maxx, maxy) of the stops."""
+        return (float(self.stop_x.min()), float(self.stop_y.min()), float(self.stop_x.max()), float(self.stop_y.max()))
+
+    def covers(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Whether each point is within walking reach of a stop."""
+        d, _ = self.timetable.tree.query(np.column_stack([x, y]), k=1)
+        return np.asarray(d <= self.max_walk_m)
+
+    def stop_minutes(self, x: float, y: float, direction: str = "to_site") -> np.ndarray:
+        """Minutes between each stop and a site over the window (``inf`` where not made)."""
+        tt = self.timetable
+        steps = np.arange(self.arrive_by - self.window_minutes * 60.0, self.arrive_by + 1e-9, self.step_minutes * 60.0)
+        rows = []
+        for t in steps:
+            if direction == "to_site":
+                rows.append((t - latest_departures(tt, x, y, t, max_transfers=self.max_transfers,
+                                                    max_walk_m=self.max_walk_m)) / 60.0)
+            else:
+                rows.append((earliest_arrivals(tt, x, y, t, max_transfers=self.max_transfers,
+                                               max_walk_m=self.max_walk_m) - t) / 60.0)
+        out: np.ndarray = np.percentile(np.vstack(rows), self.percentile, axis=0, method="higher")
+        return out
+
+    def point_minutes(self, stop_min: np.ndarray, px: np.ndarray, py: np.ndarray, site_x: float, site_y: float
+                      ) -> np.ndarray:
+        """Minutes from points: walk to a stop within reach then ride, or walk all the way (within reach)."""
+        tree = self.timetable.tree
+        out = np.full(len(px), np.inf)
+        reached = np.flatnonzero(np.isfinite(stop_min))
+        if len(reached):
+            lists = tree.query_ball_point(np.column_stack([px, py]), self.max_walk_m)
+            for k, idx in enumerate(lists):
+                if idx:
+                    idx = np.asarray(idx)
+                    d = np.hypot(self.stop_x[idx] - px[k], self.stop_y[idx] - py[k])
+                    out[k] = np.min(stop_min[idx] + walk_seconds(d) / 60.0)
+        direct = np.hypot(px - site_x, py - site_y)
+        walk_min = np.where(direct <= self.max_walk_m, walk_seconds(direct) / 60.0, np.inf)
+        res: np.ndarray = np.minimum(out, walk_min)
+        return res
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of stops (the transit network's nodes)."""
+        return self.timetable.n_stops
+
+    def _repr_html_(self) -> str:
+        s = self.source
+        return (f"<b>TransitNetwork</b> {s.get('file')}: {self.timetable.n_stops:,} stops, {s.get('trips')} trips on "
+                f"{s.get('day')} (feed valid {s.get('valid')}); arrive by {int(self.arrive_by // 3600):02d}:"
+                f"{int(self.arrive_by % 3600 // 60):02d}, window {self.window_minutes:g} min, "
+                f"{self.percentile:g}th percentile, up to {self.max_transfers} changes, walks up to {self.max_walk_m:g} m")
+
+
+def load_transit(
+    path: str | os.PathLike[str],
+    *,
+    day: dt.date | str | None = None,
+    arrive_by: str | float = "09:00",
+    window_minutes: float = 30.0,
+    percentile: float = 50.0,
+    max_transfers: int = 3,
+    max_walk_m: float = MAX_WALK_M,
+    max_transfer_m: float = MAX_TRANSFER_M,
+) -> TransitNetwork:
+    """A :class:`TransitNetwork` from a GTFS feed (see :func:`load_timetable` and the module docstring)."""
+    if not 0 <= percentile <= 100:
+        raise InvalidInputError(f"percentile {percentile} must be within 0..100")
+    if window_minutes < 0 or max_transfers < 0 or max_walk_m <= 0:
+        raise InvalidInputError("window, changes and walking limits must not be negative")
+    tt = load_timetable(path, day=day, max_transfer_m=max_transfer_m)
+    src = {**tt.source, "format": "gtfs", "arrive_by": str(arrive_by), "window_minutes": window_minutes,
+           "percentile": percentile, "max_transfers": max_transfers, "max_walk_m": max_walk_m}
+    return TransitNetwork(tt, _seconds(arrive_by), window_minutes, 1.0, percentile, max_transfers, max_walk_m, src)

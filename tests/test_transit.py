@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -166,3 +168,70 @@ def test_bad_feeds(tmp_path):
         for p in good.iterdir():
             zf.write(p, p.name)
     assert load_timetable(zipped).n_stops == 2  # A and B: the stops served that day
+
+
+def test_depart_at_search_on_hand_built_feed(tmp_path):
+    from iot_geo.transit import earliest_arrivals
+
+    f = write_feed(tmp_path / "fw", [("t1", "S1", [("A", 480), ("B", 500)]), ("t2", "S1", [("B", 500), ("C", 520)]),
+                                     ("t3", "S1", [("B", 499), ("D", 515)])])
+    tt = load_timetable(f)
+    x, y = xy(STOPS["A"])
+    ea = earliest_arrivals(tt, x, y, 470 * 60.0, max_transfers=3)
+    got = {sid: ea[i] / 60.0 for i, sid in enumerate(tt.stops["stop_id"])}
+    assert got["A"] == 470 and got["B"] == 500 and got["C"] == 520
+    assert got["D"] == np.inf  # t3 leaves B a minute before t1 arrives
+
+
+def test_transit_catchments_people_and_hub_spoke(data_dir):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    import iot_geo as ig
+    from iot_geo.bids import Bid
+
+    net = ig.load_network(data_dir / "gtfs/chester-20230816-small_gtfs.zip", mode="transit", arrive_by="09:00",
+                          window_minutes=20, max_transfers=2)
+    site = {"Handbridge": (53.1795, -2.8870)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c = ig.catchments(net, site, minutes=(30, 45, 60))
+        pr = ig.people_reached(net, site, minutes=(30, 45, 60))
+    assert list(c["mode"].unique()) == ["transit"]
+    assert c["people"].is_monotonic_increasing and c["area_km2"].is_monotonic_increasing
+    assert (c["people"].to_numpy() == pr["people"].to_numpy()).all()
+    assert c["people"].iloc[0] > 10_000 and c["people_unknown"].iloc[-1] > 0  # Welsh areas counted as unknown
+    geoms = list(c.geometry)
+    for small, big in itertools.pairwise(geoms):
+        assert small.difference(big).area <= 1e-6 * small.area + 1.0
+    hx, hy = xy((53.1795, -2.8870))
+    sx, sy = xy((53.1905, -2.8916))  # Chester city centre
+    sites = gpd.GeoDataFrame({"bid_id": "chester", "site_id": ["hub", "centre"], "name": ["hub", "centre"],
+                              "role": ["hub", "spoke"], "provider_id": ""}, geometry=[Point(hx, hy), Point(sx, sy)],
+                             crs=27700)
+    bid = Bid("chester", "Chester", "Lead", "fe_college", [], [], [], None, None, ["digital"], [4], sites)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hs = ig.hub_spoke(net, bid, minutes=[30])
+    rows = hs.set_index("site_id")
+    assert 0 < rows.loc["centre", "to_hub_minutes"] < 40
+    assert rows.loc["(network)", "people_alone"] >= rows.loc["hub", "people_alone"]
+
+
+def test_transit_cli(tmp_path, data_dir):
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    r = subprocess.run([sys.executable, "-m", "iot_geo", "catchment", "--mode", "transit", "--gtfs",
+                        str(data_dir / "gtfs/chester-20230816-small_gtfs.zip"), "--arrive-by", "09:00", "--minutes",
+                        "30", "45", "--site", "Handbridge=53.1795,-2.8870", "--csv", str(tmp_path / "t.csv")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    df = pd.read_csv(tmp_path / "t.csv")
+    assert list(df["minutes"]) == [30, 45] and (df["mode"] == "transit").all()
+    bad = subprocess.run([sys.executable, "-m", "iot_geo", "catchment", "--mode", "transit", "--gtfs",
+                          str(data_dir / "gtfs/chester-20230816-small_gtfs.zip"), "--day", "2030-01-01", "--minutes",
+                          "30", "--site", "Handbridge=53.1795,-2.8870"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "no service on 2030-01-01" in bad.stderr
