@@ -647,6 +647,15 @@ class CatchmentDetail:
     resolution: float = 0.0
 
 
+def _units(sites: gpd.GeoDataFrame, union: bool) -> list[tuple[str | None, str, np.ndarray]]:
+    """What each catchment covers: (site id or None for a union, group id, indices of its sites)."""
+    if union:
+        groups = list(dict.fromkeys(sites["group_id"]))
+        return [(None, g, np.flatnonzero(sites["group_id"].to_numpy() == g)) for g in groups]
+    return [(str(sid), str(g), np.array([i])) for i, (sid, g) in enumerate(zip(sites["site_id"], sites["group_id"],
+                                                                                strict=True))]
+
+
 def catchment_detail(
     network: AnyNetwork,
     sites: Any,
@@ -679,12 +688,7 @@ def catchment_detail(
     pop = _pop_near(network, _population(data_dir, population))
     pop_minutes, _ = _raw_point_minutes(tt, pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy(), POINT_SNAP_MAX_M)
     pop_arrays = _PopArrays.of(pop)
-    if union:
-        groups = list(dict.fromkeys(tt.sites["group_id"]))
-        units = [(None, g, np.flatnonzero(tt.sites["group_id"].to_numpy() == g)) for g in groups]
-    else:
-        units = [(sid, g, np.array([i])) for i, (sid, g) in enumerate(zip(tt.sites["site_id"], tt.sites["group_id"],
-                                                                           strict=True))]
+    units = _units(tt.sites, union)
     rows = []
     cells: list[tuple[np.ndarray, np.ndarray]] = []
     unit_minutes = np.empty((len(units), len(pop)))
@@ -881,12 +885,7 @@ def _transit_detail(
     per_site = np.vstack([network.point_minutes(stop_min[i], px, py, x[i], y[i]) for i in range(len(x))])
     arrays = _PopArrays.of(pop)
     frontier = _stop_frontier(network)
-    if union:
-        groups = list(dict.fromkeys(site_gdf["group_id"]))
-        units = [(None, g, np.flatnonzero(site_gdf["group_id"].to_numpy() == g)) for g in groups]
-    else:
-        units = [(sid, g, np.array([i])) for i, (sid, g) in enumerate(zip(site_gdf["site_id"], site_gdf["group_id"],
-                                                                           strict=True))]
+    units = _units(site_gdf, union)
     rows: list[dict[str, Any]] = []
     cells: list[tuple[np.ndarray, np.ndarray]] = []
     unit_minutes = np.empty((len(units), len(pop)))

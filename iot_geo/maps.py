@@ -438,22 +438,14 @@ def render_html(m: folium.Map) -> str:
 def save_map(m: folium.Map, path: str | os.PathLike[str], inputs: Sequence[str | os.PathLike[str] | None] = (),
              *, provenance: dict[str, Any] | None = None) -> Path:
     """Write the map atomically (temporary file, then rename); never over an input; with its provenance stamp."""
-    from iot_geo.outputs import check_output
+    from iot_geo.outputs import check_output, write_text
     from iot_geo.provenance import html_block
 
-    out = check_output(path, inputs)
+    check_output(path, inputs)
     page = render_html(m)
     if provenance is not None:
         page = page.replace("</body>", html_block(provenance) + "\n</body>", 1)
-    tmp = out.with_name(f".{out.name}.part")
-    try:
-        tmp.write_text(page, encoding="utf-8")
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise InvalidInputError(f"could not write {out}: {exc.strerror}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out
+    return write_text(page, path, inputs)
 
 
 def save_picture(

@@ -84,6 +84,20 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame | pd.DataFrame], path: str | o
     return out
 
 
+def write_text(text: str, path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None] = ()) -> Path:
+    """Write a text file (a page, a stamp) atomically; never over an input."""
+    out = check_output(path, inputs)
+    tmp = _tmp_beside(out)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise InvalidInputError(f"could not write {out}: {exc.strerror or exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
+
+
 def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None] = (),
               *, float_format: str = "%.10g", provenance: dict[str, object] | None = None) -> Path:
     """Write a table as CSV atomically (geometry dropped, lists joined with ';', fixed float format).
@@ -101,10 +115,7 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], inputs: Iterable[s
         if provenance is not None:
             from iot_geo.provenance import dumps, sidecar
 
-            side = sidecar(out)
-            side_tmp = _tmp_beside(side)
-            side_tmp.write_text(dumps(provenance), encoding="utf-8")
-            os.replace(side_tmp, side)
+            write_text(dumps(provenance), sidecar(out))
         os.replace(tmp, out)
     except OSError as exc:
         raise InvalidInputError(f"could not write {out}: {exc}") from None
