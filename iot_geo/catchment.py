@@ -19,7 +19,7 @@ the direct trip along it.
 Isochrone polygons
 ------------------
 Cover what can be reached and nothing else: points are sampled along every
-reached segment every half resolution, each with its exact time (the part of
+reached segment every three quarters of a cell, each with its exact time (the part of
 an edge reached before time runs out is kept, the rest dropped); their times
 are written into a grid of ``resolution`` metres (the minimum per cell); the
 access leg off the road is added as a distance-weighted erosion over
@@ -75,6 +75,8 @@ SITE_SNAP_MAX_M = 1000.0
 POINT_SNAP_MAX_M = 1000.0
 #: Isochrone polygons reach at most this far off a reached road, on foot (metres).
 ACCESS_MAX_M = 400.0
+#: Points are sampled along reached roads every this many grid cells.
+SAMPLE_SPACING = 0.75
 #: Default polygon resolution by mode (metres).
 RESOLUTION_M = {"drive": 100.0, "cycle": 50.0, "walk": 25.0, "transit": 100.0}
 
@@ -554,7 +556,7 @@ def time_grid(
     segs = np.flatnonzero(seg_reached & ((net.seg_fwd >= 0) | (net.seg_bwd >= 0)))
     if not len(segs):
         return TimeGrid(np.full((1, 1), np.inf), 0.0, 0.0, resolution)
-    x, y, sseg, frac = sample_segments(net, segs, resolution / 2.0)
+    x, y, sseg, frac = sample_segments(net, segs, SAMPLE_SPACING * resolution)
     t = _point_times(net, node_minutes, sseg, frac, direction)
     if snapped_sites is not None:
         tt_dummy = np.min(_same_segment(net, snapped_sites, sseg, frac, direction), axis=0)
@@ -682,7 +684,7 @@ def catchment_detail(
         raise InvalidInputError(f"resolution {res} must be positive metres")
     # search a little past the largest band, so that its contour is interpolated between real
     # times on both sides (the same polygon whatever other bands are asked for)
-    margin = 2.0 * res / (network.speeds.access_kmh * 1000.0 / 60.0)
+    margin = 1.05 * res / (network.speeds.access_kmh * 1000.0 / 60.0)  # one cell on foot
     tt = travel_times(network, site_gdf, max_minutes=min(bands[-1] + margin, MAX_MINUTES + margin),
                       direction=direction, _unchecked=True)
     pop = _pop_near(network, _population(data_dir, population))

@@ -98,6 +98,7 @@ class Timetable:
     foot_s: np.ndarray
     source: dict[str, Any] = field(default_factory=dict)
     _tree: Any = field(default=None, repr=False)
+    walk_network: Any = field(default=None, repr=False)  # a walking TravelNetwork, when one is loaded
 
     @property
     def n_stops(self) -> int:
@@ -112,10 +113,32 @@ class Timetable:
         return self._tree
 
     def near(self, x: float, y: float, max_m: float) -> tuple[np.ndarray, np.ndarray]:
-        """Stops within ``max_m`` of a point, and the walking seconds to them."""
+        """Stops within ``max_m`` (straight line) of a point, and the walking seconds between them.
+
+        On the walking network when one is loaded (stops it cannot reach on foot drop out),
+        else the straight line with the detour factor.
+        """
         idx = np.asarray(self.tree.query_ball_point([x, y], max_m), dtype=np.int64)
+        if self.walk_network is not None and len(idx):
+            secs = _network_walk_seconds(self.walk_network, self.stops.iloc[idx], x, y, max_m)
+            keep = np.isfinite(secs)
+            return idx[keep], secs[keep]
         d = np.hypot(self.stops["x"].to_numpy()[idx] - x, self.stops["y"].to_numpy()[idx] - y)
         return idx, walk_seconds(d)
+
+
+def _network_walk_seconds(walk_net: Any, stops: pd.DataFrame, x: float, y: float, max_m: float) -> np.ndarray:
+    """Seconds on foot between a point and stops on a walking network (``inf`` beyond twice the limit)."""
+    import geopandas as gpd
+
+    from iot_geo import settings
+    from iot_geo.catchment import times_to_points
+
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(stops["x"], stops["y"]), crs=settings.crs)
+    site = gpd.GeoDataFrame({"site_id": ["point"]}, geometry=gpd.points_from_xy([x], [y]), crs=settings.crs)
+    limit = float(walk_seconds(2.0 * max_m)) / 60.0
+    t = times_to_points(walk_net, pts, site, max_minutes=max(limit, 1.0), direction="to_site")["minutes"]
+    return np.asarray(t.to_numpy(dtype=float, na_value=np.inf) * 60.0)
 
 
 def _read_table(feed: Any, name: str) -> pd.DataFrame:
@@ -154,6 +177,7 @@ def load_timetable(
     *,
     day: dt.date | str | None = None,
     max_transfer_m: float = MAX_TRANSFER_M,
+    walk_network: Any = None,
 ) -> Timetable:
     """Read a GTFS feed (zip or folder) with partridge and build one service day's timetable.
 
@@ -165,6 +189,9 @@ def load_timetable(
         Service day; default the first Tuesday inside the feed's validity.
     max_transfer_m : float
         Longest straight-line walk between stops when changing.
+    walk_network : TravelNetwork, optional
+        A walking network (``load_network(..., mode="walk")``): walks to, from
+        and between stops are timed on it instead of the straight line.
 
     Returns
     -------
@@ -219,8 +246,12 @@ def load_timetable(
         st = _expand_frequencies(st, freq)
     patterns = _patterns(st, pos, where=str(p))
     fi, fj, fs = _footpaths(stop_tab, max_transfer_m)
-    return Timetable(d, stop_tab, patterns, fi, fj, fs,
-                     source={"file": p.name, "day": d.isoformat(), "trips": int(st["trip_id"].nunique()),
+    if walk_network is not None and len(fi):
+        fs = _network_footpaths(walk_network, stop_tab, fi, fj, max_transfer_m)
+        keep = np.isfinite(fs)
+        fi, fj, fs = fi[keep], fj[keep], fs[keep]
+    return Timetable(d, stop_tab, patterns, fi, fj, fs, walk_network=walk_network,
+                     source={"walking": "network" if walk_network is not None else f"straight line x {DETOUR}","file": p.name, "day": d.isoformat(), "trips": int(st["trip_id"].nunique()),
                              "patterns": len(patterns), "max_transfer_m": max_transfer_m,
                              "valid": [min(dates).isoformat(), max(dates).isoformat()]})
 
@@ -296,6 +327,29 @@ def _patterns(st: pd.DataFrame, pos: pd.Series, *, where: str) -> list[Pattern]:
         out.append(Pattern(np.asarray(stops, dtype=np.int64), np.vstack([t[1] for t in trips]),
                            np.vstack([t[2] for t in trips]), [t[0] for t in trips]))
     return out
+
+
+def _network_footpaths(walk_net: Any, stops: pd.DataFrame, fi: np.ndarray, fj: np.ndarray, max_m: float
+                       ) -> np.ndarray:
+    """Walking seconds on the network for each stop pair (one batched search from the stops involved)."""
+    import geopandas as gpd
+
+    from iot_geo import settings
+    from iot_geo.catchment import travel_times
+
+    used = np.unique(np.concatenate([fi, fj]))
+    sites = gpd.GeoDataFrame({"site_id": [f"s{i}" for i in used]},
+                             geometry=gpd.points_from_xy(stops["x"].to_numpy()[used], stops["y"].to_numpy()[used]),
+                             crs=settings.crs)
+    limit = max(float(walk_seconds(2.0 * max_m)) / 60.0, 1.0)
+    tt = travel_times(walk_net, sites, max_minutes=limit, direction="to_site")
+    from iot_geo.catchment import _raw_point_minutes
+
+    minutes, _ = _raw_point_minutes(tt, stops["x"].to_numpy()[used], stops["y"].to_numpy()[used], max_m)
+    row = {int(s): k for k, s in enumerate(used)}
+    # minutes[a, b]: from stop used[b] to stop used[a] (a is the site)
+    out = np.asarray([minutes[row[int(j)], row[int(i)]] for i, j in zip(fi, fj, strict=True)]) * 60.0
+    return np.where(np.isfinite(out), out, np.inf)
 
 
 def _footpaths(stops: pd.DataFrame, max_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -571,11 +625,20 @@ class TransitNetwork:
 
     def point_minutes(self, stop_min: np.ndarray, px: np.ndarray, py: np.ndarray, site_x: float, site_y: float
                       ) -> np.ndarray:
-        """Minutes from points: walk to a stop within reach then ride, or walk all the way (within reach)."""
+        """Minutes from points: walk to a stop within reach then ride, or walk all the way (within reach).
+
+        Walks are timed on the walking network when the timetable has one, else as straight lines
+        with the detour factor.
+        """
         tree = self.timetable.tree
         out = np.full(len(px), np.inf)
         reached = np.flatnonzero(np.isfinite(stop_min))
-        if len(reached):
+        if len(reached) and self.timetable.walk_network is not None:
+            for k in range(len(px)):
+                idx, secs = self.timetable.near(float(px[k]), float(py[k]), self.max_walk_m)
+                if len(idx):
+                    out[k] = np.min(stop_min[idx] + secs / 60.0)
+        elif len(reached):
             lists = tree.query_ball_point(np.column_stack([px, py]), self.max_walk_m)
             for k, idx in enumerate(lists):
                 if idx:
@@ -610,13 +673,14 @@ def load_transit(
     max_transfers: int = 3,
     max_walk_m: float = MAX_WALK_M,
     max_transfer_m: float = MAX_TRANSFER_M,
+    walk_network: Any = None,
 ) -> TransitNetwork:
     """A :class:`TransitNetwork` from a GTFS feed (see :func:`load_timetable` and the module docstring)."""
     if not 0 <= percentile <= 100:
         raise InvalidInputError(f"percentile {percentile} must be within 0..100")
     if window_minutes < 0 or max_transfers < 0 or max_walk_m <= 0:
         raise InvalidInputError("window, changes and walking limits must not be negative")
-    tt = load_timetable(path, day=day, max_transfer_m=max_transfer_m)
+    tt = load_timetable(path, day=day, max_transfer_m=max_transfer_m, walk_network=walk_network)
     src = {**tt.source, "format": "gtfs", "arrive_by": str(arrive_by), "window_minutes": window_minutes,
            "percentile": percentile, "max_transfers": max_transfers, "max_walk_m": max_walk_m}
     return TransitNetwork(tt, _seconds(arrive_by), window_minutes, 1.0, percentile, max_transfers, max_walk_m, src)

@@ -235,3 +235,31 @@ def test_transit_cli(tmp_path, data_dir):
                           str(data_dir / "gtfs/chester-20230816-small_gtfs.zip"), "--day", "2030-01-01", "--minutes",
                           "30", "--site", "Handbridge=53.1795,-2.8870"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "no service on 2030-01-01" in bad.stderr
+
+
+def test_walking_network_times_the_walks(tmp_path):
+    """A stop 500 m from the college as the crow flies, but 1.5 km round a river by the only footpath."""
+    from helpers import raw_network
+    from iot_geo.network import TravelNetwork
+    from iot_geo.speeds import Speeds
+
+    cx, cy = xy(STOPS["C"])
+    ex, ey = cx - 500.0, cy
+    la, lo = 52.60, -0.6074
+    stops = dict(STOPS, E=(la, lo))
+    f = write_feed(tmp_path / "wn", [("slow", "S1", [("E", 500), ("C", 530)])], stops=stops)
+    ex, ey = xy((la, lo))
+    nodes = {0: (ex, ey), 1: (ex, ey + 500), 2: (cx, cy + 500), 3: (cx, cy)}
+    walk = TravelNetwork.from_raw(raw_network(nodes, [(0, 1, True, True), (1, 2, True, True), (2, 3, True, True)]),
+                                  mode="walk", speeds=Speeds("walk", constant_kmh=6.0, park_minutes=0.0, access_kmh=6.0))
+    tt_line = load_timetable(f)
+    tt_net = load_timetable(f, walk_network=walk)
+    a = latest_departures(tt_line, cx, cy, 540 * 60.0)
+    b = latest_departures(tt_net, cx, cy, 540 * 60.0)
+    e_line = int(tt_line.stops.index[tt_line.stops["stop_id"] == "E"][0])
+    e_net = int(tt_net.stops.index[tt_net.stops["stop_id"] == "E"][0])
+    gap = np.hypot(ex - cx, ey - cy)
+    assert a[e_line] / 60 == pytest.approx(540 - walk_seconds(gap) / 60)  # straight line: walk it (6.8 min)
+    assert b[e_net] / 60 == pytest.approx(540 - (500 + gap + 500) / 100.0)  # 1.5 km at 6 km/h: 15 min...
+    assert b[e_net] < a[e_line]
+    assert tt_net.source["walking"] == "network"
