@@ -240,6 +240,7 @@ def test_transit_cli(tmp_path, data_dir):
 def test_walking_network_times_the_walks(tmp_path):
     """A stop 500 m from the college as the crow flies, but 1.5 km round a river by the only footpath."""
     from helpers import raw_network
+
     from iot_geo.network import TravelNetwork
     from iot_geo.speeds import Speeds
 
