@@ -251,7 +251,8 @@ def load_timetable(
         keep = np.isfinite(fs)
         fi, fj, fs = fi[keep], fj[keep], fs[keep]
     return Timetable(d, stop_tab, patterns, fi, fj, fs, walk_network=walk_network,
-                     source={"walking": "network" if walk_network is not None else f"straight line x {DETOUR}","file": p.name, "day": d.isoformat(), "trips": int(st["trip_id"].nunique()),
+                     source={"walking": "network" if walk_network is not None else f"straight line x {DETOUR}",
+                             "file": p.name, "day": d.isoformat(), "trips": int(st["trip_id"].nunique()),
                              "patterns": len(patterns), "max_transfer_m": max_transfer_m,
                              "valid": [min(dates).isoformat(), max(dates).isoformat()]})
 
