@@ -127,3 +127,16 @@ def test_map_renders_in_chromium(cambridge_map):
     assert shapes["site"] == len(bids.sites)
     assert injected == 0 and EVIL in legend
     assert shot.stat().st_size > 30_000
+
+
+def test_bid_with_empty_catchment_is_drawn_with_a_note(data_dir, tmp_path):
+    bids = read_bids(EXAMPLES / "rutland.yaml")
+    net = load_network(data_dir / "osm/rutland-2022-07-20.osm.pbf")
+    stamford = bids["stamford-iot"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bc = bid_catchments(net, [stamford], minutes=[1])  # too short to leave the hub: nothing reached
+    assert bc.table.geometry.is_empty.all()
+    m = make_map([stamford], catchments=bc.table, tiles=None)
+    page = save_map(m, tmp_path / "empty.html").read_text()
+    assert "no catchment drawn" in page and page.count('"iotKind": "site"') + page.count('"iotKind":"site"') == 3
