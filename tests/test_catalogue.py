@@ -150,3 +150,14 @@ def test_missing_file_error_names_directory_and_fix(tmp_path):
     with pytest.raises(DataNotFoundError, match="does not exist"):
         dataset_path("lep2021", data_dir=tmp_path / "nowhere")
     assert catalogue.get_dataset("lep2021").downloadable
+
+
+def test_corrupted_layer_is_one_clear_error(tmp_path, data_dir):
+    from iot_geo import load_areas
+
+    for name in ("lep2021",):
+        for f in get_dataset(name).files:
+            (tmp_path / f.path).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / f.path).write_bytes((data_dir / f.path).read_bytes()[:5000])  # cut short
+    with pytest.raises(InvalidInputError, match=r"unreadable as lep2021.*data fetch --force lep2021"):
+        load_areas("lep", 2021, data_dir=tmp_path)

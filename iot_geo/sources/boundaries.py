@@ -38,7 +38,7 @@ import shapely
 
 from iot_geo import settings
 from iot_geo.errors import InvalidInputError
-from iot_geo.sources.catalogue import dataset_path
+from iot_geo.sources.catalogue import dataset_path, reading
 
 KINDS = ("lep", "ca", "lad", "oa", "region")
 VINTAGES: dict[str, tuple[int, ...]] = {
@@ -80,7 +80,15 @@ def _root(data_dir: str | os.PathLike[str] | None) -> str:
 
 
 def _read_csv(name: str, root: str) -> pd.DataFrame:
-    return pd.read_csv(dataset_path(name, data_dir=root), dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    path = dataset_path(name, data_dir=root)
+    with reading(name, path):
+        return pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+
+
+def _read_layer(name: str, root: str) -> gpd.GeoDataFrame:
+    path = dataset_path(name, data_dir=root)
+    with reading(name, path):
+        return gpd.read_file(path, engine="pyogrio")
 
 
 def _standard(gdf: gpd.GeoDataFrame, code: str, name: str, kind: str, vintage: int) -> gpd.GeoDataFrame:
@@ -96,9 +104,9 @@ def _standard(gdf: gpd.GeoDataFrame, code: str, name: str, kind: str, vintage: i
 @functools.lru_cache(maxsize=8)
 def _lad(vintage: int, root: str) -> gpd.GeoDataFrame:
     if vintage == 2017:
-        gdf = gpd.read_file(dataset_path("lad2017", data_dir=root), engine="pyogrio")
+        gdf = _read_layer("lad2017", root)
         return _standard(gdf, "lad17cd", "lad17nm", "lad", 2017)
-    gdf = gpd.read_file(dataset_path("lad2021", data_dir=root), engine="pyogrio")
+    gdf = _read_layer("lad2021", root)
     return _standard(gdf, "LAD21CD", "LAD21NM", "lad", 2021)
 
 
@@ -192,7 +200,7 @@ def _load(kind: str, vintage: int, root: str) -> gpd.GeoDataFrame:
         return _lad(vintage, root)
     if kind == "lep":
         if vintage == 2021:
-            gdf = gpd.read_file(dataset_path("lep2021", data_dir=root), engine="pyogrio")
+            gdf = _read_layer("lep2021", root)
             return _standard(gdf, "LEP21CD", "LEP21NM", "lep", 2021)
         return _dissolve(_lad(2017, root), _lad17_lep17_long(root), "lep", 2017)
     if kind == "ca":
@@ -205,7 +213,7 @@ def _load(kind: str, vintage: int, root: str) -> gpd.GeoDataFrame:
             2022: ("ca2022", "CAUTH22CD", "CAUTH22NM"),
             2024: ("ca2024", "CAUTH24CD", "CAUTH24NM"),
         }[vintage]
-        gdf = gpd.read_file(dataset_path(name, data_dir=root), engine="pyogrio")
+        gdf = _read_layer(name, root)
         return _standard(gdf, code_col, name_col, "ca", vintage)
     if kind == "region":
         lk = _read_csv("lookup_lad_region", root)

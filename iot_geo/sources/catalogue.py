@@ -23,10 +23,11 @@ file is obtained:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -35,7 +36,7 @@ import requests
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from iot_geo import settings
-from iot_geo.errors import ChecksumError, DataNotFoundError, DownloadError, InvalidInputError
+from iot_geo.errors import ChecksumError, DataNotFoundError, DownloadError, InvalidInputError, IotGeoError
 
 log = logging.getLogger(__name__)
 
@@ -432,6 +433,20 @@ def dataset_path(name: str, *, data_dir: str | os.PathLike[str] | None = None, i
         )
         raise DataNotFoundError(f"{ds.title}: {path.name} not found in {path.parent} ({how})")
     return path
+
+
+@contextlib.contextmanager
+def reading(name: str, path: Path) -> Iterator[None]:
+    """Turn a failure to parse a dataset file into one readable error naming the file and the fix."""
+    try:
+        yield
+    except (IotGeoError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        raise InvalidInputError(
+            f"{path}: unreadable as {name} ({exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+            f"run `iot-geo data check`, and `iot-geo data fetch --force {name}` for a fresh copy"
+        ) from None
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from iot_geo import settings
 from iot_geo.geo import to_bng
-from iot_geo.sources.catalogue import dataset_path, get_dataset
+from iot_geo.sources.catalogue import dataset_path, get_dataset, reading
 
 COLUMNS = ["lsoa_code", "lsoa_name", "people", "people_16_59", "imd_decile", "geometry"]
 
@@ -38,9 +38,12 @@ def _load(root: str) -> gpd.GeoDataFrame:
     if cache.is_file() and cache.stat().st_mtime >= max(p.stat().st_mtime for p in paths):
         table = pd.read_csv(cache, dtype={"lsoa_code": str, "lsoa_name": str})
     else:
-        cent = pd.read_csv(paths[0], encoding="utf-8-sig", dtype={"lsoa11cd": str, "lsoa11nm": str})
-        pop = pd.read_excel(paths[1], sheet_name="Population Denominators", engine="openpyxl")
-        imd = pd.read_excel(paths[2], sheet_name="IMD2019", engine="openpyxl")
+        with reading("lsoa_centroids", paths[0]):
+            cent = pd.read_csv(paths[0], encoding="utf-8-sig", dtype={"lsoa11cd": str, "lsoa11nm": str})
+        with reading("population2015", paths[1]):
+            pop = pd.read_excel(paths[1], sheet_name="Population Denominators", engine="openpyxl")
+        with reading("imd2019", paths[2]):
+            imd = pd.read_excel(paths[2], sheet_name="IMD2019", engine="openpyxl")
         pop = pop.rename(
             columns={
                 "LSOA code (2011)": "lsoa_code",

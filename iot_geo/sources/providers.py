@@ -42,7 +42,7 @@ import pandas as pd
 from iot_geo import settings
 from iot_geo.errors import DataNotFoundError, InvalidInputError
 from iot_geo.geo import check_lat_lon, points_from_frame, to_bng
-from iot_geo.sources.catalogue import dataset_path
+from iot_geo.sources.catalogue import dataset_path, reading
 
 PROVIDER_TYPES = (
     "fe_college",
@@ -109,9 +109,17 @@ def ks5_type(schtype: str, name: str) -> str:
     return "school_sixth_form"
 
 
+def _require(df: pd.DataFrame, columns: tuple[str, ...]) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise KeyError(f"missing column(s) {', '.join(missing)}")
+
+
 def _ks5(root: str) -> gpd.GeoDataFrame:
     path = dataset_path("providers_ks5", data_dir=root)
-    df = pd.read_csv(path, encoding="latin-1", dtype=str, keep_default_na=False)
+    with reading("providers_ks5", path):
+        df = pd.read_csv(path, encoding="latin-1", dtype=str, keep_default_na=False)
+        _require(df, ("URN", "SCHNAME", "SCHTYPE", "PCODE", "LATITUDE", "LONGITUDE"))
     lat = pd.to_numeric(df["LATITUDE"], errors="coerce").to_numpy()
     lon = pd.to_numeric(df["LONGITUDE"], errors="coerce").to_numpy()
     ok = np.isfinite(lat) & np.isfinite(lon)
@@ -137,7 +145,9 @@ def _ks5(root: str) -> gpd.GeoDataFrame:
 
 def _he(root: str) -> gpd.GeoDataFrame:
     path = dataset_path("providers_he", data_dir=root)
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    with reading("providers_he", path):
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        _require(df, ("UKPRN", "VIEW_NAME", "PROVIDER_NAME", "POSTCODE", "LATITUDE", "LONGITUDE", "EASTING", "NORTHING"))
     e = pd.to_numeric(df["EASTING"], errors="coerce").to_numpy()
     n = pd.to_numeric(df["NORTHING"], errors="coerce").to_numpy()
     lat = pd.to_numeric(df["LATITUDE"], errors="coerce").to_numpy()
