@@ -707,22 +707,25 @@ def catchment_detail(
         else:
             geoms = [shapely.Polygon() for _ in bands]
         for band, geom in zip(bands, geoms, strict=True):
-            rows.append({
-                "site_id": site_id if site_id is not None else "",
-                "group_id": group_id,
-                "mode": network.mode,
-                "direction": direction,
-                "minutes": int(band) if float(band).is_integer() else band,
-                "area_km2": round(float(shapely.area(geom)) / 1e6, 4),
-                **_people_in_reach(pop_arrays, pm, band),
-                "truncated": bool(network.frontier[node_t <= band].any()),
-                "geometry": geom,
-            })
+            rows.append(_row(site_id, group_id, network.mode, direction, band, geom,
+                             _people_in_reach(pop_arrays, pm, band), bool(network.frontier[node_t <= band].any())))
+    names = [str(g if sid is None else sid) for sid, g, _ in units]
+    return CatchmentDetail(_table(rows), pop, unit_minutes, names, tt, cells, res)
+
+
+def _row(site_id: str | None, group_id: str, mode: str, direction: str, band: float, geom: shapely.Geometry,
+         people: dict[str, Any], truncated: bool) -> dict[str, Any]:
+    """One catchment row (API.md's columns, then people by IMD decile)."""
+    return {"site_id": site_id if site_id is not None else "", "group_id": group_id, "mode": mode,
+            "direction": direction, "minutes": int(band) if float(band).is_integer() else band,
+            "area_km2": round(float(shapely.area(geom)) / 1e6, 4), **people, "truncated": truncated, "geometry": geom}
+
+
+def _table(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
+    """Catchment rows as a GeoDataFrame with API.md's columns first and geometry last."""
     out = gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.crs)
     cols = CATCHMENT_COLUMNS[:-1] + [c for c in out.columns if c not in CATCHMENT_COLUMNS] + ["geometry"]
-    out = gpd.GeoDataFrame(out[cols], geometry="geometry", crs=settings.crs)
-    names = [str(g if sid is None else sid) for sid, g, _ in units]
-    return CatchmentDetail(out, pop, unit_minutes, names, tt, cells, res)
+    return gpd.GeoDataFrame(out[cols], geometry="geometry", crs=settings.crs)
 
 
 def catchments(
@@ -908,18 +911,11 @@ def _transit_detail(
             if keep_cells:
                 cells.append(grid.cells(bands[-1]))
         for band, geom in zip(bands, geoms, strict=True):
-            rows.append({
-                "site_id": site_id if site_id is not None else "", "group_id": group_id, "mode": "transit",
-                "direction": direction, "minutes": int(band) if float(band).is_integer() else band,
-                "area_km2": round(float(shapely.area(geom)) / 1e6, 4),
-                **_people_in_reach(arrays, unit_minutes[u], band),
-                "truncated": bool(frontier[sm <= band].any()), "geometry": geom,
-            })
-    out = gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.crs)
-    cols = CATCHMENT_COLUMNS[:-1] + [c for c in out.columns if c not in CATCHMENT_COLUMNS] + ["geometry"]
+            rows.append(_row(site_id, group_id, "transit", direction, band, geom,
+                             _people_in_reach(arrays, unit_minutes[u], band), bool(frontier[sm <= band].any())))
     names = [str(g if sid is None else sid) for sid, g, _ in units]
     dummy = TravelTimes(network, site_gdf, direction, bands[-1], stop_min)  # type: ignore[arg-type]
-    return CatchmentDetail(gpd.GeoDataFrame(out[cols], geometry="geometry", crs=settings.crs), pop, unit_minutes,
+    return CatchmentDetail(_table(rows), pop, unit_minutes,
                            names, dummy, cells, res)
 
 
