@@ -58,7 +58,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from iot_geo import settings
 from iot_geo.errors import InvalidInputError
-from iot_geo.geo import as_points, check_lat_lon, points_from_frame, to_bng
+from iot_geo.geo import as_points, check_lat_lon, points_from_frame
 from iot_geo.network import TravelNetwork
 from iot_geo.transit import TransitNetwork, walk_seconds
 
@@ -950,14 +950,15 @@ def _grid_from_points(x: np.ndarray, y: np.ndarray, t: np.ndarray, res: float, w
 __all__ = [
     "TravelTimes",
     "as_sites",
+    "catchment_detail",
     "catchments",
     "check_minutes",
     "lsoa_times",
     "people_reached",
+    "pick_network",
     "sample_segments",
     "snap_sites",
     "time_grid",
     "times_to_points",
-    "to_bng",
     "travel_times",
 ]

@@ -28,7 +28,6 @@ from iot_geo.catchment import (
     check_minutes,
     pick_network,
     times_to_points,
-    travel_times,
 )
 from iot_geo.errors import InvalidInputError
 from iot_geo.network import TravelNetwork
@@ -296,4 +295,4 @@ def suggest_spokes(
     return gpd.GeoDataFrame(out, geometry="geometry", crs=settings.crs)
 
 
-__all__ = ["REDUNDANT_SHARE", "hub_spoke", "suggest_spokes", "travel_times"]
+__all__ = ["REDUNDANT_SHARE", "hub_spoke", "suggest_spokes"]

@@ -28,7 +28,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import MacroElement
 from folium.plugins import MarkerCluster
 from jinja2 import Template
 
@@ -529,4 +529,4 @@ def save_picture(
     return out
 
 
-__all__ = ["Element", "esc", "make_map", "render_html", "save_map", "save_picture"]
+__all__ = ["esc", "make_map", "render_html", "save_map", "save_picture"]
