@@ -75,8 +75,9 @@ def emit(df: pd.DataFrame, fmt: str, *, title: str | None = None) -> None:
     if "geometry" in df.columns:
         df = pd.DataFrame(df.drop(columns="geometry"))
     if fmt == "csv":
-        flat = df.apply(lambda col: col.map(lambda v: ";".join(map(str, v)) if isinstance(v, list) else v))
-        sys.stdout.write(flat.to_csv(index=False))
+        from iot_geo.outputs import flatten_lists
+
+        sys.stdout.write(flatten_lists(df).to_csv(index=False))
     elif fmt == "json":
         sys.stdout.write(df.to_json(orient="records", force_ascii=False, indent=1) + "\n")
     elif fmt == "table":

@@ -91,22 +91,29 @@ def _ok_drive(t: dict[str, str]) -> bool:
     )
 
 
-def _ok_cycle(t: dict[str, str]) -> bool:
+_ALLOWED = ("yes", "designated", "permissive")
+
+
+def _ok_unpowered(t: dict[str, str], key: str, excluded: set[str]) -> bool:
+    """Whether cyclists (``key="bicycle"``) or walkers (``key="foot"``) may use a way.
+
+    Every way but the excluded classes, which the mode's own tag may open (never a motorway);
+    the mode's tag overrides a general ``access``.
+    """
     hw = t.get("highway", "")
-    if not hw or hw in _NEVER or t.get("area") == "yes" or t.get("bicycle") in _NO_ACCESS:
+    if not hw or hw in _NEVER or t.get("area") == "yes" or t.get(key) in _NO_ACCESS:
         return False
-    if hw in _NOT_CYCLE:
-        return t.get("bicycle") in ("yes", "designated", "permissive") and not hw.startswith("motorway")
-    return t.get("access") not in _NO_ACCESS or t.get("bicycle") in ("yes", "designated", "permissive")
+    if hw in excluded:
+        return t.get(key) in _ALLOWED and not hw.startswith("motorway")
+    return t.get("access") not in _NO_ACCESS or t.get(key) in _ALLOWED
+
+
+def _ok_cycle(t: dict[str, str]) -> bool:
+    return _ok_unpowered(t, "bicycle", _NOT_CYCLE)
 
 
 def _ok_walk(t: dict[str, str]) -> bool:
-    hw = t.get("highway", "")
-    if not hw or hw in _NEVER or t.get("area") == "yes" or t.get("foot") in _NO_ACCESS:
-        return False
-    if hw in _NOT_WALK:
-        return t.get("foot") in ("yes", "designated", "permissive") and not hw.startswith("motorway")
-    return t.get("access") not in _NO_ACCESS or t.get("foot") in ("yes", "designated", "permissive")
+    return _ok_unpowered(t, "foot", _NOT_WALK)
 
 
 #: Which OSM ways each mode may use (a function of the way's tags).

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -42,6 +43,33 @@ def _tmp_beside(out: Path) -> Path:
 GPKG_DATE = "2000-01-01T00:00:00Z"
 
 
+def flatten_lists(df: pd.DataFrame, sep: str = ";") -> pd.DataFrame:
+    """A copy with list cells joined by ``sep`` (for CSV, XLSX, GeoPackage and printed tables)."""
+    frame = df.copy()
+    for col in frame.columns:
+        if frame[col].map(lambda v: isinstance(v, list)).any():
+            frame[col] = frame[col].map(lambda v: sep.join(map(str, v)) if isinstance(v, list) else v)
+    return frame
+
+
+@contextlib.contextmanager
+def atomic(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None] = ()) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path``, on failure it is removed.
+
+    Refuses an output that is an input or whose folder cannot be written; an ``OSError`` (disk full,
+    permissions) becomes one :class:`InvalidInputError` naming the output.
+    """
+    out = check_output(path, inputs)
+    tmp = _tmp_beside(out)
+    try:
+        yield tmp
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise InvalidInputError(f"could not write {out}: {exc.strerror or exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_gpkg(layers: dict[str, gpd.GeoDataFrame | pd.DataFrame], path: str | os.PathLike[str],
                inputs: Iterable[str | os.PathLike[str] | None] = (), *,
                provenance: dict[str, object] | None = None) -> Path:
@@ -50,52 +78,37 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame | pd.DataFrame], path: str | o
     Rows keep their order and GDAL's timestamps are pinned (``OGR_CURRENT_DATE``), so the same
     inputs give the same tables. A ``provenance`` table holds the stamp when one is given.
     """
-    out = check_output(path, inputs)
-    tmp = _tmp_beside(out)
     old_date = os.environ.get("OGR_CURRENT_DATE")
     os.environ["OGR_CURRENT_DATE"] = GPKG_DATE
     try:
-        for name, df in layers.items():
-            if isinstance(df, gpd.GeoDataFrame):
-                frame = df.copy()
-                for col in frame.columns:
-                    if frame[col].map(lambda v: isinstance(v, list)).any():
-                        frame[col] = frame[col].map(lambda v: ";".join(map(str, v)) if isinstance(v, list) else v)
-                frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
-            else:
-                import pyogrio
+        with atomic(path, inputs) as tmp:
+            for name, df in layers.items():
+                if isinstance(df, gpd.GeoDataFrame):
+                    gpd.GeoDataFrame(flatten_lists(df), geometry=df.geometry.name, crs=df.crs).to_file(
+                        tmp, layer=name, driver="GPKG", engine="pyogrio")
+                else:
+                    import pyogrio
 
-                pyogrio.write_dataframe(pd.DataFrame(df), tmp, layer=name, driver="GPKG")
-        if provenance is not None:
-            with sqlite3.connect(tmp) as con:
-                con.execute("CREATE TABLE provenance (key TEXT PRIMARY KEY, value TEXT)")
-                con.execute("INSERT INTO provenance VALUES ('stamp', ?)",
-                            (json.dumps(provenance, sort_keys=True, ensure_ascii=False),))
-            con.close()
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise InvalidInputError(f"could not write {out}: {exc}") from None
+                    pyogrio.write_dataframe(flatten_lists(pd.DataFrame(df)), tmp, layer=name, driver="GPKG")
+            if provenance is not None:
+                with sqlite3.connect(tmp) as con:
+                    con.execute("CREATE TABLE provenance (key TEXT PRIMARY KEY, value TEXT)")
+                    con.execute("INSERT INTO provenance VALUES ('stamp', ?)",
+                                (json.dumps(provenance, sort_keys=True, ensure_ascii=False),))
+                con.close()
     finally:
-        tmp.unlink(missing_ok=True)
         if old_date is None:
             os.environ.pop("OGR_CURRENT_DATE", None)
         else:
             os.environ["OGR_CURRENT_DATE"] = old_date
-    return out
+    return Path(path).expanduser()
 
 
 def write_text(text: str, path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None] = ()) -> Path:
     """Write a text file (a page, a stamp) atomically; never over an input."""
-    out = check_output(path, inputs)
-    tmp = _tmp_beside(out)
-    try:
+    with atomic(path, inputs) as tmp:
         tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise InvalidInputError(f"could not write {out}: {exc.strerror or exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out
+    return Path(path).expanduser()
 
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None] = (),
@@ -104,21 +117,11 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], inputs: Iterable[s
 
     With ``provenance``, the stamp goes beside it as ``NAME.provenance.json``.
     """
-    out = check_output(path, inputs)
-    frame = pd.DataFrame(df.drop(columns="geometry")) if "geometry" in df.columns else df.copy()
-    for col in frame.columns:
-        if frame[col].map(lambda v: isinstance(v, list)).any():
-            frame[col] = frame[col].map(lambda v: ";".join(map(str, v)) if isinstance(v, list) else v)
-    tmp = _tmp_beside(out)
-    try:
+    frame = flatten_lists(pd.DataFrame(df.drop(columns="geometry")) if "geometry" in df.columns else df)
+    with atomic(path, inputs) as tmp:
         frame.to_csv(tmp, index=False, float_format=float_format, lineterminator="\n")
         if provenance is not None:
             from iot_geo.provenance import dumps, sidecar
 
-            write_text(dumps(provenance), sidecar(out))
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise InvalidInputError(f"could not write {out}: {exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out
+            write_text(dumps(provenance), sidecar(path))
+    return Path(path).expanduser()

@@ -99,10 +99,11 @@ def analyse(
 
 
 def _table_html(df: pd.DataFrame) -> str:
-    shown = df.copy()
-    for col in shown.columns:
-        shown[col] = shown[col].map(lambda v: ", ".join(map(str, v)) if isinstance(v, list) else v)
-    return shown.to_html(index=False, escape=True, float_format=lambda v: f"{v:,.2f}", border=0, classes="t")
+    from iot_geo.outputs import flatten_lists
+
+    html_text: str = flatten_lists(df, ", ").to_html(index=False, escape=True, float_format=lambda v: f"{v:,.2f}",
+                                                    border=0, classes="t")
+    return html_text
 
 
 _STATUS = {"pass": "#1a7f37", "warn": "#b35900", "fail": "#c62828"}
@@ -166,7 +167,7 @@ def write_report(
 ) -> dict[str, Path]:
     """Write the report folder (see the module docstring); returns the paths written."""
     from iot_geo.maps import make_map, save_map, save_picture
-    from iot_geo.outputs import check_output, write_csv, write_gpkg
+    from iot_geo.outputs import check_output, flatten_lists, write_csv, write_gpkg
 
     target = Path(folder)
     for p in inputs:
@@ -196,10 +197,7 @@ def write_report(
             write_csv(df, tmp / f"{name}.csv", provenance=provenance)
         with pd.ExcelWriter(tmp / "tables.xlsx", engine="openpyxl") as xl:
             for name, df in tables.items():
-                flat = df.copy()
-                for col in flat.columns:
-                    flat[col] = flat[col].map(lambda v: ";".join(map(str, v)) if isinstance(v, list) else v)
-                flat.to_excel(xl, sheet_name=name, index=False)
+                flatten_lists(df).to_excel(xl, sheet_name=name, index=False)
         write_gpkg({"sites": a.bids.sites, "catchments": catch.rename(columns={"group_id": "bid_id"}),
                     "overlap": a.overlap}, tmp / "layers.gpkg", provenance=provenance)
         page = _index_html(a, pictures, "map.html", title)
