@@ -462,7 +462,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 def _read_csv_table(path: Path) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        from iot_geo.outputs import read_csv  # undoes the formula guard of iot-geo's own CSVs
+
+        return read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInputError(f"{path}: not UTF-8 text; save the file as UTF-8") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:

@@ -619,14 +619,19 @@ def _people_in_reach(pop: _PopArrays, minutes_to_pop: np.ndarray, band: float) -
     reached = minutes_to_pop <= band
     by_decile = np.bincount(pop.decile[reached], weights=pop.people[reached], minlength=11)
     out: dict[str, Any] = {
-        "people": float(pop.people[reached].sum()),
-        "people_16_59": float(pop.people_16_59[reached].sum()),
+        "people": _whole(pop.people[reached].sum()),
+        "people_16_59": _whole(pop.people_16_59[reached].sum()),
         "people_unknown": int((reached & ~pop.known).sum()),
         "lsoas": int(reached.sum()),
     }
     for d in range(1, 11):
-        out[f"imd_{d}"] = float(by_decile[d])
+        out[f"imd_{d}"] = _whole(by_decile[d])
     return out
+
+
+def _whole(people: float) -> int:
+    """A count of people as a whole number (sums of the population's counts; a weighted one is rounded)."""
+    return int(round(float(people)))
 
 
 def _pop_near(network: TravelNetwork, pop: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

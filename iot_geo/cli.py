@@ -57,7 +57,17 @@ def _main(
 ) -> None:
     _state["debug"] = debug
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(message)s")
+    if not debug:
+        import warnings
+
+        warnings.showwarning = _show_warning
     _set_data_dir(data_dir)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """A warning the library gives (a cache it cannot write, say) as one line, not a source listing."""
+    err.print(f"[yellow]warning:[/yellow] {message}", highlight=False, soft_wrap=True)
 
 
 def _cell(v: Any) -> str:
@@ -75,9 +85,9 @@ def emit(df: pd.DataFrame, fmt: str, *, title: str | None = None) -> None:
     if "geometry" in df.columns:
         df = pd.DataFrame(df.drop(columns="geometry"))
     if fmt == "csv":
-        from iot_geo.outputs import flatten_lists
+        from iot_geo.outputs import to_csv_text
 
-        sys.stdout.write(flatten_lists(df).to_csv(index=False))
+        sys.stdout.write(to_csv_text(df))
     elif fmt == "json":
         sys.stdout.write(df.to_json(orient="records", force_ascii=False, indent=1) + "\n")
     elif fmt == "table":
@@ -276,7 +286,9 @@ def catchment_cmd(
     if sites is not None:
         if not sites.is_file():
             raise IotGeoError(f"--sites {sites}: file not found")
-        frames.append(pd.read_csv(sites, dtype={"site_id": str, "name": str, "group_id": str}))
+        from iot_geo.outputs import read_csv
+
+        frames.append(read_csv(sites, dtype={"site_id": str, "name": str, "group_id": str}))
     if not frames:
         raise IotGeoError("no sites: give --site NAME=LAT,LON or --sites FILE.csv")
     site_df = pd.concat(frames, ignore_index=True)
@@ -445,7 +457,9 @@ def suggest_spokes_cmd(
     if candidates is not None:
         if not candidates.is_file():
             raise IotGeoError(f"--candidates {candidates}: file not found")
-        cands = pd.read_csv(candidates, dtype={"site_id": str, "name": str})
+        from iot_geo.outputs import read_csv
+
+        cands = read_csv(candidates, dtype={"site_id": str, "name": str})
     nets = _networks(network, mode)
     result = _caught(suggest_spokes, nets[0], {name: (lat, lon)}, cands, k=k, minutes=minutes)
     a = result.attrs
@@ -552,22 +566,26 @@ def report_cmd(
     minutes: Annotated[list[float] | None, typer.Option("--minutes", help="Bands in minutes.")] = None,
     offline: Annotated[bool | None, typer.Option("--offline/--cdn", help="Map with Leaflet inlined or from a CDN.")] = None,
     skip_invalid: SkipInvalid = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier iot-geo report in that folder "
+                                                                "(never a folder iot-geo did not write).")] = False,
     data_dir: DataDir = None,
 ) -> None:
     """A report folder: index.html, tables (CSV, XLSX), GeoPackage, pictures and the interactive map.
 
     Example: iot-geo report data/examples/rutland.yaml --network rutland.osm.pbf --minutes 10 15 20 -o reports/rutland/
     """
+    from iot_geo.outputs import check_folder
     from iot_geo.report import analyse, write_report
 
     _set_data_dir(data_dir)
+    check_folder(output, [bids, *(network or [])], overwrite=overwrite)
     b = _read_bids(bids, skip_invalid)
     nets = _networks(network, mode)
     a = analyse(b, nets, minutes=minutes or (30, 45, 60), progress=lambda s: err.print(f"computing {s}..."))
     for w in a.warnings:
         err.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
     paths = write_report(a, output, offline_map=_offline_default(offline), inputs=[bids, *(network or [])],
-                         provenance=_stamp(nets, minutes=a.minutes))
+                         provenance=_stamp(nets, minutes=a.minutes), overwrite=overwrite)
     err.print(f"wrote {len(paths)} files into {output}: open {output / 'index.html'}")
 
 
@@ -626,7 +644,8 @@ def demo_cmd(
             st = _stamp([net], example=name, minutes=list(bands))
             map_path = save_map(make_map(bids, catchments=a.catchments.table, overlaps=a.overlap, offline=offline,
                                          title=f"IoT example bids: {name}"), maps_dir / f"{name}.html", provenance=st)
-            write_report(a, reports_dir / name, title=f"IoT example bids: {name}", offline_map=offline, provenance=st)
+            write_report(a, reports_dir / name, title=f"IoT example bids: {name}", offline_map=offline, provenance=st,
+                         overwrite=True)
             progress.update(t, description=f"{name}: done", completed=1, total=1)
             largest = a.catchments.table[a.catchments.table["minutes"] == max(bands)]
             summary.append(

@@ -23,6 +23,7 @@ from iot_geo.catchment import (
     SITE_SNAP_MAX_M,
     AnyNetwork,
     _population,
+    _whole,
     as_sites,
     catchment_detail,
     check_minutes,
@@ -132,18 +133,18 @@ def hub_spoke(
     for band in bands:
         reach = pm <= band
         union = reach.any(axis=0)
-        union_people = float(people[union].sum())
+        union_people = _whole(people[union].sum())
         truncated = bool(det.table.loc[det.table["minutes"] == (int(band) if float(band).is_integer() else band),
                                        "truncated"].any())
         for i, s in enumerate(sites.itertuples()):
             others = np.delete(reach, i, axis=0).any(axis=0) if len(sites) > 1 else np.zeros_like(union)
-            alone = float(people[reach[i]].sum())
-            added = float(people[reach[i] & ~others].sum())
+            alone = _whole(people[reach[i]].sum())
+            added = _whole(people[reach[i] & ~others].sum())
             share = added / union_people if union_people else 0.0
             rows.append({
                 "bid_id": bid.id, "site_id": s.site_id, "name": s.name, "role": s.role,
                 "minutes": int(band) if float(band).is_integer() else band,
-                "people_alone": alone, "people_16_59_alone": float(p1659[reach[i]].sum()),
+                "people_alone": alone, "people_16_59_alone": _whole(p1659[reach[i]].sum()),
                 "people_added": added, "share_added": round(share, 4),
                 "to_hub_minutes": round(float(to_hub[i]), 2), "from_hub_minutes": round(float(from_hub[i]), 2),
                 "redundant": bool(s.role == "spoke" and share < redundant_share),
@@ -151,13 +152,15 @@ def hub_spoke(
         rows.append({
             "bid_id": bid.id, "site_id": "(network)", "name": bid.name, "role": "network",
             "minutes": int(band) if float(band).is_integer() else band, "people_alone": union_people,
-            "people_16_59_alone": float(p1659[union].sum()), "people_added": union_people, "share_added": 1.0,
+            "people_16_59_alone": _whole(p1659[union].sum()), "people_added": union_people, "share_added": 1.0,
             "to_hub_minutes": np.nan, "from_hub_minutes": np.nan, "redundant": False,
             "area_people": area_people, "area_share": round(union_people / area_people, 4) if area_people else np.nan,
             "area_share_is_lower_bound": bool((not covers) or truncated), "area": area_label,
             "truncated": truncated,
         })
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table["area_people"] = table["area_people"].round().astype("Int64")  # on the network rows only
+    return table
 
 
 def _hub_times(net: AnyNetwork, sites: gpd.GeoDataFrame, hub: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -282,9 +285,9 @@ def suggest_spokes(
     added = []
     for j in chosen:
         others = base | cover[[c for c in chosen if c != j]].any(axis=0) if len(chosen) > 1 else base
-        added.append(float(weights[cover[j] & ~others].sum()))
-    out["people_added"] = added
-    out["people_alone"] = [float(weights[cover[j]].sum()) for j in chosen]
+        added.append(_whole(weights[cover[j] & ~others].sum()))
+    out["people_added"] = pd.array(added, dtype="int64")
+    out["people_alone"] = pd.array([_whole(weights[cover[j]].sum()) for j in chosen], dtype="int64")
     out = out.sort_values("people_added", ascending=False)
     out.attrs.update({
         "objective": objective, "hub_people": float(weights[base].sum()), "solver": solver, "minutes": band,

@@ -519,13 +519,13 @@ def save_picture(
     ax.set_title(title, fontsize=11)
     fig.text(0.01, 0.01, ATTRIBUTION, fontsize=5.5, color="#555", wrap=True)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
-    tmp = out.with_name(f".{out.stem}.part.png")
+    from iot_geo.outputs import atomic
+
     try:
-        fig.savefig(tmp, dpi=dpi)
-        os.replace(tmp, out)
+        with atomic(out, what="the picture") as tmp:
+            fig.savefig(tmp, dpi=dpi, format="png")
     finally:
         plt.close(fig)
-        tmp.unlink(missing_ok=True)
     return out
 
 

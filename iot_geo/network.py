@@ -34,6 +34,7 @@ Rules
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import hashlib
 import io
@@ -678,20 +679,19 @@ class TravelNetwork:
 
     def save(self, path: Path) -> None:
         """Write the network to ``path`` (npz) atomically, with a sha256 of its arrays."""
+        from iot_geo.outputs import atomic
+
+        with atomic(path, what="the network", internal=True) as tmp:
+            self._write_npz(tmp)
+
+    def _write_npz(self, path: Path) -> None:
         arrays = {k: getattr(self, k) for k in self._ARRAYS}
         arrays["seg_highway"] = self.seg_highway.astype(str)
         meta = {"mode": self.mode, "speeds": self.speeds.key(), "source": self.source, "format": CACHE_FORMAT}
         digest = _digest_arrays(arrays)
         arrays["meta"] = np.frombuffer(json.dumps({**meta, "sha256": digest}).encode(), dtype=np.uint8)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with open(path, "wb") as fh:
+            np.savez(fh, **arrays)
 
     @classmethod
     def load(cls, path: Path, speeds: Speeds) -> TravelNetwork:
@@ -857,7 +857,8 @@ def load_network(
             return net
         except Exception as exc:
             warnings.warn(f"cached network {cache_path.name} is damaged ({exc}); rebuilding", stacklevel=2)
-            cache_path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                cache_path.unlink(missing_ok=True)
     status = None
     if progress:
         from rich.console import Console
@@ -873,7 +874,9 @@ def load_network(
         if status is not None:
             status.stop()
     if cache:
-        net.save(cache_path)
+        from iot_geo.outputs import write_cache
+
+        write_cache(cache_path, net._write_npz, f"the {mode} network cache")
     return net
 
 

@@ -37,7 +37,15 @@ import shapely
 
 from iot_geo import settings
 from iot_geo.bids import Bid, Bids
-from iot_geo.catchment import AnyNetwork, _population, catchment_detail, check_minutes, pick_network, warn_truncation
+from iot_geo.catchment import (
+    AnyNetwork,
+    _population,
+    _whole,
+    catchment_detail,
+    check_minutes,
+    pick_network,
+    warn_truncation,
+)
 from iot_geo.errors import InvalidInputError
 
 #: Shared people, as a share of either bid's people, above which (with a shared route) bids duplicate provision.
@@ -196,7 +204,7 @@ def overlap(
                 "area_both_km2": round(cboth * cell_km2, 4),
                 "area_share_a": round(cboth / ca, 4) if ca else 0.0,
                 "area_share_b": round(cboth / cb, 4) if cb else 0.0,
-                "people_both": float(pboth), "people_share_a": round(sa, 4), "people_share_b": round(sb, 4),
+                "people_both": _whole(pboth), "people_share_a": round(sa, 4), "people_share_b": round(sb, 4),
                 "shared_routes": shared_routes, "same_lep": same_lep, "same_ca": same_ca,
                 "duplicate": duplicate, "reasons": "; ".join(reasons),
             }

@@ -6,15 +6,15 @@ overlap table with its polygons, and the competition checks.
 :func:`write_report` writes ``index.html`` (a summary per bid), the tables as
 CSV and one XLSX workbook, a GeoPackage with every layer, a PNG per bid and an
 overview, and the interactive map. The folder is written beside the target
-and renamed into place at the end, so a failure leaves no half-written report.
+and renamed into place at the end, so a failure leaves no half-written report;
+an existing folder is replaced only if it is an earlier iot-geo report and
+``overwrite`` is given.
 """
 
 from __future__ import annotations
 
 import html
 import os
-import shutil
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +28,6 @@ from iot_geo import __version__
 from iot_geo.bids import Bids
 from iot_geo.catchment import AnyNetwork
 from iot_geo.checks import check_bids
-from iot_geo.errors import InvalidInputError
 from iot_geo.hub_spoke import hub_spoke
 from iot_geo.network import TravelNetwork
 from iot_geo.overlap import BidCatchments, bid_catchments, overlap
@@ -164,20 +163,19 @@ def write_report(
     inputs: Sequence[str | os.PathLike[str] | None] = (),
     data_dir: str | os.PathLike[str] | None = None,
     provenance: dict[str, Any] | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Path]:
-    """Write the report folder (see the module docstring); returns the paths written."""
+    """Write the report folder (see the module docstring); returns the paths written.
+
+    ``folder`` must be new, or an earlier iot-geo report (holding nothing else) with ``overwrite``:
+    iot-geo never replaces a folder it did not write (:func:`iot_geo.outputs.check_folder`).
+    """
     from iot_geo.maps import make_map, save_map, save_picture
-    from iot_geo.outputs import check_output, flatten_lists, write_csv, write_gpkg
+    from iot_geo.outputs import atomic_folder, write_csv, write_gpkg, write_text, write_xlsx
 
     target = Path(folder)
-    for p in inputs:
-        if p is not None and Path(p).exists() and target.resolve() in (Path(p).resolve(), *Path(p).resolve().parents):
-            raise InvalidInputError(f"report folder {target} would overwrite the input {p}")
-    check_output(target)  # the folder itself appears only when complete
     title = title or f"IoT bids: {Path(a.bids.source).stem}"
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    tmp.chmod(0o755)
-    try:
+    with atomic_folder(target, inputs, overwrite=overwrite, what="report") as tmp:
         pictures: dict[str, str] = {}
         catch = a.catchments.table
         save_picture(tmp / "overview.png", list(a.bids), catchments=catch, overlaps=a.overlap, title=title,
@@ -195,9 +193,7 @@ def write_report(
             a.overlap.drop(columns="geometry")), "checks": a.checks, "bids": a.bids.table()}
         for name, df in tables.items():
             write_csv(df, tmp / f"{name}.csv", provenance=provenance)
-        with pd.ExcelWriter(tmp / "tables.xlsx", engine="openpyxl") as xl:
-            for name, df in tables.items():
-                flatten_lists(df).to_excel(xl, sheet_name=name, index=False)
+        write_xlsx(tables, tmp / "tables.xlsx")
         write_gpkg({"sites": a.bids.sites, "catchments": catch.rename(columns={"group_id": "bid_id"}),
                     "overlap": a.overlap}, tmp / "layers.gpkg", provenance=provenance)
         page = _index_html(a, pictures, "map.html", title)
@@ -205,19 +201,8 @@ def write_report(
             from iot_geo.provenance import html_block
 
             page = page.replace("</body>", html_block(provenance) + "\n</body>", 1)
-        (tmp / "index.html").write_text(page, encoding="utf-8")
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return {p.name: p for p in sorted(target.iterdir())}
+        write_text(page, tmp / "index.html")
+    return {p.name: p for p in sorted(target.iterdir()) if not p.name.startswith(".")}
 
 
 __all__ = ["ATTRIBUTIONS", "Analysis", "analyse", "write_report"]

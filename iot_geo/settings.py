@@ -23,6 +23,7 @@ download_timeout : float
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -64,15 +65,21 @@ def get_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(platformdirs.user_data_dir("iot-geo"))
 
 
-def get_cache_dir() -> Path:
-    """Return the cache folder for built networks (created if missing)."""
+def get_cache_dir(*, create: bool = True) -> Path:
+    """Return the cache folder for built networks and tables (created if missing and ``create``).
+
+    A folder that cannot be created is still returned: writing into it then fails, and the cache
+    writer (:func:`iot_geo.outputs.write_cache`) warns once and builds in memory.
+    """
     if cache_dir is not None:
         path = Path(cache_dir)
     elif os.environ.get(CACHE_ENV):
         path = Path(os.environ[CACHE_ENV])
     else:
         path = Path(platformdirs.user_cache_dir("iot-geo"))
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        with contextlib.suppress(OSError):
+            path.mkdir(parents=True, exist_ok=True)
     return path
 
 

@@ -501,20 +501,20 @@ def check(*, data_dir: str | os.PathLike[str] | None = None, names: Iterable[str
 
 
 def _atomic_write_bytes(path: Path, payload: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_bytes(payload)
-    os.replace(tmp, path)
+    from iot_geo.outputs import atomic
+
+    with atomic(path, what="the derived table", internal=True) as tmp:
+        tmp.write_bytes(payload)
 
 
 def _download(url: str, dest: Path, f: DataFile, progress: Progress | None, session: requests.Session) -> None:
     """Stream ``url`` to ``dest`` through a temporary file, verifying size and sha256."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.part")
+    from iot_geo.outputs import atomic
+
     h = hashlib.sha256()
     got = 0
     task = progress.add_task(dest.name, total=f.size) if progress is not None else None
-    try:
+    with atomic(dest, what="the download", internal=True) as tmp:
         try:
             with session.get(url, stream=True, timeout=settings.download_timeout) as resp:
                 if resp.status_code != 200:
@@ -536,9 +536,6 @@ def _download(url: str, dest: Path, f: DataFile, progress: Progress | None, sess
             raise ChecksumError(
                 f"{url}: sha256 {digest} does not match the catalogue's {f.sha256}; the file was refused"
             )
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def fetch(

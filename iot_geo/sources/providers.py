@@ -272,10 +272,12 @@ def read_providers(
         raise DataNotFoundError(f"provider file {p} not found")
     head = p.read_bytes()[:4]
     encodings = ["utf-16"] if head[:2] in (b"\xff\xfe", b"\xfe\xff") else ["utf-8-sig", "latin-1"]
+    from iot_geo.outputs import unneutralise  # an iot-geo CSV reads back as written
+
     df = None
     for enc in encodings:
         try:
-            df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding=enc)
+            df = unneutralise(pd.read_csv(p, dtype=str, keep_default_na=False, encoding=enc))
             break
         except UnicodeError:
             continue
