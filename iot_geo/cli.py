@@ -94,8 +94,10 @@ def emit(df: pd.DataFrame, fmt: str, *, title: str | None = None) -> None:
         table = Table(title=title, show_lines=False)
         for c in df.columns:
             table.add_column(str(c), overflow="fold")
+        counts = [str(c).startswith(("people", "area_people", "imd_")) for c in df.columns]
         for row in df.itertuples(index=False):
-            table.add_row(*(_cell(v) for v in row))
+            table.add_row(*(f"{v:,}" if count and pd.api.types.is_integer(v)
+                            else _cell(v) for v, count in zip(row, counts, strict=True)))
         out.print(table)
     else:
         raise IotGeoError(f"unknown --format {fmt!r}; use table, csv or json")
@@ -390,9 +392,11 @@ def bids_check(
     Example: iot-geo bids check data/examples/cambridge.yaml --network cambridge.graphml.gz --minutes 10 15
     """
     from iot_geo.checks import check_bids
-    from iot_geo.outputs import write_csv
+    from iot_geo.outputs import check_output, write_csv
 
     _set_data_dir(data_dir)
+    if output is not None:
+        check_output(output, [bids, *(network or [])])
     b = _read_bids(bids, skip_invalid)
     nets = _networks(network, mode, required=False)
     table = _caught(check_bids, b, nets or None, minutes=minutes or None)
@@ -418,9 +422,11 @@ def hubspoke_cmd(
     Example: iot-geo hubspoke data/examples/rutland.yaml --bid stamford-iot --network rutland.osm.pbf --minutes 10 15 20
     """
     from iot_geo.hub_spoke import hub_spoke
-    from iot_geo.outputs import write_csv
+    from iot_geo.outputs import check_output, write_csv
 
     _set_data_dir(data_dir)
+    if output is not None:
+        check_output(output, [bids, *(network or [])])
     b = _read_bids(bids, False)
     nets = _networks(network, mode)
     table = _caught(hub_spoke, nets, b[bid], minutes=minutes or (30, 45, 60))

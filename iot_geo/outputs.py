@@ -160,13 +160,29 @@ FOLDER_MARKER = ".iot-geo-report.json"
 PARTIAL_TAG = ".iot-geo-partial."
 
 
+#: What a report written before the marker existed holds (recognised with its page's provenance stamp).
+_OLD_REPORT_FILES = re.compile(r"(index|map)\.html|tables\.xlsx|layers\.gpkg|overview\.png|bid-[a-z0-9-]+\.png|"
+                               r"(people|hub_spoke|overlap|checks|bids)(\.csv|\.provenance\.json)")
+
+
 def _marker_files(folder: Path) -> set[str] | None:
-    """The files iot-geo listed in the folder's marker, or ``None`` if the folder is not iot-geo's."""
+    """The files iot-geo wrote into the folder, or ``None`` if the folder is not iot-geo's.
+
+    Read from the folder's marker; a report from before the marker is recognised by the provenance
+    stamp in its ``index.html`` and then may hold only the files such a report has.
+    """
     try:
         doc = json.loads((folder / FOLDER_MARKER).read_text(encoding="utf-8"))
         return {str(f) for f in doc["files"]} if doc.get("written_by") == "iot-geo" else None
     except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        page = (folder / "index.html").read_text(encoding="utf-8", errors="replace")
+    except OSError:
         return None
+    if 'id="iot-geo-provenance"' not in page or "Made by iot-geo" not in page:
+        return None
+    return {name for name in _listing(folder) if _OLD_REPORT_FILES.fullmatch(name)}
 
 
 def _listing(folder: Path) -> set[str]:
@@ -225,7 +241,10 @@ def check_folder(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLik
 
 def _lock(folder: Path, *, wait: bool = True) -> int | None:
     """Hold an advisory lock on a folder (released when the process ends); ``None`` if another holds it."""
-    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - a folder cannot be opened on Windows: no lock
+        return None
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no locks, stale folders go by age

@@ -207,6 +207,28 @@ def test_report_replaces_its_own_report_only_with_overwrite(analysis, written_re
     assert (folder / "notes.txt").read_text() == "mine"
 
 
+def test_report_from_before_the_marker_is_recognised_by_its_provenance_stamp(analysis, tmp_path):
+    from iot_geo import outputs, report
+
+    folder = tmp_path / "old"
+    report.write_report(analysis, folder, provenance={"iot_geo_version": "0.1.0"})
+    (folder / outputs.FOLDER_MARKER).unlink()  # as an earlier version wrote it
+    with pytest.raises(InvalidInputError, match="--overwrite"):
+        report.write_report(analysis, folder)
+    (folder / "keep.txt").write_text("mine")
+    with pytest.raises(InvalidInputError, match=r"keep\.txt"):
+        report.write_report(analysis, folder, overwrite=True)
+    (folder / "keep.txt").unlink()
+    report.write_report(analysis, folder, overwrite=True)
+    assert (folder / outputs.FOLDER_MARKER).is_file()
+    # a page without iot-geo's stamp is not a report of ours
+    page = folder / "index.html"
+    page.write_text(page.read_text().replace('id="iot-geo-provenance"', 'id="something"'))
+    (folder / outputs.FOLDER_MARKER).unlink()
+    with pytest.raises(InvalidInputError, match="not written by iot-geo"):
+        report.write_report(analysis, folder, overwrite=True)
+
+
 def test_report_into_current_folder_data_dir_or_file_is_one_clear_error(analysis, tmp_path, monkeypatch,
                                                                         fake_data_dir):
     from iot_geo import report
@@ -232,10 +254,15 @@ def test_killed_report_partial_folders_are_cleaned_only_when_ours_and_dead(analy
     users = tmp_path / ".rep.backup"
     users.mkdir()
     (users / "mine.txt").write_text("mine")
-    report.write_report(analysis, target)
-    assert not stale.exists()
+    busy = outputs.partial_folder(target)  # another run, still writing: it holds the lock
+    fd = outputs._lock(busy)
+    try:
+        report.write_report(analysis, target)
+        assert not stale.exists() and busy.is_dir()
+    finally:
+        os.close(fd)
     assert (users / "mine.txt").read_text() == "mine"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".rep.backup", "rep"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".rep.backup", busy.name, "rep"]
 
 
 def test_cli_report_refuses_existing_folder_fifo_and_dot_in_one_line(tmp_path, data_dir):

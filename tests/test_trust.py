@@ -334,7 +334,7 @@ def test_report_failure_leaves_no_half_written_folder(tmp_path, monkeypatch, dat
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr("iot_geo.outputs.write_gpkg", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(InvalidInputError, match=r"report .*rep was not written: No space left on device"):
         report.write_report(a, tmp_path / "rep")
     assert list(tmp_path.iterdir()) == []
 
