@@ -448,6 +448,16 @@ def save_map(m: folium.Map, path: str | os.PathLike[str], inputs: Sequence[str |
     return write_text(page, path, inputs)
 
 
+def _short(text: str, n: int) -> str:
+    """At most ``n`` characters, with an ellipsis where cut."""
+    return text if len(text) <= n else text[:n - 1] + "\u2026"
+
+
+def _plain(text: str) -> str:
+    """Text that matplotlib draws as written: a ``$`` never starts mathtext (which fails or draws formulas)."""
+    return text.replace("$", r"\$")
+
+
 def save_picture(
     path: str | os.PathLike[str],
     bids: Sequence[Bid],
@@ -497,7 +507,7 @@ def save_picture(
         hub.plot(ax=ax, color=colour, edgecolor="black", markersize=120, marker="*", zorder=5)
         if len(spokes):
             spokes.plot(ax=ax, color=colour, edgecolor="black", markersize=40, marker="o", zorder=5)
-        handles.append(Patch(facecolor=colour, label=bid.name[:40]))
+        handles.append(Patch(facecolor=colour, label=_plain(_short(bid.name, 40))))
     if overlaps is not None and len(overlaps):
         overlaps[~overlaps.geometry.is_empty].plot(ax=ax, color="#e31a1c", alpha=0.35)
         handles.append(Patch(facecolor="#e31a1c", alpha=0.35, label="overlap between bids"))
@@ -516,7 +526,7 @@ def save_picture(
     ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction", ha="center", fontsize=12,
                 arrowprops={"arrowstyle": "-|>", "color": "black"})
     ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
-    ax.set_title(title, fontsize=11)
+    ax.set_title(_plain(_short(title, 120)), fontsize=11)
     fig.text(0.01, 0.01, ATTRIBUTION, fontsize=5.5, color="#555", wrap=True)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     tmp = out.with_name(f".{out.stem}.part.png")
