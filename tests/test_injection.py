@@ -39,7 +39,7 @@ PAYLOADS = [
     LONG,
 ]
 # a file name cannot hold "/" (so no "</script>") nor 10,000 characters
-FILE_STEM = "bids ${alert(1)} `+alert(6)+` <img src=x onerror=alert(3)> \"><svg onload=alert(4)> '\u2028"
+FILE_STEM = "bids ${alert(1)} `+alert(6)+` <img src=x onerror=alert(3)> \"><svg onload=alert(4)> '\u2028 end"
 
 # Collects what the page made: elements a payload would create, inline handlers, dialogs.
 WATCH = """
@@ -50,7 +50,8 @@ const check = (e) => {
     const tag = el.tagName.toLowerCase();
     for (const a of el.attributes) if (a.name.startsWith('on')) window.__iotBad.push(tag + ' ' + a.name);
     if (['iframe', 'object', 'embed', 'frame'].includes(tag)) window.__iotBad.push(tag);
-    if (tag === 'img' && !/\\.png$/.test(el.getAttribute('src') || '')) window.__iotBad.push('img ' + el.src);
+    const src = el.getAttribute('src') || '';
+    if (tag === 'img' && !el.classList.contains('leaflet-tile') && !/\\.png$/.test(src)) window.__iotBad.push('img ' + src);
     if (tag === 'script' && /^\\s*alert\\(/.test(el.textContent)) window.__iotBad.push('script ' + el.textContent);
   }
 };
@@ -68,22 +69,20 @@ OPEN_ALL = """() => {
     while ((n = w.nextNode())) { const t = n.data.trim(); if (t) out.push(t); }
     return out;
   };
-  const last = (sel) => { const all = document.querySelectorAll(sel); return all.length ? all[all.length - 1] : null; };
+  const own = (l, what) => [l, ...Object.values(l._eventParents || {})].map((x) => x[what] && x[what]())
+    .find((x) => x);  // a layer's own tooltip or popup, or its group's
   const leaves = [];
   map.eachLayer((l) => { if (l instanceof L.Path || l instanceof L.Marker) leaves.push(l); });
   const out = [];
   for (const l of leaves) {
     const ll = l.getLatLng ? l.getLatLng() : l.getBounds().getCenter();
     const rec = {kind: l.options.iotKind || null, tooltip: null, popup: null};
-    map.closeTooltip && document.querySelectorAll('.leaflet-tooltip').forEach((t) => t.remove());
+    const tip = own(l, 'getTooltip'), pop = own(l, 'getPopup');
     l.fire('mouseover', {latlng: ll}, true);
-    const tt = last('.leaflet-tooltip');
-    if (tt) rec.tooltip = texts(tt);
+    if (tip && tip.isOpen()) rec.tooltip = texts(tip.getElement());
     l.fire('mouseout', {latlng: ll}, true);
-    document.querySelectorAll('.leaflet-popup').forEach((p) => p.remove());
     l.fire('click', {latlng: ll}, true);
-    const pp = last('.leaflet-popup-content');
-    if (pp) rec.popup = texts(pp);
+    if (pop && pop.isOpen()) rec.popup = texts(pop.getElement().querySelector('.leaflet-popup-content'));
     map.closePopup();
     out.push(rec);
   }
