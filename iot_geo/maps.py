@@ -291,6 +291,7 @@ def make_map(
     extent = shapely.union_all(extent_parts) if extent_parts else None
     m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, zoom_start=10,
                    location=[52.5, -1.5])
+    m.options["max_zoom"] = 19  # OpenStreetMap's deepest tiles; marker clusters need a maximum even without tiles
     m.default_js = [("leaflet", CDN["leaflet_js"])]
     m.default_css = [("leaflet_css", CDN["leaflet_css"])]
     m.get_root().header.add_child(folium.Element(  # type: ignore[attr-defined]

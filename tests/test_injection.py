@@ -124,9 +124,13 @@ def hostile(data_dir, tmp_path_factory):
         warnings.simplefilter("ignore")
         a = analyse(bids, net, minutes=[5])
     write_report(a, folder / "report")
+    # providers handed in by a user: 8 drawn one by one, 51 in a marker cluster (more than 50 of a type)
+    clustered = [f"{PAYLOADS[i % 7]} #{i}" for i in range(51)]
     prov = gpd.GeoDataFrame(
-        {"name": PAYLOADS, "provider_type": "fe_college", "provider_id": PAYLOADS, "postcode": PAYLOADS},
-        geometry=[shapely.Point(0.13 + 0.002 * i, 52.21) for i in range(len(PAYLOADS))], crs=settings.wgs84,
+        {"name": PAYLOADS + clustered, "provider_type": ["fe_college"] * 8 + ["university"] * 51,
+         "provider_id": PAYLOADS + [f"u{i}" for i in range(51)], "postcode": PAYLOADS + [None] * 51},
+        geometry=[shapely.Point(0.13 + 0.002 * i, 52.21) for i in range(8)]
+        + [shapely.Point(0.12 + 0.0002 * i, 52.215) for i in range(51)], crs=settings.wgs84,
     ).to_crs(settings.crs)
     m = make_map(bids, catchments=a.catchments.table, overlaps=a.overlap, providers=prov, offline=True, tiles=None,
                  title=PAYLOADS[-1] + FILE_STEM)
@@ -202,8 +206,11 @@ def _check_map(got: dict[str, Any], a, *, providers: bool, title: str) -> None:
     assert ov and {x["tooltip"][x["tooltip"].index("bids") + 1] for x in ov} <= pairs
     if providers:
         prov = [x for x in layers if x["kind"] == "provider"]
-        assert {tuple(x["tooltip"]) for x in prov} == {(p,) for p in PAYLOADS}
-        assert {tuple(x["popup"]) for x in prov} == {(p, "fe college", p, p) for p in PAYLOADS}
+        clustered = {f"{PAYLOADS[i % 7]} #{i}": f"u{i}" for i in range(51)}  # those shown unclustered, if any
+        assert {(p,) for p in PAYLOADS} <= {tuple(x["tooltip"]) for x in prov} <= {
+            (p,) for p in [*PAYLOADS, *clustered]}
+        assert {(p, "fe college", p, p) for p in PAYLOADS} <= {tuple(x["popup"]) for x in prov} <= {
+            (p, "fe college", p, p) for p in PAYLOADS} | {(n, "university", u) for n, u in clustered.items()}
     assert {f"{n}: catchments" for n in names} | {f"{n}: sites" for n in names} <= set(got["labels"])
     assert got["legend"][0] == title
     assert {f"{b.name} ({b.id})" for b in a.bids} <= set(got["legend"])
