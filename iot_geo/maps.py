@@ -1,14 +1,20 @@
 """Interactive Folium maps of bids, catchments, overlaps, areas and providers; static pictures.
 
-Every text that comes from a user's file (bid, site and partner names) is
-HTML-escaped before it reaches a tooltip, popup, layer name or the legend.
+A user's text (bid, lead, partner, route, site and file names) never reaches
+JavaScript as code nor HTML as markup: tooltips and popups are bound by
+:class:`_Text` and :class:`_FieldsTooltip`, which pass it as JSON and show it
+with ``textContent`` (``resources/map_text.js``); folium's own ``Popup``,
+``Tooltip`` and ``GeoJsonTooltip`` build HTML in JavaScript template literals
+and are not used. The legend is an autoescaped Jinja2 template
+(``resources/map_legend.html``); layer names are HTML-escaped (Leaflet's layer
+control shows them as HTML) and reach the page as JSON.
 Geometry is simplified to :data:`SIMPLIFY_M` metres in British National Grid
 and coordinates are rounded to :data:`COORD_DECIMALS` decimal places (about
 1 m) before they are written, and the map draws on a canvas
 (``prefer_canvas``), so that 30 bids x 3 bands stay a few MB.
 
-Offline pages: ``offline=True`` inlines Leaflet 1.9.3, its marker-cluster
-plugin and jQuery 3.7.1 (folium's popups use it) from a local copy (``web/node_modules``, installed by the setup from the
+Offline pages: ``offline=True`` inlines Leaflet 1.9.3 and its marker-cluster
+plugin from a local copy (``web/node_modules``, installed by the setup from the
 npm registry; or the folder in ``$IOT_GEO_WEB``) instead of linking a CDN.
 Background tiles still need the internet; the page says so.
 """
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import os
 import re
 from collections.abc import Sequence
@@ -32,7 +39,7 @@ from branca.element import MacroElement
 from folium.plugins import MarkerCluster
 from jinja2 import Template
 
-from iot_geo import settings
+from iot_geo import pages, settings
 from iot_geo.bids import Bid, Bids
 from iot_geo.errors import DataNotFoundError, InvalidInputError
 
@@ -50,7 +57,6 @@ ATTRIBUTION = ("Boundaries: ONS, OGL v3, contains OS data © Crown copyright and
                "Roads: © OpenStreetMap contributors (ODbL). Population: ONS/MHCLG, OGL v3. "
                "Providers: DfE and data.ac.uk, OGL v3.")
 CDN = {
-    "jquery_js": "https://code.jquery.com/jquery-3.7.1.min.js",
     "leaflet_js": "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js",
     "leaflet_css": "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css",
     "markercluster_js": "https://cdn.jsdelivr.net/npm/leaflet.markercluster@1.5.3/dist/leaflet.markercluster.js",
@@ -59,7 +65,6 @@ CDN = {
         "https://cdn.jsdelivr.net/npm/leaflet.markercluster@1.5.3/dist/MarkerCluster.Default.css",
 }
 LOCAL = {
-    "jquery_js": "jquery/dist/jquery.min.js",
     "leaflet_js": "leaflet/dist/leaflet.js",
     "leaflet_css": "leaflet/dist/leaflet.css",
     "markercluster_js": "leaflet.markercluster/dist/leaflet.markercluster.js",
@@ -124,6 +129,61 @@ class _Legend(MacroElement):
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "Legend"
         self.body = body
+
+
+class _Text(MacroElement):
+    """A tooltip and a popup for its parent layer: lines of text passed as JSON, shown with ``textContent``."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        {% if this.tooltip %}
+        {{ this._parent.get_name() }}.bindTooltip(function () { return iotGeo.lines({{ this.tooltip|tojson }}); },
+            {"sticky": true});
+        {% endif %}
+        {% if this.popup %}
+        {{ this._parent.get_name() }}.bindPopup(function () { return iotGeo.lines({{ this.popup|tojson }}); },
+            {{ this.popup_options|tojson }});
+        {% endif %}
+        {% endmacro %}
+    """)
+
+    def __init__(self, tooltip: Sequence[object] = (), popup: Sequence[object] = (), max_width: int = 300) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "Text"
+        self.tooltip = [t for t in map(_txt, tooltip) if t]
+        self.popup = [t for t in map(_txt, popup) if t]
+        self.popup_options = {"maxWidth": max_width}
+
+
+class _FieldsTooltip(MacroElement):
+    """A tooltip for each feature of its parent GeoJson: a table of properties as text (``iotGeo.fields``)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.bindTooltip(iotGeo.fields({{ this.fields|tojson }}, {{ this.aliases|tojson }}),
+            {"sticky": true});
+        {% endmacro %}
+    """)
+
+    def __init__(self, fields: Sequence[str], aliases: Sequence[str]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "FieldsTooltip"
+        self.fields = list(fields)
+        self.aliases = list(aliases)
+
+
+def _txt(value: object) -> str:
+    """A value as display text: nothing for None or NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+def _geojson_layer(data: dict[str, Any], style: Any, fields: Sequence[str], aliases: Sequence[str]) -> folium.GeoJson:
+    """A GeoJson layer whose features show ``fields`` (as text) in a tooltip."""
+    layer = folium.GeoJson(data, style_function=style)
+    _FieldsTooltip(fields, aliases).add_to(layer)
+    return layer
 
 
 class _ShapeCounter(MacroElement):
@@ -231,8 +291,12 @@ def make_map(
     extent = shapely.union_all(extent_parts) if extent_parts else None
     m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, zoom_start=10,
                    location=[52.5, -1.5])
-    m.default_js = [("leaflet", CDN["leaflet_js"]), ("jquery", CDN["jquery_js"])]  # folium's popups use jQuery
+    m.options["max_zoom"] = 19  # OpenStreetMap's deepest tiles; marker clusters need a maximum even without tiles
+    m.default_js = [("leaflet", CDN["leaflet_js"])]
     m.default_css = [("leaflet_css", CDN["leaflet_css"])]
+    m.get_root().header.add_child(folium.Element(  # type: ignore[attr-defined]
+        f"<script>{pages.resource_text('map_text.js')}</script>\n<style>{pages.resource_text('map_text.css')}</style>"),
+        name="iot_text")
     m._iot_offline = offline  # type: ignore[attr-defined]
     if tiles:
         folium.TileLayer(tiles, name="Background (needs the internet)", control=True).add_to(m)
@@ -254,16 +318,16 @@ def make_map(
         v = int(layer["vintage"].iloc[0])
         fg = folium.FeatureGroup(name=f"{label} boundaries ({v})", show=kind == "lep")
         w = _to_wgs(layer[["code", "name", "geometry"]], max(simplify_m, 100.0))
-        folium.GeoJson(_geojson(w, ["code", "name"]), style_function=_style(kind, colour, 0.0, 2.0, "6 4"),
-                       tooltip=folium.GeoJsonTooltip(["name", "code"], aliases=[label, "code"])).add_to(fg)
+        _geojson_layer(_geojson(w, ["code", "name"]), _style(kind, colour, 0.0, 2.0, "6 4"),
+                       ["name", "code"], [label, "code"]).add_to(fg)
         fg.add_to(m)
     try:
         oa = near(load_areas("oa", data_dir=data_dir))
         if len(oa):
             fg = folium.FeatureGroup(name="Opportunity Areas (2016-17)", show=True)
             w = _to_wgs(oa[["name", "lad_codes", "geometry"]], max(simplify_m, 100.0))
-            folium.GeoJson(_geojson(w, ["name", "lad_codes"]), style_function=_style("oa", "#b8860b", 0.15, 1.5),
-                           tooltip=folium.GeoJsonTooltip(["name"], aliases=["Opportunity Area"])).add_to(fg)
+            _geojson_layer(_geojson(w, ["name", "lad_codes"]), _style("oa", "#b8860b", 0.15, 1.5),
+                           ["name"], ["Opportunity Area"]).add_to(fg)
             fg.add_to(m)
     except DataNotFoundError:
         pass
@@ -293,21 +357,20 @@ def make_map(
                 uses_cluster = True
             colour = PROVIDER_COLOURS.get(ptype, "#555555")
             for r in grp.itertuples():
-                popup = (f"<b>{esc(r.name)}</b><br>{esc(ptype.replace('_', ' '))}<br>{esc(r.provider_id)}"
-                         f"<br>{esc(r.postcode)}")
-                _kind(folium.CircleMarker([round(r.geometry.y, COORD_DECIMALS), round(r.geometry.x, COORD_DECIMALS)],
-                                          radius=4, color=colour, fill=True, fill_opacity=0.9, weight=1,
-                                          tooltip=esc(r.name), popup=folium.Popup(popup, max_width=260)),
-                      "provider").add_to(target)
+                marker = _kind(folium.CircleMarker(
+                    [round(r.geometry.y, COORD_DECIMALS), round(r.geometry.x, COORD_DECIMALS)], radius=4,
+                    color=colour, fill=True, fill_opacity=0.9, weight=1), "provider")
+                _Text([r.name], [r.name, ptype.replace("_", " "), r.provider_id, r.postcode],
+                      max_width=260).add_to(marker)
+                marker.add_to(target)
             fg.add_to(m)
     m._iot_cluster = uses_cluster  # type: ignore[attr-defined]
     # bids: catchments (largest band first, lighter), then sites
-    legend_rows = []
+    legend_rows: list[dict[str, str]] = []
     bands = sorted(catchments["minutes"].unique()) if catchments is not None and len(catchments) else []
     for i, bid in enumerate(bid_list):
         colour = PALETTE[i % len(PALETTE)]
-        legend_rows.append(f'<div><span style="display:inline-block;width:12px;height:12px;background:{colour};'
-                           f'margin-right:6px"></span>{esc(bid.name)} ({esc(bid.id)})</div>')
+        legend_rows.append({"colour": colour, "name": bid.name, "id": bid.id})
         if catchments is not None and len(catchments):
             mine = catchments[catchments["group_id"] == bid.id]
             fg = folium.FeatureGroup(name=f"{esc(bid.name)}: catchments")
@@ -316,28 +379,29 @@ def make_map(
                 shade = 0.6 * j / max(len(bands) - 1, 1) if len(bands) > 1 else 0.0
                 t = 0.6 - shade  # longest band lightest
                 w = _to_wgs(row[["minutes", "area_km2", "people", "truncated", "geometry"]], simplify_m)
-                w["bid"] = esc(bid.name)
+                w["bid"] = bid.name
                 w["people"] = w["people"].map(lambda v: f"{v:,.0f}")
                 w["note"] = np.where(w["truncated"], "reaches the network edge: a lower bound", "")
                 gj = _geojson(w, ["bid", "minutes", "area_km2", "people", "note"])
                 if not gj["features"]:
                     continue
-                folium.GeoJson(gj, style_function=_style("catchment", _shade(colour, t), 0.35, 1.0),
-                               tooltip=folium.GeoJsonTooltip(["bid", "minutes", "people", "area_km2", "note"],
-                                                             aliases=["bid", "minutes", "people reached", "km²", ""]),
-                               ).add_to(fg)
+                _geojson_layer(gj, _style("catchment", _shade(colour, t), 0.35, 1.0),
+                               ["bid", "minutes", "people", "area_km2", "note"],
+                               ["bid", "minutes", "people reached", "km²", ""]).add_to(fg)
             fg.add_to(m)
         fg = folium.FeatureGroup(name=f"{esc(bid.name)}: sites")
         sw = bid.sites.to_crs(settings.wgs84)
+        partners = ", ".join(p.name for p in bid.partners)
         for r in sw.itertuples():
             hub = r.role == "hub"
-            popup = (f"<b>{esc(r.name)}</b><br>{esc(r.role)} of {esc(bid.name)}<br>lead {esc(bid.lead)}"
-                     f"<br>routes: {esc(', '.join(bid.routes))}")
-            _kind(folium.CircleMarker([round(r.geometry.y, COORD_DECIMALS), round(r.geometry.x, COORD_DECIMALS)],
-                                      radius=9 if hub else 5, color="black" if hub else colour, weight=3 if hub else 1,
-                                      fill=True, fill_color=colour, fill_opacity=1.0,
-                                      tooltip=f"{esc(r.name)} ({esc(r.role)})",
-                                      popup=folium.Popup(popup, max_width=280)), "site").add_to(fg)
+            marker = _kind(folium.CircleMarker(
+                [round(r.geometry.y, COORD_DECIMALS), round(r.geometry.x, COORD_DECIMALS)], radius=9 if hub else 5,
+                color="black" if hub else colour, weight=3 if hub else 1, fill=True, fill_color=colour,
+                fill_opacity=1.0), "site")
+            _Text([f"{r.name} ({r.role})"],
+                  [r.name, f"{r.role} of {bid.name}", f"lead {bid.lead}", f"partners: {partners}" if partners else "",
+                   f"routes: {', '.join(bid.routes)}"], max_width=280).add_to(marker)
+            marker.add_to(fg)
             if not (catchments is not None and (catchments["group_id"] == bid.id).any()
                     and not catchments.loc[catchments["group_id"] == bid.id].geometry.is_empty.all()):
                 folium.Marker([r.geometry.y, r.geometry.x], icon=folium.DivIcon(
@@ -356,26 +420,16 @@ def make_map(
             w = _to_wgs(ov[["bid_a", "bid_b", "minutes", "people_both", "duplicate", "geometry"]],
                         max(simplify_m, OVERLAP_SIMPLIFY_M), decimals=COORD_DECIMALS - 1)
             names = {b.id: b.name for b in bid_list}
-            w["pair"] = [f"{esc(names.get(a, a))} / {esc(names.get(b, b))}" for a, b in zip(w["bid_a"], w["bid_b"],
-                                                                                                strict=True)]
+            w["pair"] = [f"{names.get(a, a)} / {names.get(b, b)}" for a, b in zip(w["bid_a"], w["bid_b"], strict=True)]
             w["people_both"] = w["people_both"].map(lambda v: f"{v:,.0f}")
             w["duplicate"] = np.where(w["duplicate"], "duplicate provision", "")
-            folium.GeoJson(_geojson(w, ["pair", "minutes", "people_both", "duplicate"], COORD_DECIMALS - 1),
-                           style_function=_style("overlap", "#e31a1c", 0.25, 1.0),
-                           tooltip=folium.GeoJsonTooltip(["pair", "minutes", "people_both", "duplicate"],
-                                                         aliases=["bids", "minutes", "people in both", ""]),
-                           ).add_to(fg)
+            _geojson_layer(_geojson(w, ["pair", "minutes", "people_both", "duplicate"], COORD_DECIMALS - 1),
+                           _style("overlap", "#e31a1c", 0.25, 1.0), ["pair", "minutes", "people_both", "duplicate"],
+                           ["bids", "minutes", "people in both", ""]).add_to(fg)
         fg.add_to(m)
     band_txt = ", ".join(f"{b:g}" for b in bands)
-    legend = (f"<b>{esc(title or 'iot-geo')}</b>" + "".join(legend_rows)
-              + (f"<div style='margin-top:4px'>catchments by band ({band_txt} min): darker = shorter</div>"
-                 if bands else "")
-              + ("<div><span style='display:inline-block;width:12px;height:12px;background:#e31a1c;"
-                 "margin-right:6px'></span>overlap between bids</div>" if overlaps is not None else "")
-              + "<div><span style='display:inline-block;width:12px;height:12px;border:2px dashed #444;"
-                "margin-right:6px'></span>LEP boundary</div>"
-              + f"<div style='margin-top:6px;color:#555;font-size:10px'>{esc(ATTRIBUTION)}"
-              + (" Background tiles need the internet." if offline else "") + "</div>")
+    legend = pages.render("map_legend.html", title=title or "iot-geo", bids=legend_rows, bands=band_txt,
+                          overlaps=overlaps is not None, attribution=ATTRIBUTION, offline=offline)
     _Legend(legend).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     _ShapeCounter().add_to(m)  # type: ignore[no-untyped-call]
@@ -448,6 +502,16 @@ def save_map(m: folium.Map, path: str | os.PathLike[str], inputs: Sequence[str |
     return write_text(page, path, inputs)
 
 
+def _short(text: str, n: int) -> str:
+    """At most ``n`` characters, with an ellipsis where cut."""
+    return text if len(text) <= n else text[:n - 1] + "\u2026"
+
+
+def _plain(text: str) -> str:
+    """Text that matplotlib draws as written: a ``$`` never starts mathtext (which fails or draws formulas)."""
+    return text.replace("$", r"\$")
+
+
 def save_picture(
     path: str | os.PathLike[str],
     bids: Sequence[Bid],
@@ -497,7 +561,7 @@ def save_picture(
         hub.plot(ax=ax, color=colour, edgecolor="black", markersize=120, marker="*", zorder=5)
         if len(spokes):
             spokes.plot(ax=ax, color=colour, edgecolor="black", markersize=40, marker="o", zorder=5)
-        handles.append(Patch(facecolor=colour, label=bid.name[:40]))
+        handles.append(Patch(facecolor=colour, label=_plain(_short(bid.name, 40))))
     if overlaps is not None and len(overlaps):
         overlaps[~overlaps.geometry.is_empty].plot(ax=ax, color="#e31a1c", alpha=0.35)
         handles.append(Patch(facecolor="#e31a1c", alpha=0.35, label="overlap between bids"))
@@ -516,7 +580,7 @@ def save_picture(
     ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction", ha="center", fontsize=12,
                 arrowprops={"arrowstyle": "-|>", "color": "black"})
     ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
-    ax.set_title(title, fontsize=11)
+    ax.set_title(_plain(_short(title, 120)), fontsize=11)
     fig.text(0.01, 0.01, ATTRIBUTION, fontsize=5.5, color="#555", wrap=True)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     from iot_geo.outputs import atomic

@@ -13,7 +13,6 @@ an existing folder is replaced only if it is an earlier iot-geo report and
 
 from __future__ import annotations
 
-import html
 import os
 import warnings
 from collections.abc import Callable, Sequence
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from iot_geo import __version__
@@ -97,61 +97,54 @@ def analyse(
     return Analysis(bids, nets, list(bc.bands), bc, ov, hs, ch, msgs)
 
 
-def _table_html(df: pd.DataFrame) -> str:
+def _cell(v: Any) -> str:
+    """A table cell as text: floats to two places with thousands separators, nothing for a missing value."""
+    if isinstance(v, float | np.floating):
+        return "" if np.isnan(v) else f"{v:,.2f}"
+    if v is None or v is pd.NA:
+        return ""
+    return str(v)
+
+
+def _table(df: pd.DataFrame) -> dict[str, Any]:
+    """Columns and rows of text for the template's ``table`` macro (lists joined with ", ")."""
     from iot_geo.outputs import flatten_lists
 
-    html_text: str = flatten_lists(df, ", ").to_html(index=False, escape=True, float_format=lambda v: f"{v:,.2f}",
-                                                    border=0, classes="t")
-    return html_text
-
-
-_STATUS = {"pass": "#1a7f37", "warn": "#b35900", "fail": "#c62828"}
+    flat = flatten_lists(df, ", ")
+    return {"columns": [str(c) for c in flat.columns],
+            "rows": [[_cell(v) for v in row] for row in flat.itertuples(index=False, name=None)]}
 
 
 def _index_html(a: Analysis, pictures: dict[str, str], map_name: str | None, title: str) -> str:
-    e = html.escape
-    parts = [f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>
-<style>body{{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1100px;padding:0 16px;color:#222}}
-table.t{{border-collapse:collapse;margin:8px 0 16px}} table.t td,table.t th{{padding:3px 8px;border-bottom:1px solid #ddd;
-text-align:left}} .pass{{color:{_STATUS['pass']}}} .warn{{color:{_STATUS['warn']}}} .fail{{color:{_STATUS['fail']}}}
-img{{max-width:100%;border:1px solid #ccc}} .small{{color:#666;font-size:12px}}</style></head><body>
-<h1>{e(title)}</h1>
-<p>{len(a.bids)} bid(s) from <code>{e(Path(a.bids.source).name)}</code>; travel bands {', '.join(f'{m:g}' for m in a.minutes)}
-minutes by {e(', '.join(sorted({n.mode for n in a.networks})))} ({e(', '.join(n.source.get('file', '?') for n in a.networks))});
-people counted by LSOA population-weighted centroid (ONS mid-2015).</p>"""]
-    if map_name:
-        parts.append(f'<p><a href="{e(map_name)}">Open the interactive map</a></p>')
-    if "overview" in pictures:
-        parts.append(f'<img src="{e(pictures["overview"])}" alt="overview of every bid">')
-    for w in a.warnings:
-        parts.append(f'<p class="warn small">Note: {e(w)}</p>')
+    """The report's ``index.html``, from the autoescaped template ``resources/report_index.html``."""
+    from iot_geo import pages
+
     people = a.people_table()
+    hs_cols = ["site_id", "role", "minutes", "people_alone", "people_added", "share_added", "to_hub_minutes",
+               "redundant", "area_share"]
+    bids = []
     for bid in a.bids:
-        parts.append(f"<h2>{e(bid.name)} <span class='small'>({e(bid.id)})</span></h2>")
-        parts.append(f"<p>Lead {e(bid.lead)} ({e(bid.lead_type.replace('_', ' '))}); LEP {e(', '.join(bid.lep_names) or '-')}; "
-                     f"CA {e(bid.ca_name or '-')}; routes {e(', '.join(bid.routes))}; levels "
-                     f"{e(', '.join(map(str, bid.levels)))}.</p>")
         checks = a.checks[a.checks["bid_id"] == bid.id]
-        rows = "".join(f"<tr><td>{e(str(c))}</td><td class='{st}'><b>{st}</b></td><td>{e(str(ev))}</td></tr>"
-                       for c, st, ev in zip(checks["check"], checks["status"], checks["evidence"], strict=True))
-        parts.append(f"<h3>Checks</h3><table class='t'><tr><th>check</th><th>status</th><th>evidence</th></tr>{rows}</table>")
-        parts.append("<h3>People reached</h3>" + _table_html(people[people["bid_id"] == bid.id]))
-        hs = a.hub_spoke[a.hub_spoke["bid_id"] == bid.id]
-        parts.append("<h3>Hub and spoke</h3>" + _table_html(hs[["site_id", "role", "minutes", "people_alone",
-                                                                 "people_added", "share_added", "to_hub_minutes",
-                                                                 "redundant", "area_share"]]))
-        if bid.id in pictures:
-            parts.append(f'<img src="{e(pictures[bid.id])}" alt="map of {e(bid.name)}">')
-    parts.append("<h2>Overlap between bids</h2>")
-    if len(a.overlap):
-        parts.append(_table_html(pd.DataFrame(a.overlap.drop(columns="geometry"))[
-            ["bid_a", "bid_b", "minutes", "area_both_km2", "people_both", "people_share_a", "people_share_b",
-             "shared_routes", "duplicate", "reasons"]]))
-    else:
-        parts.append("<p>No two bids' catchments meet.</p>")
-    parts.append("<h2>Sources</h2><ul>" + "".join(f"<li class='small'>{e(t)}</li>" for t in ATTRIBUTIONS) + "</ul>")
-    parts.append(f"<p class='small'>Made by iot-geo {e(__version__)}.</p></body></html>")
-    return "\n".join(parts)
+        bids.append({
+            "id": bid.id, "name": bid.name, "lead": bid.lead, "lead_type": bid.lead_type.replace("_", " "),
+            "partners": bid.partners, "leps": ", ".join(bid.lep_names), "ca": bid.ca_name,
+            "routes": bid.routes, "levels": ", ".join(map(str, bid.levels)),
+            "sites": [{"name": n, "role": r} for n, r in zip(bid.sites["name"], bid.sites["role"], strict=True)],
+            "checks": [{"check": c, "status": st, "evidence": ev} for c, st, ev in
+                       zip(checks["check"], checks["status"], checks["evidence"], strict=True)],
+            "people": _table(people[people["bid_id"] == bid.id]),
+            "hub_spoke": _table(a.hub_spoke.loc[a.hub_spoke["bid_id"] == bid.id, hs_cols]),
+            "picture": pictures.get(bid.id),
+        })
+    overlap_cols = ["bid_a", "bid_b", "minutes", "area_both_km2", "people_both", "people_share_a", "people_share_b",
+                    "shared_routes", "duplicate", "reasons"]
+    return str(pages.render(
+        "report_index.html", title=title, source=Path(a.bids.source).name, bids=bids,
+        bands=", ".join(f"{m:g}" for m in a.minutes), modes=", ".join(sorted({n.mode for n in a.networks})),
+        network_files=", ".join(str(n.source.get("file", "?")) for n in a.networks), map_name=map_name,
+        overview=pictures.get("overview"), warnings=a.warnings,
+        overlap=_table(pd.DataFrame(a.overlap.drop(columns="geometry"))[overlap_cols]) if len(a.overlap) else None,
+        attributions=ATTRIBUTIONS, version=__version__))
 
 
 def write_report(
