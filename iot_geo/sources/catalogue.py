@@ -529,6 +529,8 @@ def cached_sha256(path: str | os.PathLike[str]) -> str:
         return hit[2]
     cache = _sha_cache_path()
     stored = _read_sha_cache(cache)
+    for k, v in stored.items():  # one read of the cache file serves every file this process opens
+        _SHA_MEMO.setdefault(k, v)
     hit = stored.get(key)
     if hit is not None and hit[:2] == now:
         _SHA_MEMO[key] = hit
