@@ -369,7 +369,7 @@ def _stamp(nets: list[Any], **options: Any) -> dict[str, Any]:
 def _read_bids(path: Path, skip_invalid: bool) -> Any:
     from iot_geo.bids import read_bids
 
-    bids = read_bids(path, skip_invalid=skip_invalid)
+    bids = read_bids(path, skip_invalid=skip_invalid, progress=err.is_terminal)
     for line in bids.problems:
         err.print(f"[yellow]skipped:[/yellow] {line}", highlight=False)
     return bids
