@@ -9,16 +9,24 @@ member or in a ``bids.csv`` beside the file).
 with file, bid and field. A file with any invalid bid is refused whole unless
 ``skip_invalid=True``: then the valid bids come back and the others are listed
 in :attr:`Bids.problems`.
+
+Limits (hostile or accidental): a bid file may be at most
+:data:`MAX_BID_FILE_BYTES` bytes, and YAML aliases (``*name``) may add at most
+:data:`MAX_YAML_ALIAS_NODES` nodes when expanded ("billion laughs" documents
+are refused before they are built). Every site of every bid is placed in its
+district in one vectorised pass (:func:`iot_geo.locate.locate_many`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import math
 import os
 import re
-from collections.abc import Iterator
+import reprlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +67,10 @@ ROLES = ("hub", "spoke")
 LEVELS = (3, 4, 5)
 #: Coordinates given both ways (lat/lon and easting/northing) must agree within this many metres.
 COORD_AGREE_M = 100.0
+#: Largest bid file read, in bytes (16 MiB: about 30,000 bids of a few sites in block-style YAML).
+MAX_BID_FILE_BYTES = 16 * 1024 * 1024
+#: Most nodes that YAML aliases may add to a document when expanded (an alias repeats the node it names).
+MAX_YAML_ALIAS_NODES = 100_000
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
@@ -178,6 +190,18 @@ class _Problems:
         return [f"{self.source}: " + (f"bid {b!r}: " if b else "") + m for b, m in self.items]
 
 
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 80
+_REPR.maxlist = _REPR.maxdict = 6
+_REPR.maxlevel = 3
+
+
+def _short(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters (a user's value in a message, however large)."""
+    text = _REPR.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _suggest(value: str, options: list[str]) -> str:
     close = difflib.get_close_matches(value.lower(), [o.lower() for o in options], n=1, cutoff=0.5)
     if close:
@@ -231,26 +255,41 @@ class _AreaIndex:
 
         self.lep = load_areas("lep", vintage.get("lep"), data_dir=data_dir)
         self.ca = load_areas("ca", vintage.get("ca"), data_dir=data_dir)
+        self._index = {kind: self._by_key(layer) for kind, layer in (("lep", self.lep), ("ca", self.ca))}
 
     @staticmethod
-    def _find(layer: gpd.GeoDataFrame, value: str) -> tuple[str, str] | None:
-        text = str(value).strip()
-        hit = layer[(layer["code"] == text) | (layer["name"].str.lower() == text.lower())]
-        if len(hit) == 1:
-            return str(hit["code"].iloc[0]), str(hit["name"].iloc[0])
-        return None
+    def _by_key(layer: gpd.GeoDataFrame) -> dict[str, list[tuple[str, str]]]:
+        """Each code and each lower-cased name -> the areas it names."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        for code, name in zip(layer["code"].astype(str), layer["name"].astype(str), strict=True):
+            for key in {code, name.lower()}:
+                out.setdefault(key, []).append((code, name))
+        return out
 
     def resolve(self, kind: str, value: str) -> tuple[str, str] | str:
         layer = self.lep if kind == "lep" else self.ca
-        found = self._find(layer, value)
-        if found:
-            return found
+        text = str(value).strip()
+        hits = {*self._index[kind].get(text, []), *self._index[kind].get(text.lower(), [])}
+        if len(hits) == 1:
+            return hits.pop()
         vint = int(layer["vintage"].iloc[0]) if len(layer) else "?"
-        return (f"unknown {'LEP' if kind == 'lep' else 'combined authority'} {value!r} in the {vint} "
-                f"boundaries{_suggest(str(value), list(layer['name']))}")
+        return (f"unknown {'LEP' if kind == 'lep' else 'combined authority'} {_short(value)} in the {vint} "
+                f"boundaries{_suggest(str(value)[:200], list(layer['name']))}")
 
 
-def _site_point(site: dict[str, Any], providers: gpd.GeoDataFrame | None, where: str, errors: list[str]
+#: Provider id -> (easting, northing, name), for the sites given by provider_id.
+ProviderIndex = dict[str, tuple[float, float, str]]
+
+
+def _provider_index(providers: gpd.GeoDataFrame) -> ProviderIndex:
+    out: ProviderIndex = {}
+    for pid, x, y, name in zip(providers["provider_id"].astype(str), providers.geometry.x, providers.geometry.y,
+                               providers["name"].astype(str), strict=True):
+        out.setdefault(pid, (float(x), float(y), name))  # the first row of an id, as a filter's .iloc[0]
+    return out
+
+
+def _site_point(site: dict[str, Any], providers: ProviderIndex | None, where: str, errors: list[str]
                 ) -> tuple[Point | None, str]:
     lat, lon = _num(site.get("lat", site.get("latitude"))), _num(site.get("lon", site.get("longitude")))
     e, n = _num(site.get("easting")), _num(site.get("northing"))
@@ -259,7 +298,7 @@ def _site_point(site: dict[str, Any], providers: gpd.GeoDataFrame | None, where:
     for key in ("lat", "lon", "easting", "northing"):
         raw = site.get(key)
         if raw not in (None, "") and not (isinstance(raw, float) and math.isnan(raw)) and _num(raw) is None:
-            errors.append(f"{where}: {key} {raw!r} is not a finite number")
+            errors.append(f"{where}: {key} {_short(raw)} is not a finite number")
     pts: list[tuple[str, float, float]] = []
     if lat is not None and lon is not None:
         if not (GB_LAT[0] <= lat <= GB_LAT[1] and GB_LON[0] <= lon <= GB_LON[1]):
@@ -280,15 +319,14 @@ def _site_point(site: dict[str, Any], providers: gpd.GeoDataFrame | None, where:
         errors.append(f"{where}: give both easting and northing")
     if pid is not None:
         if providers is None:
-            errors.append(f"{where}: provider_id {pid!r} given but no provider data could be loaded")
+            errors.append(f"{where}: provider_id {_short(pid)} given but no provider data could be loaded")
         else:
-            hit = providers[providers["provider_id"] == pid]
-            if not len(hit):
-                errors.append(f"{where}: provider_id {pid!r} does not exist in the provider data "
+            hit = providers.get(pid)
+            if hit is None:
+                errors.append(f"{where}: provider_id {_short(pid)} does not exist in the provider data "
                               "(ids look like urn:130760 or ukprn:10007788; see `iot-geo providers`)")
             else:
-                g = hit.geometry.iloc[0]
-                pts.append(("provider_id", float(g.x), float(g.y)))
+                pts.append(("provider_id", hit[0], hit[1]))
     if not pts:
         if not any(where in e_ for e_ in errors):
             errors.append(f"{where}: no location: give lat and lon, easting and northing, or provider_id")
@@ -302,15 +340,40 @@ def _site_point(site: dict[str, Any], providers: gpd.GeoDataFrame | None, where:
     return Point(base[1], base[2]), pid or ""
 
 
-def _validate_bid(raw: dict[str, Any], idx: int, problems: _Problems, areas: _AreaIndex | None,
-                  providers: gpd.GeoDataFrame | None, seen_bids: set[str], seen_sites: set[str]) -> Bid | None:
+@contextlib.contextmanager
+def _progress(show: bool, total: int, label: str) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar on stderr when ``show``; yields ``advance(n)``."""
+    if not show:
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+@dataclass
+class _Pending:
+    """A bid checked in every way but where its sites are: its problems so far, its sites, its fields."""
+
+    label: str
+    errs: list[str]
+    site_rows: list[dict[str, Any]]
+    fields: dict[str, Any] | None = None
+
+
+def _validate_bid(raw: dict[str, Any], idx: int, areas: _AreaIndex | None,
+                  providers: ProviderIndex | None, seen_bids: set[str], seen_sites: set[str]) -> _Pending:
     bid_id = str(raw.get("id", "")).strip() if raw.get("id") is not None else ""
     label = bid_id or f"#{idx + 1}"
     errs: list[str] = []
     if not bid_id:
         errs.append("id: missing")
     elif not _ID.match(bid_id):
-        errs.append(f"id: {bid_id!r} must be lower-case letters, digits and '-'")
+        errs.append(f"id: {_short(bid_id)} must be lower-case letters, digits and '-'")
     elif bid_id in seen_bids:
         errs.append(f"id: duplicate bid id {bid_id!r}")
     seen_bids.add(bid_id)
@@ -334,7 +397,7 @@ def _validate_bid(raw: dict[str, Any], idx: int, problems: _Problems, areas: _Ar
         elif isinstance(p, dict):
             pname, ptype = str(p.get("name") or ""), str(p.get("type") or "")
         else:
-            errs.append(f"partners[{j}]: expected {{name, type}}, got {p!r}")
+            errs.append(f"partners[{j}]: expected {{name, type}}, got {_short(p)}")
             continue
         pt = ptype.strip().lower().replace(" ", "_").replace("-", "_")
         if pt not in LEAD_TYPES:
@@ -400,54 +463,135 @@ def _validate_bid(raw: dict[str, Any], idx: int, problems: _Problems, areas: _Ar
         if not sid:
             errs.append(f"{where}: id missing")
         elif not _ID.match(sid):
-            errs.append(f"{where}: id {sid!r} must be lower-case letters, digits and '-'")
+            errs.append(f"{where}: id {_short(sid)} must be lower-case letters, digits and '-'")
         elif sid in seen_sites:
             errs.append(f"{where}: duplicate site id {sid!r}")
         seen_sites.add(sid)
         role = str(s.get("role") or "").strip().lower()
         if role not in ROLES:
-            errs.append(f"{where}: role {s.get('role')!r} must be hub or spoke")
+            errs.append(f"{where}: role {_short(s.get('role'))} must be hub or spoke")
         site_errs: list[str] = []
         geom, pid = _site_point(s, providers, where, site_errs)
         errs.extend(site_errs)
         sname = str(s.get("name") or "").strip()
         if not sname and pid and providers is not None:
-            hit = providers[providers["provider_id"] == pid]
-            sname = str(hit["name"].iloc[0]) if len(hit) else ""
+            hit = providers.get(pid)
+            sname = hit[2] if hit is not None else ""
         if geom is not None:
             site_rows.append({"bid_id": bid_id, "site_id": sid, "name": sname or sid, "role": role,
                               "provider_id": pid, "geometry": geom})
     if sites_raw and sum(1 for s in sites_raw if isinstance(s, dict) and str(s.get("role", "")).lower() == "hub") != 1:
         n_hubs = sum(1 for s in sites_raw if isinstance(s, dict) and str(s.get("role", "")).lower() == "hub")
         errs.append("sites: a bid has exactly one hub" + (" (none given)" if n_hubs == 0 else f" ({n_hubs} given)"))
-    sites = gpd.GeoDataFrame(site_rows, geometry="geometry", crs=settings.crs) if site_rows else None
-    if sites is not None and areas is not None:
-        _check_in_england(sites, errs)
-    for e in errs:
-        problems.add(label, e)
-    if errs or sites is None:
-        return None
-    return Bid(bid_id, name, lead, lead_type, partners, lep_codes, lep_names, ca_code, ca_name, routes, levels,
-               sites, problems.source)
+    fields = dict(id=bid_id, name=name, lead=lead, lead_type=lead_type, partners=partners, lep_codes=lep_codes,
+                  lep_names=lep_names, ca_code=ca_code, ca_name=ca_name, routes=routes, levels=levels)
+    return _Pending(label, errs, site_rows, fields)
 
 
-def _check_in_england(sites: gpd.GeoDataFrame, errs: list[str]) -> None:
-    from iot_geo.locate import locate
+def _place_sites(pending: list[_Pending], *, check_england: bool
+                 ) -> tuple[gpd.GeoDataFrame | None, list[int]]:
+    """Every site of every bid in one GeoDataFrame, located in one vectorised pass.
 
-    where = locate(sites, vintage=None)
-    for sid, ok, note in zip(sites["site_id"], where["in_england"], where["note"], strict=True):
-        if not ok:
-            errs.append(f"site {sid!r} is not in England ({note or 'outside every district'})")
+    Adds "not in England" to the problems of each bid with such a site, and
+    returns the frame with the offset of each bid's first site in it.
+    """
+    rows = [r for p in pending for r in p.site_rows]
+    offsets = np.cumsum([0] + [len(p.site_rows) for p in pending]).tolist()
+    if not rows:
+        return None, offsets
+    sites = gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.crs)
+    if check_england:
+        from iot_geo.locate import locate_many
+
+        where = locate_many(sites, vintage=None)
+        outside = np.flatnonzero(~where["in_england"].to_numpy(dtype=bool))
+        for k in outside.tolist():
+            b = int(np.searchsorted(offsets, k, side="right")) - 1
+            note = where["note"].iloc[k]
+            pending[b].errs.append(f"site {_short(sites['site_id'].iloc[k])} is not in England "
+                                   f"({note or 'outside every district'})")
+    return sites, offsets
 
 
 # ------------------------------------------------------------------ formats
+def _size_text(n: float) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.1f} kB"
+
+
+def _check_size(path: Path) -> None:
+    size = path.stat().st_size
+    if size > MAX_BID_FILE_BYTES:
+        raise InvalidInputError(
+            f"{path} is {_size_text(size)}, over the limit of {_size_text(MAX_BID_FILE_BYTES)} for a bid file "
+            "(iot_geo.bids.MAX_BID_FILE_BYTES); split the bids into several files")
+
+
+_YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _check_aliases(root: yaml.Node, path: Path) -> None:
+    """Refuse a composed YAML graph whose aliases would expand it too far, or that contains itself.
+
+    An alias is the node it names, shared: the graph stays small, but building
+    Python objects from it, merging keys or printing it expands every use. Each
+    distinct node is visited once and its expanded size computed bottom-up.
+    """
+    size: dict[int, int] = {}
+    open_: set[int] = set()
+    distinct = 0
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            open_.discard(key)
+            size[key] = 1 + sum(size[id(c)] for c in _children(node))
+            if size[key] - distinct > MAX_YAML_ALIAS_NODES:
+                raise InvalidInputError(
+                    f"{path}: YAML aliases (*name) would expand the document by more than "
+                    f"{MAX_YAML_ALIAS_NODES:,} nodes (an alias near line {node.start_mark.line + 1}); refused "
+                    "(iot_geo.bids.MAX_YAML_ALIAS_NODES): write the values out or split the file")
+            continue
+        if key in size:
+            continue
+        if key in open_:
+            raise InvalidInputError(f"{path}: an alias at line {node.start_mark.line + 1} refers to a node that "
+                                    "contains it; a bid file cannot be recursive")
+        open_.add(key)
+        distinct += 1
+        stack.append((node, True))
+        stack.extend((c, False) for c in _children(node))
+
+
+def _load_yaml(text: str, path: Path) -> Any:
+    """``yaml.safe_load`` (libyaml where available) with aliases bounded (see :func:`_check_aliases`)."""
+    loader = _YamlLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if "*" in text:  # no alias without an asterisk
+            _check_aliases(node, path)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidInputError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
     try:
-        doc = yaml.safe_load(text)
+        doc = _load_yaml(text, path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -511,6 +655,7 @@ def _read_csv_pair(path: Path) -> dict[str, Any]:
     for p in (bids_p, sites_p):
         if not p.is_file():
             raise DataNotFoundError(f"{p} not found: a CSV bid set is bids.csv beside sites.csv")
+        _check_size(p)
     sites_df = _read_csv_table(sites_p)
     if "bid_id" not in sites_df.columns:
         raise InvalidInputError(f"{sites_p}: no bid_id column")
@@ -541,6 +686,7 @@ def _read_geojson(path: Path) -> dict[str, Any]:
         beside = path.parent / "bids.csv"
         if not beside.is_file():
             raise InvalidInputError(f"{path}: no 'bids' member and no bids.csv beside it")
+        _check_size(beside)
         bids_df = _read_csv_table(beside)
     recs = _bids_from_tables(bids_df, sites, path)
     for b in recs["bids"]:
@@ -557,6 +703,7 @@ def read_bids(
     *,
     skip_invalid: bool = False,
     data_dir: str | os.PathLike[str] | None = None,
+    progress: bool = False,
 ) -> Bids:
     """Read and validate a bid file (YAML, CSV pair or folder, or GeoJSON sites).
 
@@ -570,6 +717,9 @@ def read_bids(
         of refusing the file.
     data_dir : path, optional
         Data directory (LEP/CA names, provider ids, districts).
+    progress : bool
+        Draw a progress bar on stderr while the bids are checked (the CLI asks
+        for one on a terminal).
 
     Returns
     -------
@@ -579,7 +729,9 @@ def read_bids(
     ------
     InvalidInputError
         Malformed file, or any invalid bid (unless ``skip_invalid``); the
-        message lists every problem with file, bid and field.
+        message lists every problem with file, bid and field. A file larger
+        than :data:`MAX_BID_FILE_BYTES`, or YAML whose aliases would add more
+        than :data:`MAX_YAML_ALIAS_NODES` nodes, is refused before it is built.
     DataNotFoundError
         The file does not exist.
     """
@@ -587,6 +739,8 @@ def read_bids(
     if not p.exists():
         raise DataNotFoundError(f"bid file {p} not found")
     name = p.name.lower()
+    if not p.is_dir():
+        _check_size(p)
     if p.is_dir() or name.endswith(".csv"):
         doc = _read_csv_pair(p)
     elif name.endswith((".geojson", ".json")):
@@ -614,23 +768,35 @@ def read_bids(
         raise InvalidInputError(f"{p}: no bids in the file")
     problems = _Problems(str(p))
     areas = _AreaIndex(vintage, data_dir)
-    providers = None
+    provider_index: ProviderIndex | None = None
     if any(isinstance(s, dict) and s.get("provider_id") for b in raws if isinstance(b, dict)
            for s in (b.get("sites") or [] if isinstance(b.get("sites"), list) else [])):
         from iot_geo.sources.providers import load_providers
 
-        providers = load_providers(data_dir=data_dir)
-    bids: list[Bid] = []
+        provider_index = _provider_index(load_providers(data_dir=data_dir))
     seen_bids: set[str] = set()
     seen_sites: set[str] = set()
-    for i, raw in enumerate(raws):
-        if not isinstance(raw, dict):
-            problems.add(f"#{i + 1}", f"expected a mapping, got {type(raw).__name__}")
+    pending: list[_Pending] = []
+    with _progress(progress, len(raws), f"checking {len(raws):,} bid(s) in {p.name}") as advance:
+        for i, raw in enumerate(raws):
+            if not isinstance(raw, dict):
+                pending.append(_Pending(f"#{i + 1}", [f"expected a mapping, got {type(raw).__name__}"], []))
+            else:
+                pending.append(_validate_bid(raw, i, areas, provider_index, seen_bids, seen_sites))
+            advance(1)
+    sites, offsets = _place_sites(pending, check_england=areas is not None)
+    bids: list[Bid] = []
+    for k, item in enumerate(pending):
+        for e in item.errs:
+            problems.add(item.label, e)
+        start, stop = offsets[k], offsets[k + 1]
+        if item.errs or item.fields is None or sites is None or stop == start:
             continue
-        bid = _validate_bid(raw, i, problems, areas, providers, seen_bids, seen_sites)
-        if bid is not None:
-            bid.vintage = dict(vintage)
-            bids.append(bid)
+        own = sites.iloc[start:stop]  # copy-on-write (pandas 3): changing it never changes the others
+        own.index = pd.RangeIndex(stop - start)
+        bid = Bid(**item.fields, sites=own, source=problems.source)
+        bid.vintage = dict(vintage)
+        bids.append(bid)
     lines = problems.lines()
     if lines and not skip_invalid:
         raise InvalidInputError(f"{len(lines)} problem(s); nothing was computed:\n  " + "\n  ".join(lines))

@@ -24,7 +24,10 @@ Checks (``check`` column)
     People reached who live in an Opportunity Area and in IMD deciles 1-2
     (welcome, not required): pass, with the figures.
 ``other_bids_same_lep``
-    Other bids in the same LEP: warn, suggesting one co-ordinated bid.
+    Other bids in the same LEP, by what they declare or by where their sites
+    are (LEP boundaries of the bid's vintage): warn, naming each bid and the
+    basis (``declared``, ``located``, ``both declared and located``), and
+    suggesting one co-ordinated bid.
 """
 
 from __future__ import annotations
@@ -92,8 +95,14 @@ def _stem_levels(bid: Bid) -> dict[str, str]:
     return _row(bid, "stem_levels", "warn", evidence + ("" if high else ": no level 4-5 provision"))
 
 
-def _same_lep(bid: Bid, all_bids: Sequence[Bid]) -> dict[str, str]:
-    others = [b.id for b in all_bids if b.id != bid.id and set(b.lep_codes) & set(bid.lep_codes)]
+def _same_lep(bid: Bid, all_bids: Sequence[Bid], located: dict[str, dict[str, str]]) -> dict[str, str]:
+    from iot_geo.overlap import same_lep_basis
+
+    others = []
+    for b in all_bids:
+        basis = same_lep_basis(bid, b, located) if b.id != bid.id else None
+        if basis is not None:
+            others.append(f"{b.id}: {basis[0]}")
     if others:
         return _row(bid, "other_bids_same_lep", "warn",
                     f"{len(others)} other bid(s) in the same LEP ({', '.join(others)}): consider one "
@@ -137,6 +146,9 @@ def check_bids(
     pop = _population(data_dir, population) if network is not None else None
     providers = load_providers(data_dir=data_dir) if network is not None else None
     oa = load_areas("oa", data_dir=data_dir) if network is not None else None
+    from iot_geo.overlap import located_leps
+
+    located = located_leps(bid_list, data_dir=data_dir)
     for bid in bid_list:
         rows.append(_sites_in_area(bid, data_dir))
         rows.append(_fe_involved(bid))
@@ -184,5 +196,5 @@ def check_bids(
             rows.append(_row(bid, "opportunity_areas", "pass",
                              f"{people[reached & in_oa].sum():,.0f} people reached live in an Opportunity Area; "
                              f"{people[reached & low].sum():,.0f} in IMD deciles 1-2"))
-        rows.append(_same_lep(bid, bid_list))
+        rows.append(_same_lep(bid, bid_list, located))
     return pd.DataFrame(rows, columns=["bid_id", "check", "status", "evidence"])

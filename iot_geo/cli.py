@@ -54,6 +54,10 @@ def _set_data_dir(data_dir: Path | None) -> None:
 def _main(
     data_dir: DataDir = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logging.")] = False,
+    allow_modified_data: Annotated[bool, typer.Option(
+        "--allow-modified-data",
+        help="Read dataset files that differ from the catalogue's sha256, with a warning recorded in every "
+             "output's provenance (default: such a file is an error).")] = False,
 ) -> None:
     _state["debug"] = debug
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(message)s")
@@ -62,6 +66,26 @@ def _main(
 
         warnings.showwarning = _show_warning
     _set_data_dir(data_dir)
+    if allow_modified_data:
+        settings.allow_modified_data = True
+        _show_modified_data_warnings()
+
+
+def _show_modified_data_warnings() -> None:
+    """Print each modified-data warning as one readable line on stderr."""
+    import warnings
+
+    from iot_geo.errors import ModifiedDataWarning
+
+    shown = warnings.showwarning
+
+    def show(message: Any, category: Any, *args: Any, **kw: Any) -> None:
+        if issubclass(category, ModifiedDataWarning):
+            err.print(f"[yellow]warning:[/yellow] {message}", highlight=False, soft_wrap=True)
+        else:
+            shown(message, category, *args, **kw)
+
+    warnings.showwarning = show
 
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
@@ -359,7 +383,7 @@ def _stamp(nets: list[Any], **options: Any) -> dict[str, Any]:
 def _read_bids(path: Path, skip_invalid: bool) -> Any:
     from iot_geo.bids import read_bids
 
-    bids = read_bids(path, skip_invalid=skip_invalid)
+    bids = read_bids(path, skip_invalid=skip_invalid, progress=err.is_terminal)
     for line in bids.problems:
         err.print(f"[yellow]skipped:[/yellow] {line}", highlight=False)
     return bids

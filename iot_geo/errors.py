@@ -23,6 +23,10 @@ class ChecksumError(IotGeoError):
     """A file's sha256 does not match the catalogue."""
 
 
+class ModifiedDataWarning(UserWarning):
+    """A dataset file that differs from the catalogue was read because ``allow_modified_data`` was set."""
+
+
 class DownloadError(IotGeoError):
     """A download failed or was cut short."""
 

@@ -844,6 +844,9 @@ def load_network(
     path = Path(source)
     if not path.is_file():
         raise DataNotFoundError(f"network file {path} not found")
+    from iot_geo.sources.catalogue import verify_path
+
+    verify_path(path)
     kind = _sniff(path)
     file_sha = _file_sha256(path)
     key_obj = {"file_sha256": file_sha, "mode": mode, "speeds": profile.key(), "format": CACHE_FORMAT}

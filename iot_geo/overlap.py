@@ -20,7 +20,10 @@ bids which duplicate provision in an area") is flagged when both
       :data:`DUPLICATE_SHARE`) of either bid's people, and
     * the bids offer at least one route in common.
 Two bids in the same LEP whose catchments meet also get the reason "consider
-one co-ordinated bid (hub and spoke)", duplicate or not.
+one co-ordinated bid (hub and spoke)", duplicate or not. The same LEP is judged
+both from the LEPs the bids declare and from where their sites are (the LEP
+boundaries of the bid's vintage, :func:`located_leps`); the reason says which:
+``declared``, ``located``, or ``both declared and located``.
 """
 
 from __future__ import annotations
@@ -54,6 +57,51 @@ DUPLICATE_SHARE = 0.25
 OVERLAP_COLUMNS = ["bid_a", "bid_b", "mode", "minutes", "area_both_km2", "area_share_a", "area_share_b",
                    "people_both", "people_share_a", "people_share_b", "shared_routes", "same_lep", "same_ca",
                    "duplicate", "reasons"]
+
+
+def located_leps(bids: Sequence[Bid], *, data_dir: str | os.PathLike[str] | None = None
+                 ) -> dict[str, dict[str, str]]:
+    """The LEPs (code -> name) that each bid's sites lie in, on the LEP boundaries of the bid's vintage.
+
+    Every site of every bid of one vintage is located in one vectorised pass
+    (:func:`iot_geo.locate.locate_many`). A site outside England has no LEP.
+    """
+    from iot_geo.locate import locate_many
+
+    out: dict[str, dict[str, str]] = {b.id: {} for b in bids}
+    by_vintage: dict[int | None, list[Bid]] = {}
+    for b in bids:
+        by_vintage.setdefault(b.vintage.get("lep"), []).append(b)
+    for vintage, group in by_vintage.items():
+        group = [b for b in group if len(b.sites)]
+        if not group:
+            continue
+        pts = gpd.GeoSeries(pd.concat([b.sites.geometry.to_crs(settings.crs) for b in group], ignore_index=True),
+                            crs=settings.crs)
+        owners = [b.id for b in group for _ in range(len(b.sites))]
+        where = locate_many(pts, vintage=vintage, data_dir=data_dir)
+        for owner, codes, names in zip(owners, where["lep_codes"], where["lep_names"], strict=True):
+            out[owner].update(zip(codes, names, strict=True))
+    return out
+
+
+def same_lep_basis(a: Bid, b: Bid, located: dict[str, dict[str, str]]) -> tuple[str, list[str]] | None:
+    """Whether two bids are in the same LEP, and on what basis: ``(basis, LEP names)`` or None.
+
+    ``basis`` is ``declared`` (both name it), ``located`` (sites of both lie in
+    it) or ``both declared and located``.
+    """
+    declared = sorted(set(a.lep_codes) & set(b.lep_codes))
+    where_a, where_b = located.get(a.id, {}), located.get(b.id, {})
+    placed = sorted(set(where_a) & set(where_b))
+    if not declared and not placed:
+        return None
+    names = dict(zip(a.lep_codes, a.lep_names, strict=False))
+    if declared and placed:
+        return "both declared and located", [where_a.get(c) or names.get(c, c) for c in sorted({*declared, *placed})]
+    if declared:
+        return "declared", [names.get(c, c) for c in declared]
+    return "located", [where_a[c] for c in placed]
 
 
 @dataclass
@@ -170,6 +218,7 @@ def overlap(
     geo = {(g, m): geom for g, m, geom in zip(bc.table["group_id"], bc.table["minutes"], bc.table.geometry,
                                                 strict=True)}
     cell_km2 = bc.resolution ** 2 / 1e6
+    located = located_leps(bc.bids, data_dir=data_dir)
     rows = []
     for band in bc.bands:
         key = int(band) if float(band).is_integer() else band
@@ -183,7 +232,8 @@ def overlap(
             ia, ib = (i, j) if bc.bids[i].id < bc.bids[j].id else (j, i)
             a, b = bc.bids[ia], bc.bids[ib]
             shared_routes = sorted(set(a.routes) & set(b.routes))
-            same_lep = bool(set(a.lep_codes) & set(b.lep_codes))
+            lep_basis = same_lep_basis(a, b, located)
+            same_lep = lep_basis is not None
             same_ca = bool(a.ca_code and a.ca_code == b.ca_code)
             pa, pb, pboth = people_both[ia, ia], people_both[ib, ib], people_both[ia, ib]
             sa = pboth / pa if pa else 0.0
@@ -197,8 +247,9 @@ def overlap(
                 reasons.append("both offer " + ", ".join(shared_routes))
             if duplicate:
                 reasons.append("duplicate provision: same routes for the same people")
-            if same_lep:
-                reasons.append("same LEP: consider a single co-ordinated bid (hub and spoke)")
+            if lep_basis is not None:
+                reasons.append(f"same LEP ({lep_basis[0]}: {', '.join(lep_basis[1])}): consider a single "
+                               "co-ordinated bid (hub and spoke)")
             row: dict[str, Any] = {
                 "bid_a": a.id, "bid_b": b.id, "mode": bc.mode, "minutes": key,
                 "area_both_km2": round(cboth * cell_km2, 4),

@@ -28,7 +28,6 @@ from iot_geo import settings
 
 #: Catalogue names read in this process (recorded by ``dataset_path``).
 USED: set[str] = set()
-_SHA_MEMO: dict[tuple[str, int, float], str] = {}
 
 
 def record(name: str) -> None:
@@ -36,20 +35,13 @@ def record(name: str) -> None:
     USED.add(name)
 
 
-def _sha(path: Path) -> str:
-    from iot_geo.sources.catalogue import sha256_file
-
-    st = path.stat()
-    key = (str(path), st.st_size, st.st_mtime)
-    if key not in _SHA_MEMO:
-        _SHA_MEMO[key] = sha256_file(path)
-    return _SHA_MEMO[key]
-
-
 def datasets(names: Iterable[str] | None = None, *, data_dir: str | os.PathLike[str] | None = None
              ) -> list[dict[str, Any]]:
-    """File name, vintage, licence and sha256 of each dataset used (default: those read so far)."""
-    from iot_geo.sources.catalogue import get_dataset
+    """File name, vintage, licence and sha256 of each dataset used (default: those read so far).
+
+    A file that differs from the catalogue (read with ``allow_modified_data``) is marked ``modified: true``.
+    """
+    from iot_geo.sources.catalogue import cached_sha256, get_dataset
 
     root = settings.get_data_dir(data_dir)
     out = []
@@ -57,9 +49,19 @@ def datasets(names: Iterable[str] | None = None, *, data_dir: str | os.PathLike[
         ds = get_dataset(name)
         for f in ds.files:
             p = root / f.path
-            out.append({"dataset": name, "file": Path(f.path).name, "vintage": ds.vintage, "licence": ds.licence,
-                        "sha256": _sha(p) if p.is_file() else None})
+            sha = cached_sha256(p) if p.is_file() else None
+            entry: dict[str, Any] = {"dataset": name, "file": Path(f.path).name, "vintage": ds.vintage,
+                                     "licence": ds.licence, "sha256": sha}
+            if sha is not None and sha != f.sha256 and ds.kind != "derived":
+                entry["modified"] = True
+            out.append(entry)
     return out
+
+
+def warnings_for(used: Sequence[dict[str, Any]]) -> list[str]:
+    """One line per dataset file in ``used`` (from :func:`datasets`) that differs from the catalogue."""
+    return [f"modified data: {d['file']} ({d['dataset']}) is not the catalogue's file (sha256 {d['sha256']}); "
+            "used because of --allow-modified-data" for d in used if d.get("modified")]
 
 
 def _plain_args(argv: Sequence[str]) -> list[str]:
@@ -94,13 +96,17 @@ def stamp(
         src = {k: v for k, v in n.source.items() if k in ("file", "file_sha256", "format", "data_date", "place")}
         nets.append({"mode": n.mode, **src, "speeds": n.speeds.key(), "nodes": int(n.n_nodes),
                      "edges": int(n.n_edges)})
-    return {
+    used = datasets(data_dir=data_dir)
+    out = {
         "iot_geo_version": __version__,
-        "datasets": datasets(data_dir=data_dir),
+        "datasets": used,
         "networks": nets,
         "options": _jsonable(options or {}),
         "call": ["iot-geo", *_plain_args(call if call is not None else sys.argv[1:])],
     }
+    if modified := warnings_for(used):
+        out["warnings"] = modified
+    return out
 
 
 def _jsonable(obj: Any) -> Any:

@@ -19,6 +19,12 @@ wgs84 : str
     The coordinate reference system of maps and of lat/lon input.
 download_timeout : float
     Seconds to wait for a server before giving up (connect and read).
+allow_modified_data : bool
+    Every dataset file is checked against its catalogue sha256 when it is read
+    (the answer cached by size and modification time in the cache folder), and
+    a file that differs is an error. ``True`` reads such a file anyway, with a
+    warning that is also written into the provenance of every output. CLI
+    option ``--allow-modified-data``. Default ``False``.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ base_url: str | None = None
 crs: str = "EPSG:27700"
 wgs84: str = "EPSG:4326"
 download_timeout: float = 30.0
+allow_modified_data: bool = False
 
 
 def get_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:

@@ -210,6 +210,9 @@ def load_timetable(
     p = Path(path)
     if not p.exists():
         raise DataNotFoundError(f"GTFS feed {p} not found")
+    from iot_geo.sources.catalogue import verify_path
+
+    verify_path(p)
     _check_files(p)
     dates = service_dates(p)
     d = pick_day(dates, day, where=str(p))

@@ -81,7 +81,9 @@ def test_overlap_is_symmetric(road, people):
         assert abs(inter.area - r.area_both_km2 * 1e6) <= inter.length * bc.resolution / 2
     r3 = ab[ab["minutes"] == 3].iloc[0]
     assert r3["people_both"] == 1200 + 1300 + 1400  # km 11, 12, 13 are within 3 minutes of km 10 and km 14
-    assert not r3["duplicate"] and not r3["same_lep"]  # no shared route, different LEPs
+    assert not r3["duplicate"]  # no shared route
+    # they declare different LEPs, but both sites lie in Rutland, in one LEP (2021): told, with "located"
+    assert r3["same_lep"] and "same LEP (located: " in r3["reasons"]
     geoms = overlap_areas(road, [a, b], minutes=[3], population=people)
     assert len(geoms) == 1
     assert geoms.geometry.iloc[0].area == pytest.approx(polys[("a", 3)].intersection(polys[("b", 3)]).area)

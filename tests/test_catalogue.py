@@ -152,12 +152,18 @@ def test_missing_file_error_names_directory_and_fix(tmp_path):
     assert catalogue.get_dataset("lep2021").downloadable
 
 
-def test_corrupted_layer_is_one_clear_error(tmp_path, data_dir):
-    from iot_geo import load_areas
+def test_corrupted_layer_is_one_clear_error(tmp_path, data_dir, monkeypatch):
+    from iot_geo import load_areas, settings
 
     for name in ("lep2021",):
         for f in get_dataset(name).files:
             (tmp_path / f.path).parent.mkdir(parents=True, exist_ok=True)
             (tmp_path / f.path).write_bytes((data_dir / f.path).read_bytes()[:5000])  # cut short
-    with pytest.raises(InvalidInputError, match=r"unreadable as lep2021.*data fetch --force lep2021"):
+    # the checksum on read catches it first
+    with pytest.raises(ChecksumError, match=r"lep_2021may_en_buc.geojson.*iot-geo data fetch lep2021"):
+        load_areas("lep", 2021, data_dir=tmp_path)
+    # read anyway, the reader's failure is still one clear error
+    monkeypatch.setattr(settings, "allow_modified_data", True)
+    with pytest.warns(UserWarning), pytest.raises(InvalidInputError,
+                                                  match=r"unreadable as lep2021.*data fetch --force lep2021"):
         load_areas("lep", 2021, data_dir=tmp_path)

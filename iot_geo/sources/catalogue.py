@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +38,14 @@ import requests
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from iot_geo import settings
-from iot_geo.errors import ChecksumError, DataNotFoundError, DownloadError, InvalidInputError, IotGeoError
+from iot_geo.errors import (
+    ChecksumError,
+    DataNotFoundError,
+    DownloadError,
+    InvalidInputError,
+    IotGeoError,
+    ModifiedDataWarning,
+)
 
 log = logging.getLogger(__name__)
 
@@ -432,6 +441,7 @@ def dataset_path(name: str, *, data_dir: str | os.PathLike[str] | None = None, i
             else "this file has no download address: copy it into the data directory"
         )
         raise DataNotFoundError(f"{ds.title}: {path.name} not found in {path.parent} ({how})")
+    verify(ds, root)
     return path
 
 
@@ -456,6 +466,141 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+#: File in the cache folder that remembers each dataset file's sha256 by resolved path, size and mtime (ns).
+SHA_CACHE_FILE = "dataset-sha256.json"
+#: At most this many files are remembered (files that no longer exist are forgotten first).
+SHA_CACHE_MAX = 2000
+#: In-process memory of the same: resolved path -> (size, mtime_ns, sha256).
+_SHA_MEMO: dict[str, tuple[int, int, str]] = {}
+_WARNED: set[tuple[str, str]] = set()
+
+
+def _sha_cache_path() -> Path | None:
+    try:
+        return settings.get_cache_dir() / SHA_CACHE_FILE
+    except OSError:
+        return None
+
+
+def _read_sha_cache(path: Path | None) -> dict[str, tuple[int, int, str]]:
+    if path is None:
+        return {}
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    out: dict[str, tuple[int, int, str]] = {}
+    if isinstance(raw, dict):
+        for key, v in raw.items():
+            if (isinstance(v, list) and len(v) == 3 and isinstance(v[0], int) and isinstance(v[1], int)
+                    and isinstance(v[2], str)):
+                out[str(key)] = (v[0], v[1], v[2])
+    return out
+
+
+def _write_sha_cache(path: Path, entries: dict[str, tuple[int, int, str]]) -> None:
+    from iot_geo.outputs import atomic
+
+    keep = {k: v for k, v in entries.items() if os.path.isfile(k)}
+    if len(keep) > SHA_CACHE_MAX:
+        keep = dict(list(keep.items())[-SHA_CACHE_MAX:])
+    try:
+        with atomic(path) as tmp:
+            tmp.write_text(json.dumps({k: list(v) for k, v in keep.items()}, indent=0), encoding="utf-8")
+    except (IotGeoError, OSError) as exc:  # a read-only or full cache: the answer is kept in memory only
+        log.debug("could not remember checksums in %s: %s", path, exc)
+
+
+def cached_sha256(path: str | os.PathLike[str]) -> str:
+    """The sha256 of a file, remembered by (resolved path, size, mtime in ns).
+
+    The answer is kept in memory and in :data:`SHA_CACHE_FILE` in the cache
+    folder (written atomically), so a file is hashed again only when its size
+    or modification time changes. A cache that cannot be written is skipped.
+    """
+    real = Path(path).resolve()
+    key = str(real)
+    st = real.stat()
+    now = (st.st_size, st.st_mtime_ns)
+    hit = _SHA_MEMO.get(key)
+    if hit is not None and hit[:2] == now:
+        return hit[2]
+    cache = _sha_cache_path()
+    stored = _read_sha_cache(cache)
+    for k, v in stored.items():  # one read of the cache file serves every file this process opens
+        _SHA_MEMO.setdefault(k, v)
+    hit = stored.get(key)
+    if hit is not None and hit[:2] == now:
+        _SHA_MEMO[key] = hit
+        return hit[2]
+    digest = sha256_file(real)
+    after = real.stat()
+    if (after.st_size, after.st_mtime_ns) != now:  # changed while being read: answer, but remember nothing
+        return digest
+    _SHA_MEMO[key] = (*now, digest)
+    if cache is not None:
+        stored.pop(key, None)
+        stored[key] = _SHA_MEMO[key]
+        _write_sha_cache(cache, stored)
+    return digest
+
+
+def verify(ds: Dataset, root: Path) -> None:
+    """Check every present file of ``ds`` under ``root`` against the catalogue's sha256.
+
+    Derived tables are not checked (iot-geo builds them; see :func:`check`).
+
+    Raises
+    ------
+    ChecksumError
+        For a file that differs, naming it and the fix, unless
+        :data:`iot_geo.settings.allow_modified_data` is set: then a
+        :class:`~iot_geo.errors.ModifiedDataWarning` is issued instead (and
+        :func:`iot_geo.provenance.stamp` records the file in every output).
+    """
+    if ds.kind == "derived":
+        return
+    for f in ds.files:
+        path = root / f.path
+        if not path.is_file():
+            continue
+        digest = cached_sha256(path)
+        if digest == f.sha256:
+            continue
+        what = (f"{path}: sha256 {digest[:12]}... is not the catalogue's {f.sha256[:12]}... for {ds.name} "
+                f"({ds.title})")
+        if settings.allow_modified_data:
+            if (str(path), digest) not in _WARNED:
+                _WARNED.add((str(path), digest))
+                warnings.warn(f"{what}: used anyway because of --allow-modified-data; every output's provenance "
+                              "records it", ModifiedDataWarning, stacklevel=3)
+            continue
+        how = (f"run `iot-geo data fetch {ds.name}` for an intact copy" if ds.downloadable
+               else "copy an intact file into the data directory (it has no download address; see its PROVENANCE.md)")
+        raise ChecksumError(f"{what}: the file was changed or damaged; {how}, or give --allow-modified-data "
+                            "(iot_geo.settings.allow_modified_data = True) to use it anyway")
+
+
+def verify_path(path: str | os.PathLike[str], *, data_dir: str | os.PathLike[str] | None = None) -> None:
+    """Verify ``path`` with :func:`verify` when it is one of the catalogue's files in the data directory.
+
+    For readers that take a path (road networks, timetables) rather than a
+    catalogue name; any other file (a user's own extract) is left alone.
+    """
+    root = settings.get_data_dir(data_dir)
+    try:
+        rel = Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
+    except ValueError:
+        return
+    for ds in DATASETS:
+        if any(f.path == rel for f in ds.files):
+            from iot_geo.provenance import record
+
+            record(ds.name)
+            verify(ds, root)
+            return
 
 
 @dataclass(frozen=True)
