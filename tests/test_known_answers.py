@@ -451,9 +451,9 @@ def test_documented_tolerances_equal_the_constants():
 
 def test_cli_duplicate_share_is_the_library_constant(monkeypatch):
     """The CLI's --duplicate-share help quotes the library's figure, and the default passes it through."""
-    from typer.testing import CliRunner
-
     import importlib
+
+    from typer.testing import CliRunner
 
     from iot_geo import cli
 
