@@ -42,7 +42,7 @@ def test_flatten_lists_only_touches_list_columns():
     flat = outputs.flatten_lists(df)
     assert list(flat["l"][:2]) == ["1;2", "x"] and pd.isna(flat["l"].iloc[2]) and list(flat["s"]) == ["a;b", "c", "d"]
     assert list(flat["n"]) == [1, 2, 3]
-    assert list(outputs.flatten_lists(df, sep=" | ")["l"])[0] == "1 | 2"
+    assert outputs.flatten_lists(df, sep=" | ")["l"].iloc[0] == "1 | 2"
     assert df["l"].iloc[0] == [1, 2]
 
 
