@@ -43,7 +43,7 @@ for m in "${MODULES[@]}"; do
   d=$WORK/$m
   mkdir -p "$d"
   rm -rf "$d/iot_geo" "$d/tests" "$d/data"
-  cp -r iot_geo tests data "$d/"
+  cp -r iot_geo tests data README.md "$d/"
   find "$d" -name __pycache__ -prune -exec rm -rf {} +
   # the test selection as a TOML list
   sel=$(eval "set -- ${TESTS[$m]}"; "$PY" -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "$@")
@@ -56,7 +56,7 @@ text += f"""
 [tool.mutmut]
 source_paths = ["iot_geo"]
 only_mutate = ["iot_geo/{module}.py"]
-also_copy = ["data"]
+also_copy = ["data", "README.md"]
 pytest_add_cli_args = ["-p", "no:randomly", "-p", "no:cacheprovider", "-W", "ignore"]
 pytest_add_cli_args_test_selection = {sel}
 timeout_multiplier = 5.0
