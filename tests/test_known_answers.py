@@ -485,3 +485,26 @@ def test_hand_built_grid_times_are_exact(grid):
                         max_minutes=10)
     assert list(t["minutes"][:4]) == [0.0, 2.0, 3.0, 5.0]
     assert t["minutes"].iloc[4] == pytest.approx(5.05, abs=1e-9)  # 50 m past the junction 5 blocks away
+
+
+def test_data_dir_reaches_the_population_loader(road, monkeypatch):
+    """Every analysis reads the population from the data directory it is given."""
+    calls = []
+
+    def fake(*, data_dir=None):
+        calls.append(data_dir)
+        return UNION_POP
+
+    monkeypatch.setattr("iot_geo.sources.population.load_population", fake)
+    _world(monkeypatch, lep=_layer("E37000042", box(X0, Y0 - 500, X0 + 20_000, Y0 + 500)))
+    bid = make_bid("hs", [("hub", "hub", km(10)), ("spoke", "spoke", km(12))], lep_names=["Test"])
+    other = make_bid("o", [("o-hub", "hub", km(11))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        o = overlap(road, [bid, other], minutes=[1], data_dir="d1")
+        h = hub_spoke(road, bid, minutes=[1], data_dir="d2").set_index("site_id")
+        p = people_reached(road, bid.sites, minutes=[1], data_dir="d3")
+    assert calls == ["d1", "d2", "d3"]
+    # o at km 11 reaches km 10-12 (4 + 8 + 16 = 28); the bid reaches km 9-13 (62): 28 shared
+    assert o["people_both"].tolist() == [28.0] and o["people_share_a"].tolist() == [round(28 / 62, 4)]
+    assert h.loc["(network)", "people_alone"] == 62 and p["people"].tolist() == [62.0]
