@@ -508,3 +508,74 @@ def test_data_dir_reaches_the_population_loader(road, monkeypatch):
     # o at km 11 reaches km 10-12 (4 + 8 + 16 = 28); the bid reaches km 9-13 (62): 28 shared
     assert o["people_both"].tolist() == [28.0] and o["people_share_a"].tolist() == [round(28 / 62, 4)]
     assert h.loc["(network)", "people_alone"] == 62 and p["people"].tolist() == [62.0]
+
+
+def test_bid_catchments_union_far_centroids_and_table(road):
+    from iot_geo.overlap import OVERLAP_COLUMNS, bid_catchments, overlap_areas
+
+    # a has sites at km 4 and km 10; b at km 12; a far centroid (Z) lies 5 km off the road, beyond every network
+    pop = population([("K3", km(3), 1.0, 1.0, 1), ("K9", km(9), 2.0, 1.0, 1), ("K11", km(11), 4.0, 1.0, 1),
+                      ("Z", km(11, 5000), 1000.0, 1.0, 1), ("K13", km(13), 8.0, 1.0, 1)])
+    a = make_bid("a", [("a1", "hub", km(4)), ("a2", "spoke", km(10))])
+    b = make_bid("b", [("b1", "hub", km(12))])
+    bc = bid_catchments(road, [a, b], minutes=[1], population=pop)
+    assert bc.mode == "drive" and bc.bands == [1.0] and bc.resolution == 100.0
+    np.testing.assert_array_equal(bc.minutes <= 1, [[1, 1, 1, 0, 0], [0, 0, 1, 0, 1]])
+    assert (bc.minutes[bc.minutes <= 1] == 1.0).all() and np.isinf(bc.minutes[:, 3]).all()  # Z: never reached
+    np.testing.assert_array_equal(bc.people, [1, 2, 4, 1000, 8])
+    t = bc.table
+    assert t.crs.to_epsg() == 27700 and list(t.index) == [0, 1] and t.geometry.name == "geometry"
+    assert list(t["group_id"]) == ["a", "b"] and list(t["site_id"]) == ["", ""] and list(t["people"]) == [7, 12]
+    o = overlap(bc)
+    assert list(o.columns) == OVERLAP_COLUMNS and not isinstance(o, gpd.GeoDataFrame)
+    # the second site of a (km 10) shares km 11 with b: a union of both sites, not the first alone
+    row = o.iloc[0]
+    assert row["people_both"] == 4 and row["people_share_a"] == round(4 / 7, 4) and row["people_share_b"] == round(4 / 12, 4)
+    # shared land is counted on the grid: cells both reach, 100 m x 100 m each
+    ids_a = bc.cells[0][0][bc.cells[0][1] <= 1]
+    ids_b = bc.cells[1][0][bc.cells[1][1] <= 1]
+    both = len(np.intersect1d(ids_a, ids_b))
+    assert both > 0 and row["area_both_km2"] == round(both * 0.01, 4)
+    assert row["area_share_a"] == round(both / len(ids_a), 4) and row["area_share_b"] == round(both / len(ids_b), 4)
+    geo = overlap_areas(road, [a, b], minutes=[1], population=pop, duplicate_share=0.6)
+    assert list(geo["people_both"]) == [4.0] and list(geo["duplicate"]) == [False] and geo.crs.to_epsg() == 27700
+    with pytest.raises(TypeError, match="needs the bids"):
+        overlap(road)
+
+
+def test_overlap_of_land_without_people_and_of_a_bid_with_nobody(road):
+    # a at km 10 and b at km 12 share land within 1 minute, but the only people live at km 9 (a's alone)
+    pop = population([("K9", km(9), 5.0, 1.0, 1)])
+    a = make_bid("a", [("a1", "hub", km(10))])
+    b = make_bid("b", [("b1", "hub", km(12))])
+    row = _overlap(road, [a, b], pop, minutes=[1]).iloc[0]
+    assert row["people_both"] == 0 and row["people_share_a"] == 0.0 and row["people_share_b"] == 0.0
+    assert row["area_both_km2"] > 0 and not row["duplicate"]
+    assert row["reasons"] == "both offer digital; same LEP: consider a single co-ordinated bid (hub and spoke)"
+
+
+def test_bids_on_networks_of_different_resolutions_are_refused(road):
+    from iot_geo.overlap import bid_catchments
+
+    nodes = {i: (X0 + 1000 * i, Y0 + 20_000) for i in range(5)}
+    walk = km_per_minute(raw_network(nodes, [(i, i + 1, True, True) for i in range(4)]), mode="walk")
+    a = make_bid("a", [("a1", "hub", km(10))])
+    b = make_bid("b", [("b1", "hub", Point(X0 + 2000, Y0 + 20_000))])
+    with pytest.raises(Exception, match=r"different grid resolutions \(\[25\.0, 100\.0\] m\); load networks of one mode"):
+        bid_catchments([road, walk], [a, b], minutes=[1], population=population([("K9", km(9), 5.0, 1.0, 1)]))
+
+
+def test_large_shared_area_in_km2(grid):
+    """Areas of 100 km2 and more keep four decimals of km2 (a cell is 0.01 km2)."""
+    from iot_geo.overlap import bid_catchments
+
+    pop = population([("C", g(10, 10), 10.0, 1.0, 1)])
+    a = make_bid("a", [("a1", "hub", g(9, 10))])
+    b = make_bid("b", [("b1", "hub", g(11, 10))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bc = bid_catchments(grid, [a, b], minutes=[12], population=pop)
+        row = overlap(bc).iloc[0]
+    ids = [c[0][c[1] <= 12] for c in bc.cells]
+    both = len(np.intersect1d(*ids))
+    assert both * 0.01 > 100 and row["area_both_km2"] == round(both * 0.01, 4)
