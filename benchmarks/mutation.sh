@@ -4,6 +4,7 @@
 #   benchmarks/mutation.sh                 every core module, in priority order
 #   benchmarks/mutation.sh overlap checks  just these
 #   MUTANTS='iot_geo.catchment.x__people_in_reach*' benchmarks/mutation.sh catchment   only some functions
+#   RERUN_SURVIVORS=1 benchmarks/mutation.sh overlap   the last run's survivors again, with the current tests
 #
 # Slow (minutes to an hour a module on two cores), so not part of .ci/run. Each module runs in its
 # own scratch copy (.mutation/MODULE) with only the fast tests that exercise it, so a mutant costs
@@ -64,7 +65,12 @@ timeout_multiplier = 5.0
 open(out, "w", encoding="utf-8").write(text)
 EOF
   echo "== $m: ${TESTS[$m]}"
-  (cd "$d" && "$PY" -m mutmut run --max-children "$CHILDREN" ${MUTANTS:-} >"$d/run.log" 2>&1) || {
+  names=${MUTANTS:-}
+  if [ -n "${RERUN_SURVIVORS:-}" ] && [ -s "$d/survivors.txt" ]; then
+    names=$(cut -d: -f1 "$d/survivors.txt" | tr '\n' ' ')  # only last run's survivors, against today's tests
+    rm -f "$d/mutants/mutmut-stats.json"  # tests changed: map tests to functions afresh
+  fi
+  (cd "$d" && "$PY" -m mutmut run --max-children "$CHILDREN" $names >"$d/run.log" 2>&1) || {
     echo "mutmut failed for $m: see $d/run.log" >&2; tail -20 "$d/run.log" >&2; continue; }
   (cd "$d" && "$PY" -m mutmut results --all true >"$d/results.txt" 2>&1 || true)
   line=$("$PY" - "$d/results.txt" "$m" <<'EOF'
