@@ -579,3 +579,72 @@ def test_large_shared_area_in_km2(grid):
     ids = [c[0][c[1] <= 12] for c in bc.cells]
     both = len(np.intersect1d(*ids))
     assert both * 0.01 > 100 and row["area_both_km2"] == round(both * 0.01, 4)
+
+
+def test_hub_times_follow_one_way_streets_and_lower_bound_flags(monkeypatch):
+    # 0 -- 1 -- 2 two-way, 1 km each; 2 -> 3 one-way (1 km); 3 -> 0 one-way back along a 5 km loop road
+    nodes = {0: (X0, Y0), 1: (X0 + 1000, Y0), 2: (X0 + 2000, Y0), 3: (X0 + 3000, Y0)}
+    loop = [(X0 + 3000, Y0 + 1000), (X0, Y0 + 1000)]  # 1 + 3 + 1 km
+    net = km_per_minute(raw_network(nodes, [(0, 1, True, True), (1, 2, True, True), (2, 3, True, False),
+                                            (3, 0, True, False, loop)]))
+    pop = population([("P0", Point(X0, Y0), 10.0, 6.0, 1), ("P3", Point(X0 + 3000, Y0), 30.0, 18.0, 2)])
+    _world(monkeypatch, lep=_layer("E37000042", box(X0 - 100, Y0 - 100, X0 + 3100, Y0 + 1100)))
+    bid = make_bid("ow", [("hub", "hub", Point(X0, Y0)), ("spoke", "spoke", Point(X0 + 3000, Y0))],
+                   lep_names=["Test"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        h = hub_spoke(net, bid, minutes=[2], population=pop).set_index("site_id")
+    # hub -> spoke: 0-1-2-3 = 3 minutes; spoke -> hub: only the loop, 5 minutes
+    assert h.loc["spoke", "from_hub_minutes"] == 3.0 and h.loc["spoke", "to_hub_minutes"] == 5.0
+    assert h.loc["hub", "to_hub_minutes"] == 0.0 and h.loc["hub", "from_hub_minutes"] == 0.0
+    assert list(h["role"]) == ["hub", "spoke", "network"] and list(h["bid_id"]) == ["ow"] * 3
+    assert list(h["name"]) == ["hub", "spoke", "ow"] and list(h["minutes"]) == [2, 2, 2]
+    net_row = h.loc["(network)"]
+    assert net_row["people_alone"] == 40 and net_row["area_people"] == 40 and net_row["area_share"] == 1.0
+    assert net_row["area_share_is_lower_bound"] == bool(net_row["truncated"])  # the network covers the LEP
+    assert net_row["share_added"] == 1.0 and not net_row["redundant"]
+    assert np.isnan(net_row["to_hub_minutes"]) and np.isnan(net_row["from_hub_minutes"])
+    assert h.loc["hub", "area_people"] != h.loc["hub", "area_people"]  # only the network row carries the area
+    # an LEP bigger than the loaded network: the share is a lower bound
+    _world(monkeypatch, lep=_layer("E37000042", box(X0 - 5000, Y0 - 5000, X0 + 8000, Y0 + 5000)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        big = hub_spoke(net, bid, minutes=[2], population=pop).set_index("site_id").loc["(network)"]
+    assert big["area_share_is_lower_bound"]
+
+
+def test_suggest_spokes_filters_candidates_and_reports(road):
+    from iot_geo.hub_spoke import suggest_spokes
+
+    pop = population([(f"K{k}", km(k), 10.0 * (k + 1), 1.0, 1) for k in range(31)])
+    hub = gpd.GeoDataFrame({"site_id": ["hub"]}, geometry=[km(5)], crs=27700)
+    cands = gpd.GeoDataFrame({"site_id": ["hub", "next-door", "far-off", "c9", "c20", "c27"]},
+                             geometry=[km(15), km(5, 40), km(12, 5000), km(9), km(20), km(27)], crs=27700)
+    out = suggest_spokes(road, hub, cands, k=2, minutes=1, population=pop)
+    # the hub's own id, a site within 50 m of the hub and one 5 km from any road are not candidates
+    assert out.attrs["candidates"] == 3
+    # 1 minute: km 26-28 (270 + 280 + 290 = 840) and km 19-21 (200 + 210 + 220 = 630) beat km 8-10 (270)
+    assert list(out["site_id"]) == ["c27", "c20"] and list(out["people_added"]) == [840.0, 630.0]
+    assert list(out["people_alone"]) == [840.0, 630.0]
+    assert out.attrs["hub_people"] == 50 + 60 + 70 and out.attrs["objective"] == 180 + 840 + 630
+    assert out.attrs["minutes"] == 1.0 and out.attrs["greedy_objective"] == out.attrs["objective"]
+    assert out.attrs["greedy_choice"] == ["c27", "c20"] and out.attrs["greedy_gap"] == 0
+    for bad in (0, 2.5):
+        with pytest.raises(Exception, match="choose at least one spoke"):
+            suggest_spokes(road, hub, cands, k=bad, minutes=1, population=pop)
+    with pytest.raises(Exception, match="exactly one hub"):
+        suggest_spokes(road, cands.iloc[3:5], cands, k=1, minutes=1, population=pop)
+    # spokes that overlap: each adds only what no other chosen site reaches
+    near = gpd.GeoDataFrame({"site_id": ["c7", "c8"]}, geometry=[km(7), km(8)], crs=27700)
+    both = suggest_spokes(road, hub, near, k=2, minutes=1, population=pop).set_index("site_id")
+    # hub km 4-6; c7 km 6-8; c8 km 7-9: c7 adds nothing of its own, c8 adds km 9 (100)
+    assert both.loc["c7", "people_added"] == 0 and both.loc["c8", "people_added"] == 100
+    assert both.loc["c7", "people_alone"] == 70 + 80 + 90
+
+
+def test_exact_spoke_choice_when_nothing_is_left_to_cover():
+    from iot_geo.hub_spoke import _mclp
+
+    cover = np.array([[1, 0], [0, 1]], dtype=bool)
+    chosen, obj, solver = _mclp(cover, np.array([3.0, 4.0]), np.array([True, True]), 1)
+    assert chosen == [0] and obj == 7.0 and solver == "trivial"
