@@ -326,9 +326,16 @@ def test_checks_coverage_providers_and_opportunity_areas(grid, monkeypatch):
 
 def test_checks_coverage_just_below_and_partner_college(grid, monkeypatch):
     bid, pop = _check_world(monkeypatch, u_people=501.0, partner_college=True)
-    c = check_bids([bid], grid, minutes=[3], population=pop).set_index("check")
+    c = check_bids([bid], grid, minutes=3, population=pop).set_index("check")  # one band, given as a number
     assert c.loc["lep_coverage", "status"] == "warn"  # 500 / 1,001 < 50 %
+    assert c.loc["lep_coverage", "evidence"] == "500 of 1,001 people in Test LEP (50.0%) within 3 min"
     assert c.loc["existing_providers", "status"] == "pass"  # the college in reach is a partner
+    assert c.loc["existing_providers", "evidence"] == "1 fe_college, 1 utc within 3 min"
+    # without minutes the largest default band (60) is used: everything in the LEP is reached
+    c60 = check_bids([bid], grid, population=pop).set_index("check")
+    # X (10,000 people, reached but outside the LEP) is no part of the LEP's share: never over 100 %
+    assert c60.loc["lep_coverage", "evidence"].startswith("1,001 of 1,001 people in Test LEP (100.0%) within 60 min")
+    assert list(check_bids([bid], grid, minutes=[3], population=pop)["bid_id"]) == ["c"] * 7
 
 
 def test_checks_lower_bound_when_the_network_is_smaller_than_the_lep(grid, monkeypatch):
@@ -648,3 +655,15 @@ def test_exact_spoke_choice_when_nothing_is_left_to_cover():
     cover = np.array([[1, 0], [0, 1]], dtype=bool)
     chosen, obj, solver = _mclp(cover, np.array([3.0, 4.0]), np.array([True, True]), 1)
     assert chosen == [0] and obj == 7.0 and solver == "trivial"
+
+
+def test_lep_share_counts_only_the_leps_people(road, monkeypatch):
+    # the LEP holds km 0-10; the bid at km 10 reaches km 7-13 in 3 minutes: km 11-13 lie outside the LEP
+    _world(monkeypatch, lep=_layer("E37000042", box(X0 - 500, Y0 - 500, X0 + 10_500, Y0 + 500)))
+    pop = population([(f"K{k}", km(k), 10.0, 1.0, 1) for k in range(31)])
+    bid = make_bid("b", [("hub", "hub", km(10))], lep_names=["Test"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net = hub_spoke(road, bid, minutes=[3], population=pop).set_index("site_id").loc["(network)"]
+    assert net["people_alone"] == 70 and net["area_people"] == 110  # km 0-10
+    assert net["area_share"] == round(40 / 110, 4)  # km 7-10 of the LEP's 11 areas, not 70 / 110
