@@ -244,13 +244,20 @@ def test_hub_spoke_people_added_16_59_and_redundant_boundary(road):
 def _world(monkeypatch, *, lep=None, oa=None, ca=None, providers=None):
     """Replace the boundary and provider loaders with hand-made layers (the public loaders, injected)."""
     layers = {"lep": lep, "oa": oa, "ca": ca}
+    calls = []
 
     def load_areas(kind, vintage=None, *, data_dir=None):
+        calls.append((kind, data_dir))
         return layers[kind]
+
+    def load_providers(types=None, *, data_dir=None):
+        calls.append(("providers", data_dir))
+        return providers
 
     monkeypatch.setattr("iot_geo.sources.boundaries.load_areas", load_areas)
     if providers is not None:
-        monkeypatch.setattr("iot_geo.sources.providers.load_providers", lambda *a, **k: providers)
+        monkeypatch.setattr("iot_geo.sources.providers.load_providers", load_providers)
+    return calls
 
 
 def _layer(code, geom):
@@ -295,7 +302,7 @@ def _check_world(monkeypatch, u_people=500.0, partner_college=False):
                                   "name": ["Other College", "Far College", "Tech UTC"],
                                   "provider_type": ["fe_college", "fe_college", "utc"]},
                                  geometry=[g(11, 10), g(2, 2), g(10, 11)], crs=27700)
-    _world(monkeypatch, lep=lep, oa=oa, providers=providers)
+    calls = _world(monkeypatch, lep=lep, oa=oa, providers=providers)
     # R (0 min) decile 1 in the OA; R2 (2 min) decile 2; R3 (3 min, at the cutoff) decile 3 in the OA;
     # U in the LEP and the OA but 4 minutes away; X outside the LEP
     pop = population([("R", g(10, 10), 300.0, 1.0, 1), ("R2", g(12, 10), 150.0, 1.0, 2),
@@ -303,13 +310,15 @@ def _check_world(monkeypatch, u_people=500.0, partner_college=False):
                       ("X", g(2, 2), 10_000.0, 1.0, 1)])
     partners = [Partner("Other College", "fe_college")] if partner_college else []
     bid = make_bid("c", [("c-hub", "hub", g(10, 10))], lep_names=["Test"], partners=partners)
+    bid.calls = calls
     return bid, pop
 
 
 def test_checks_coverage_providers_and_opportunity_areas(grid, monkeypatch):
     assert not grid.frontier[[10 * 21 + j for j in range(5, 16)]].any()  # the middle is not the network's edge
     bid, pop = _check_world(monkeypatch)
-    c = check_bids([bid], grid, minutes=[2, 3], population=pop).set_index("check")
+    c = check_bids([bid], grid, minutes=[2, 3], population=pop, data_dir="dd").set_index("check")
+    assert set(bid.calls) == {("lep", "dd"), ("oa", "dd"), ("providers", "dd")}
     assert COVERAGE_PASS == 0.5
     # reached: R + R2 + R3 = 500 of the LEP's 1,000 (R, R2, R3, U): exactly half passes
     assert c.loc["lep_coverage", "status"] == "pass"
@@ -667,3 +676,46 @@ def test_lep_share_counts_only_the_leps_people(road, monkeypatch):
         net = hub_spoke(road, bid, minutes=[3], population=pop).set_index("site_id").loc["(network)"]
     assert net["people_alone"] == 70 and net["area_people"] == 110  # km 0-10
     assert net["area_share"] == round(40 / 110, 4)  # km 7-10 of the LEP's 11 areas, not 70 / 110
+
+
+def test_sites_in_area_reads_the_bids_vintage_and_every_area(monkeypatch):
+    calls = []
+    layers = {"lep": _layer("E37000042", box(X0, Y0, X0 + 10_000, Y0 + 10_000)),
+              "ca": gpd.GeoDataFrame({"code": ["E47000001", "E47000008"], "name": ["Other CA", "Test CA"]},
+                                     geometry=[box(X0 + 50_000, Y0, X0 + 60_000, Y0 + 10_000),
+                                               box(X0 + 20_000, Y0, X0 + 30_000, Y0 + 10_000)], crs=27700)}
+
+    def load_areas(kind, vintage=None, *, data_dir=None):
+        calls.append((kind, vintage, data_dir))
+        return layers[kind]
+
+    monkeypatch.setattr("iot_geo.sources.boundaries.load_areas", load_areas)
+    # in the LEP and the CA (the CA's own polygon, not the other CA's)
+    ok = make_bid("ok", [("a", "hub", Point(X0 + 5000, Y0 + 5000)), ("b", "spoke", Point(X0 + 25_000, Y0 + 5000))],
+                  ca="E47000008", lep_names=["Test"])
+    ok.vintage = {"lep": 2017, "ca": 2021}
+    bad = make_bid("bad", [("c", "hub", Point(X0 + 55_000, Y0 + 5000)), ("d", "spoke", Point(X0 + 40_000, Y0))],
+                   lep=(), ca="E47000008")
+    c = check_bids([ok, bad], data_dir="dd").set_index(["bid_id", "check"])
+    assert c.loc[("ok", "sites_in_area"), "evidence"] == "all 2 site(s) in Test / Test CA"
+    assert c.loc[("bad", "sites_in_area"), "evidence"] == "outside Test CA: c, d"
+    assert ("lep", 2017, "dd") in calls and ("ca", 2021, "dd") in calls and ("ca", None, "dd") in calls
+    lvl = make_bid("lvl", [("e", "hub", Point(X0 + 5000, Y0 + 5000))], routes=("digital",))
+    lvl.levels = [3, 4]
+    none = make_bid("none", [("f", "hub", Point(X0 + 5000, Y0 + 5000))], routes=("digital",))
+    none.levels = []
+    c = check_bids([lvl, none]).set_index(["bid_id", "check"])
+    assert c.loc[("lvl", "stem_levels"), "status"] == "pass"  # level 4 counts as higher level
+    assert c.loc[("none", "stem_levels"), "evidence"] == ("100% of 1 route(s) STEM; levels none: "
+                                                          "no level 4-5 provision")
+    assert c.loc[("lvl", "fe_college_involved"), "evidence"] == "led by an FE college (Lead College)"
+    emp = make_bid("emp", [("g", "hub", Point(X0 + 5000, Y0 + 5000))], lead_type="employer",
+                   partners=[Partner("X College", "fe_college"), Partner("Y College", "fe_college")])
+    uni = make_bid("uni", [("h", "hub", Point(X0 + 5000, Y0 + 5000))], lead_type="university")
+    c = check_bids([emp, uni]).set_index(["bid_id", "check"])
+    assert c.loc[("emp", "fe_college_involved"), "evidence"] == "FE college partner(s): X College, Y College"
+    assert c.loc[("uni", "fe_college_involved"), "evidence"] == (
+        "no FE college leads or partners (lead is a university); the competition asks for FE involvement")
+    assert c.loc[("emp", "other_bids_same_lep"), "evidence"] == (
+        "1 other bid(s) in the same LEP (uni): consider one co-ordinated bid with hub and spoke delivery")
+    assert c.loc[("uni", "other_bids_same_lep"), "evidence"].startswith("1 other bid(s) in the same LEP (emp)")
