@@ -30,7 +30,7 @@ declare -A TESTS=(
   [outputs]="tests/test_outputs.py tests/test_midwrite_faults.py tests/test_trust.py::test_full_disk_fails_cleanly_and_leaves_inputs tests/test_trust.py::test_unwritable_output_folder"
   [provenance]="tests/test_provenance.py tests/test_midwrite_faults.py"
   [locate]="tests/test_locate.py"
-  [catchment]="tests/test_known_answers.py tests/test_catchment.py -k 'not columns_and_values'"
+  [catchment]="tests/test_known_answers.py tests/test_catchment_inputs.py tests/test_catchment.py -k 'not columns_and_values'"
   [transit]="tests/test_transit.py -k 'not cli'"
   [network]="tests/test_network.py tests/test_catchment.py -k 'not free_flow and not columns_and_values'"
 )
