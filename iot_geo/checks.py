@@ -10,7 +10,7 @@ Checks (``check`` column)
     involvement). warn otherwise.
 ``lep_coverage`` (needs a network)
     The share of the LEP's (or CA's) people that the bid's sites reach within
-    the largest band ("a LEP area as a minimum"): pass at
+    the largest band (people reached outside the area do not count) ("a LEP area as a minimum"): pass at
     :data:`COVERAGE_PASS` or more, else warn; a warn that says so where the
     loaded network is too small to tell (a lower bound).
 ``existing_providers`` (needs a network)
@@ -161,8 +161,11 @@ def check_bids(
             det = catchment_detail(net, sites, minutes=[float(band)], union=True, population=pop)
             reached = det.unit_minutes[0] <= float(band)
             people = np.nan_to_num(det.population["people"].to_numpy(dtype=float, na_value=np.nan))
-            reach_people = float(people[reached].sum())
             area_people, area_geom, label = area_population(bid, pop, data_dir=data_dir)
+            # the LEP's own people reached (people reached beyond it are not a share of it)
+            in_area = shapely.contains_xy(area_geom, det.population.geometry.x.to_numpy(),
+                                          det.population.geometry.y.to_numpy())
+            reach_people = float(people[reached & in_area].sum())
             share = reach_people / area_people if area_people else 0.0
             truncated = bool(det.table["truncated"].any())
             covers = network_covers(net, area_geom)

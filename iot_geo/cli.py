@@ -505,8 +505,9 @@ def overlap_cmd(
     network: Networks = None,
     mode: Mode = "drive",
     minutes: Annotated[list[float] | None, typer.Option("--minutes", help="Bands in minutes.")] = None,
-    duplicate_share: Annotated[float, typer.Option("--duplicate-share", help="Shared people share that, with a "
-                                                                              "shared route, means duplication.")] = 0.25,
+    duplicate_share: Annotated[float | None, typer.Option(
+        "--duplicate-share", help="Shared people share that, with a shared route, means duplication "
+                                  "(default 0.25: iot_geo.overlap.DUPLICATE_SHARE).")] = None,
     skip_invalid: SkipInvalid = False,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="CSV of the overlap table.")] = None,
     gpkg: Annotated[Path | None, typer.Option("--gpkg", help="GeoPackage of catchments and overlap areas.")] = None,
@@ -518,8 +519,10 @@ def overlap_cmd(
     Example: iot-geo overlap data/examples/cambridge.yaml --network cambridge.graphml.gz --minutes 10 15 -o overlap.csv
     """
     from iot_geo.outputs import check_output, write_csv, write_gpkg
-    from iot_geo.overlap import bid_catchments, overlap
+    from iot_geo.overlap import DUPLICATE_SHARE, bid_catchments, overlap
 
+    if duplicate_share is None:
+        duplicate_share = DUPLICATE_SHARE
     _set_data_dir(data_dir)
     for target in (output, gpkg):
         if target is not None:

@@ -111,8 +111,9 @@ def hub_spoke(
         people_added, share_added, to_hub_minutes, from_hub_minutes, redundant,
         area_people, area_share, area_share_is_lower_bound, area, truncated``.
         ``to_hub_minutes``/``from_hub_minutes``: spoke to hub and hub to spoke.
-        ``area_share``: the network's people as a share of the people of the
-        bid's LEP (or CA); a lower bound where the loaded road network does not
+        ``area_share``: the people of the bid's LEP (or CA) that the network
+        reaches, as a share of all its people (people reached outside the area
+        do not count, so it is at most 1); a lower bound where the loaded road network does not
         cover the whole area or a catchment is truncated.
     """
     bands = check_minutes(minutes)
@@ -129,6 +130,7 @@ def hub_spoke(
     to_hub, from_hub = _hub_times(net, sites, hub)
     area_people, area_geom, area_label = area_population(bid, full_pop, data_dir=data_dir)
     covers = network_covers(net, area_geom) if not area_geom.is_empty else False
+    in_area = shapely.contains_xy(area_geom, det.population.geometry.x.to_numpy(), det.population.geometry.y.to_numpy())
     rows = []
     for band in bands:
         reach = pm <= band
@@ -154,7 +156,8 @@ def hub_spoke(
             "minutes": int(band) if float(band).is_integer() else band, "people_alone": union_people,
             "people_16_59_alone": _whole(p1659[union].sum()), "people_added": union_people, "share_added": 1.0,
             "to_hub_minutes": np.nan, "from_hub_minutes": np.nan, "redundant": False,
-            "area_people": area_people, "area_share": round(union_people / area_people, 4) if area_people else np.nan,
+            "area_people": area_people,
+            "area_share": round(float(people[union & in_area].sum()) / area_people, 4) if area_people else np.nan,
             "area_share_is_lower_bound": bool((not covers) or truncated), "area": area_label,
             "truncated": truncated,
         })

@@ -68,6 +68,22 @@ SNAP_TREE_CACHE_MAX = 400_000
 
 #: Version of the cached network format; bump when the arrays change meaning.
 CACHE_FORMAT = 4
+#: Version of the builder (the code that turns OSM into arrays); bump when a build would come out different.
+BUILD_FORMAT = 1
+
+
+def builder_version() -> str:
+    """The builder's version in cache keys: the package version plus :data:`BUILD_FORMAT` and :data:`CACHE_FORMAT`.
+
+    A network cached by another version of iot-geo is rebuilt, never reused.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        pkg = version("iot-geo")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        pkg = "0.0.0"
+    return f"{pkg}+build{BUILD_FORMAT}.cache{CACHE_FORMAT}"
 
 _NO_ACCESS = {"no", "private"}
 _DRIVE = {
@@ -849,7 +865,8 @@ def load_network(
     verify_path(path)
     kind = _sniff(path)
     file_sha = _file_sha256(path)
-    key_obj = {"file_sha256": file_sha, "mode": mode, "speeds": profile.key(), "format": CACHE_FORMAT}
+    key_obj = {"file_sha256": file_sha, "mode": mode, "speeds": profile.key(), "format": CACHE_FORMAT,
+               "builder": builder_version()}
     key = hashlib.sha256(json.dumps(key_obj, sort_keys=True).encode()).hexdigest()[:24]
     cache_path = settings.get_cache_dir() / "networks" / f"{path.name}.{mode}.{key}.npz"
     if cache and cache_path.is_file():

@@ -64,7 +64,7 @@ def test_access_leg_and_cutoff(line):
     site = bng_sites(off=(X0 + 1000, Y0 + 300))  # 300 m off the road: 3 minutes on foot at 6 km/h
     tt = travel_times(line, site, max_minutes=3.5)
     assert tt.sites["snap_m"].iloc[0] == pytest.approx(300)
-    assert tt.per_site[0, 0] == pytest.approx(4.0) is not None or True
+    assert tt.sites["access_minutes"].iloc[0] == pytest.approx(3.0)  # 300 m at 100 m a minute, no parking
     assert np.isinf(tt.per_site[0, 0])  # 3 + 1 = 4 minutes is beyond the 3.5 cutoff
     tt2 = travel_times(line, site, max_minutes=10)
     assert tt2.per_site[0, 0] == pytest.approx(4.0) and tt2.per_site[0, 1] == pytest.approx(4.0)
@@ -140,7 +140,21 @@ def rutland_catch(rutland, data_dir):
         return catchments(rutland, sites, minutes=(10, 15, 20))
 
 
-def test_catchment_columns_and_values(rutland_catch):
+def _denominators(data_dir):
+    """People, 16-59s and IMD deciles per LSOA straight from the IoD 2019 spreadsheets."""
+    pop = pd.read_excel(data_dir / "population/File_6_-_IoD2019_Population_Denominators.xlsx", sheet_name=1)
+    code = next(c for c in pop.columns if "LSOA code" in c)
+    allp = next(c for c in pop.columns if c.startswith("Total population"))
+    p1659 = next(c for c in pop.columns if c.startswith("Population aged 16-59"))
+    imd = pd.read_excel(data_dir / "population/File_1_-_IMD2019_Index_of_Multiple_Deprivation.xlsx", sheet_name=1)
+    icode = next(c for c in imd.columns if "LSOA code" in c)
+    dec = next(c for c in imd.columns if "Decile" in c)
+    out = pd.DataFrame({"all": pop[allp].to_numpy(), "16_59": pop[p1659].to_numpy()}, index=pop[code].to_numpy())
+    out["decile"] = imd.set_index(icode)[dec].reindex(out.index).to_numpy()
+    return out
+
+
+def test_catchment_columns_and_values(rutland_catch, rutland, data_dir):
     c = rutland_catch
     assert list(c.columns[:10]) == ["site_id", "group_id", "mode", "direction", "minutes", "area_km2", "people",
                                     "people_16_59", "people_unknown", "truncated"]
@@ -150,6 +164,16 @@ def test_catchment_columns_and_values(rutland_catch):
         g = g.sort_values("minutes")
         assert g["area_km2"].is_monotonic_increasing and g["people"].is_monotonic_increasing
     oak = c[c["site_id"] == "Oakham"].set_index("minutes")
+    # people and 16-59s against the source files (the IoD denominators), joined here by LSOA code
+    times = lsoa_times(rutland, {"Oakham": OAKHAM}, max_minutes=20)
+    src = _denominators(data_dir)
+    for band in (10, 15, 20):
+        codes = times.loc[times["minutes"] <= band, "lsoa_code"]
+        ref = src.loc[codes]
+        assert oak.loc[band, "people"] == ref["all"].sum() and oak.loc[band, "lsoas"] == len(codes)
+        assert oak.loc[band, "people_16_59"] == ref["16_59"].sum() < oak.loc[band, "people"]
+        for d in range(1, 11):
+            assert oak.loc[band, f"imd_{d}"] == ref.loc[ref["decile"] == d, "all"].sum()
     assert oak.loc[10, "people"] > 10_000  # Oakham town (about 11,000 people) is within 10 minutes
     assert oak.loc[20, "truncated"]  # a 20-minute drive crosses Rutland
 

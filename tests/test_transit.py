@@ -102,8 +102,14 @@ def test_service_removed_by_calendar_dates(tmp_path):
                    calendar_dates=[("S2", "20240102", 2)])
     assert run(f, STOPS["B"], 540)[1]["A"] == 480  # the default day, Tuesday 2 January, has no S2
     assert run(f, STOPS["B"], 540, load={"day": "2024-01-03"})[1]["A"] == 490  # the next day the later bus runs
-    _, removed = run(f, STOPS["B"], 540, load={"day": "2024-01-02"})
-    assert removed["A"] == 480
+    # without the exception the later bus runs on the 2nd too: the 480 above is the removal's doing
+    plain = write_feed(tmp_path / "x2", trips, calendar=[("S1", "1111111"), ("S2", "1111111")])
+    assert run(plain, STOPS["B"], 540, load={"day": "2024-01-02"})[1]["A"] == 490
+    # an added service (exception type 1) runs on a day its calendar does not
+    added = write_feed(tmp_path / "x3", trips, calendar=[("S1", "1111111"), ("S2", "0000000")],
+                       calendar_dates=[("S2", "20240102", 1)])
+    assert run(added, STOPS["B"], 540, load={"day": "2024-01-02"})[1]["A"] == 490
+    assert run(added, STOPS["B"], 540, load={"day": "2024-01-03"})[1]["A"] == 480
 
 
 def test_frequency_based_trips(tmp_path):
@@ -128,8 +134,13 @@ def test_window_median(tmp_path):
     x, y = xy(STOPS["B"])
     m = arrive_by_minutes(tt, x, y, arrive_by="09:00", window_minutes=30, step_minutes=1)
     a = int(tt.stops.index[tt.stops["stop_id"] == "A"][0])
-    # deadlines 08:30..09:00; the trip time from A is 10 minutes plus the wait for the deadline
-    assert 10 <= m[a] <= 20
+    # deadlines 08:30..09:00 (31 of them); for 08:30 + j the last bus arrives at 08:30 + 10 * (j // 10), so the
+    # trip from A takes 10 + j % 10 minutes: four 10s, then three each of 11..19; the median (16th) is 14
+    assert m[a] == pytest.approx(14.0)
+    # the 90th percentile (28th of 31 values) is 18 and the best case 10
+    p90 = arrive_by_minutes(tt, x, y, arrive_by="09:00", window_minutes=30, step_minutes=1, percentile=90)
+    best = arrive_by_minutes(tt, x, y, arrive_by="09:00", window_minutes=30, step_minutes=1, percentile=0)
+    assert p90[a] == pytest.approx(18.0) and best[a] == pytest.approx(10.0)
 
 
 def test_chester_equals_time_expanded_search(data_dir):

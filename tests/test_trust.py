@@ -94,7 +94,15 @@ def test_times_equal_networkx_and_never_shrink_along_edges(g):
     _count("times_vs_networkx")
     nodes, segs = g
     net = km_per_minute(raw_network(nodes, segs))
-    G = net.to_networkx()
+    # the reference is built from the drawn roads themselves, not from the network's arrays
+    G = nx.DiGraph()
+    G.add_nodes_from(sorted(nodes))
+    for a, b, fwd, bwd in segs:
+        minutes = float(np.hypot(nodes[b][0] - nodes[a][0], nodes[b][1] - nodes[a][1])) / 1000.0
+        for u, v, ok in ((a, b, fwd), (b, a, bwd)):
+            if ok and (not G.has_edge(u, v) or G[u][v]["minutes"] > minutes):
+                G.add_edge(u, v, minutes=minutes)
+    assert list(net.node_id) == sorted(nodes)
     for src in range(min(net.n_nodes, 3)):
         ours = dijkstra(net.csr, indices=src)
         ref = nx.single_source_dijkstra_path_length(G, src, weight="minutes")
@@ -187,6 +195,23 @@ def test_overlap_is_symmetric_in_area_and_people(columns, band):
         fwd = overlap(net, bids, minutes=[band], population=pts)
         rev = overlap(net, bids[::-1], minutes=[band], population=pts)
     pd.testing.assert_frame_equal(fwd.reset_index(drop=True), rev.reset_index(drop=True))
+    # against each bid's own times to the centroids: shared people and each bid's share of its own
+    from iot_geo.catchment import times_to_points
+
+    reached = [(times_to_points(net, pts, b.sites, max_minutes=band)["minutes"] <= band).to_numpy() for b in bids]
+    people = pts["people"].to_numpy()
+    pairs = set()
+    for i, j in itertools.combinations(range(len(bids)), 2):
+        both = float(people[reached[i] & reached[j]].sum())
+        if both > 0:
+            pairs.add((f"b{i}", f"b{j}"))
+    assert pairs <= set(zip(fwd["bid_a"], fwd["bid_b"], strict=True))
+    for r in fwd.itertuples():
+        i, j = int(r.bid_a[1:]), int(r.bid_b[1:])
+        both = float(people[reached[i] & reached[j]].sum())
+        assert r.people_both == both
+        assert r.people_share_a == (round(both / people[reached[i]].sum(), 4) if reached[i].any() else 0.0)
+        assert r.people_share_b == (round(both / people[reached[j]].sum(), 4) if reached[j].any() else 0.0)
     for r in fwd.itertuples():
         assert 0 <= r.people_share_a <= 1 and 0 <= r.people_share_b <= 1
         same = columns[int(r.bid_a[1:])] == columns[int(r.bid_b[1:])]

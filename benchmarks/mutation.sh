@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Mutation testing of the core modules with mutmut 3 (the `test` extra installs it).
+#
+#   benchmarks/mutation.sh                 every core module, in priority order
+#   benchmarks/mutation.sh overlap checks  just these
+#   MUTANTS='iot_geo.catchment.x__people_in_reach*' benchmarks/mutation.sh catchment   only some functions
+#   RERUN_SURVIVORS=1 benchmarks/mutation.sh overlap   the last run's survivors again, with the current tests
+#
+# Slow (minutes to an hour a module on two cores), so not part of .ci/run. Each module runs in its
+# own scratch copy (.mutation/MODULE) with only the fast tests that exercise it, so a mutant costs
+# seconds. mutmut mutates function bodies (not module constants: those are pinned by the
+# known-answer tests). Prints killed/survived per module and writes .mutation/MODULE/survivors.txt;
+# `cd .mutation/MODULE && mutmut show NAME` shows a survivor's diff.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+PY=${PYTHON:-$REPO/.venv/bin/python}
+export IOT_GEO_DATA=${IOT_GEO_DATA:-$(cd .. && pwd)/shared/data}
+export IOT_GEO_CACHE=${IOT_GEO_CACHE:-$REPO/.pytest_cache/iot-geo-cache}
+export HYPOTHESIS_PROFILE=mutation
+WORK=${MUTATION_DIR:-$REPO/.mutation}
+CHILDREN=${MUTATION_CHILDREN:-2}
+
+# module -> the fast tests that exercise it (real-data tests only where they are quick); a -k applies to
+# every file named before it
+declare -A TESTS=(
+  [overlap]="tests/test_known_answers.py tests/test_bid_analysis.py -k 'not cambridge'"
+  [hub_spoke]="tests/test_known_answers.py tests/test_bid_analysis.py -k 'not cambridge'"
+  [checks]="tests/test_known_answers.py"
+  [outputs]="tests/test_outputs.py tests/test_midwrite_faults.py tests/test_trust.py::test_full_disk_fails_cleanly_and_leaves_inputs tests/test_trust.py::test_unwritable_output_folder"
+  [provenance]="tests/test_provenance.py tests/test_midwrite_faults.py"
+  [locate]="tests/test_locate.py"
+  [catchment]="tests/test_known_answers.py tests/test_catchment_inputs.py tests/test_catchment.py -k 'not columns_and_values'"
+  [transit]="tests/test_transit.py -k 'not cli'"
+  [network]="tests/test_network.py tests/test_catchment.py -k 'not free_flow and not columns_and_values'"
+)
+ORDER=(overlap hub_spoke checks outputs provenance locate catchment transit network)
+MODULES=("$@")
+[ ${#MODULES[@]} -eq 0 ] && MODULES=("${ORDER[@]}")
+
+summary=()
+for m in "${MODULES[@]}"; do
+  [ -n "${TESTS[$m]:-}" ] || { echo "unknown module $m (one of ${ORDER[*]})" >&2; exit 2; }
+  d=$WORK/$m
+  mkdir -p "$d"
+  rm -rf "$d/iot_geo" "$d/tests" "$d/data"
+  cp -r iot_geo tests data README.md "$d/"
+  find "$d" -name __pycache__ -prune -exec rm -rf {} +
+  # the test selection as a TOML list
+  sel=$(eval "set -- ${TESTS[$m]}"; "$PY" -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "$@")
+  "$PY" - "$d/pyproject.toml" "$m" "$sel" <<'EOF'
+import re, sys
+out, module, sel = sys.argv[1:]
+text = open("pyproject.toml", encoding="utf-8").read()
+text = re.sub(r"\n\[tool\.mutmut\][^\[]*", "\n", text)
+text += f"""
+[tool.mutmut]
+source_paths = ["iot_geo"]
+only_mutate = ["iot_geo/{module}.py"]
+also_copy = ["data", "README.md"]
+pytest_add_cli_args = ["-p", "no:randomly", "-p", "no:cacheprovider", "-W", "ignore"]
+pytest_add_cli_args_test_selection = {sel}
+timeout_multiplier = 5.0
+"""
+open(out, "w", encoding="utf-8").write(text)
+EOF
+  echo "== $m: ${TESTS[$m]}"
+  names=${MUTANTS:-}
+  if [ -n "${RERUN_SURVIVORS:-}" ] && [ -s "$d/survivors.txt" ]; then
+    names=$(cut -d: -f1 "$d/survivors.txt" | tr '\n' ' ')  # only last run's survivors, against today's tests
+    rm -f "$d/mutants/mutmut-stats.json"  # tests changed: map tests to functions afresh
+  fi
+  (cd "$d" && "$PY" -m mutmut run --max-children "$CHILDREN" $names >"$d/run.log" 2>&1) || {
+    echo "mutmut failed for $m: see $d/run.log" >&2; tail -20 "$d/run.log" >&2; continue; }
+  (cd "$d" && "$PY" -m mutmut results --all true >"$d/results.txt" 2>&1 || true)
+  line=$("$PY" - "$d/results.txt" "$m" <<'EOF'
+import re, sys
+from collections import Counter
+path, module = sys.argv[1:]
+status = Counter()
+survivors = []
+for line in open(path, encoding="utf-8"):
+    m = re.match(r"\s*(iot_geo\.\S+): (.+)$", line)
+    if m:
+        status[m.group(2).strip()] += 1
+        if m.group(2).strip() in ("survived", "no tests"):
+            survivors.append(f"{m.group(1)}: {m.group(2).strip()}")
+open(path.replace("results.txt", "survivors.txt"), "w").write("\n".join(survivors) + "\n")
+killed = status["killed"] + status["timeout"] + status["caught by type check"]
+total = sum(status.values()) - status["skipped"]
+score = killed / total if total else float("nan")
+print(f"{module:11s} {killed:5d} killed of {total:5d} ({score:.1%}); " + ", ".join(f"{k} {v}" for k, v in sorted(status.items())))
+EOF
+)
+  echo "$line"
+  summary+=("$line")
+done
+echo
+echo "mutation score per module (killed / all mutants, before judging survivors equivalent):"
+printf '%s\n' "${summary[@]}"
