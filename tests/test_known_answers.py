@@ -161,8 +161,10 @@ def test_overlap_shares_are_each_bids_own(road):
     assert row["people_both"] == both
     assert row["people_share_a"] == pytest.approx(both / own_a, abs=5e-5)  # 0.5065
     assert row["people_share_b"] == pytest.approx(both / own_b, abs=5e-5)  # 0.3714
-    assert not row["duplicate"] and not row["same_lep"] and not row["same_ca"] and row["shared_routes"] == []
-    assert row["reasons"] == "shares 51% of a's and 37% of b's people within 3 min"
+    assert not row["duplicate"] and not row["same_ca"] and row["shared_routes"] == []
+    # the bids declare different LEPs, but both sites lie in Rutland, so in the same 2017 LEP (issue 11, finding 7)
+    assert row["same_lep"]
+    assert row["reasons"].startswith("shares 51% of a's and 37% of b's people within 3 min; same LEP (located: ")
 
 
 def _threshold_case(road, pa, shared, pb, **kw):
@@ -182,7 +184,7 @@ def test_duplicate_flag_on_both_sides_of_the_threshold(road):
     assert at["people_share_a"] == 0.25 and at["duplicate"]
     assert at["reasons"] == ("shares 25% of a's and 8% of b's people within 3 min; both offer digital; "
                              "duplicate provision: same routes for the same people; "
-                             "same LEP: consider a single co-ordinated bid (hub and spoke)")
+                             "same LEP (declared: Test): consider a single co-ordinated bid (hub and spoke)")
     b_side = _threshold_case(road, 300, 25, 75)  # 25 % of b's people only
     assert b_side["people_share_a"] == pytest.approx(25 / 325, abs=5e-5) and b_side["people_share_b"] == 0.25
     assert b_side["duplicate"]
@@ -201,14 +203,17 @@ def test_same_lep_and_ca_reasons(road):
     other_lep = _threshold_case(road, 75, 25, 300, lep_b=("E37000001",))
     assert not other_lep["same_lep"] and "same LEP" not in other_lep["reasons"] and other_lep["duplicate"]
     same = _threshold_case(road, 76, 24, 300)
-    assert same["same_lep"] and same["reasons"].endswith("same LEP: consider a single co-ordinated bid (hub and spoke)")
+    assert same["same_lep"] and same["reasons"].endswith(
+        "same LEP (declared: Test): consider a single co-ordinated bid (hub and spoke)")  # b's site is in Northants
     pop = population([("S", km(13), 10.0, 1.0, 1)])
     a = make_bid("a", [("a-hub", "hub", km(10))], lep=(), ca="E47000008")
     b = make_bid("b", [("b-hub", "hub", km(16))], lep=(), ca="E47000008")
     c = make_bid("c", [("c-hub", "hub", km(13))], lep=(), ca="E47000001")
     o = _overlap(road, [a, b, c], pop).set_index(["bid_a", "bid_b"])
     assert o.loc[("a", "b"), "same_ca"] and not o.loc[("a", "c"), "same_ca"] and not o.loc[("b", "c"), "same_ca"]
-    assert not o["same_lep"].any()
+    # no LEP declared; a and c both lie in Rutland (one LEP), b in North Northamptonshire
+    assert o.loc[("a", "c"), "same_lep"] and not o.loc[("a", "b"), "same_lep"] and not o.loc[("b", "c"), "same_lep"]
+    assert "same LEP (located: Greater Lincolnshire)" in o.loc[("a", "c"), "reasons"]
 
 
 def test_pairs_that_share_nothing_are_left_out(road):
@@ -258,6 +263,13 @@ def _world(monkeypatch, *, lep=None, oa=None, ca=None, providers=None):
     if providers is not None:
         monkeypatch.setattr("iot_geo.sources.providers.load_providers", load_providers)
     return calls
+
+
+def _declared_only(monkeypatch):
+    """Where a test hands a stand-in data directory, skip locating sites in the real LEPs (declared LEPs only)."""
+    import sys
+
+    monkeypatch.setattr(sys.modules["iot_geo.overlap"], "located_leps", lambda bids, data_dir=None: {b.id: {} for b in bids})
 
 
 def _layer(code, geom):
@@ -315,6 +327,7 @@ def _check_world(monkeypatch, u_people=500.0, partner_college=False):
 
 
 def test_checks_coverage_providers_and_opportunity_areas(grid, monkeypatch):
+    _declared_only(monkeypatch)
     assert not grid.frontier[[10 * 21 + j for j in range(5, 16)]].any()  # the middle is not the network's edge
     bid, pop = _check_world(monkeypatch)
     c = check_bids([bid], grid, minutes=[2, 3], population=pop, data_dir="dd").set_index("check")
@@ -395,9 +408,12 @@ def test_rule_checks_pass_warn_fail(monkeypatch):
     assert c.loc[("none", "fe_college_involved"), "status"] == "warn"
     assert c.loc[("ca", "fe_college_involved"), "status"] == "warn"
     assert c.loc[("fe-led", "other_bids_same_lep"), "status"] == "warn"
-    assert c.loc[("fe-led", "other_bids_same_lep"), "evidence"].startswith("1 other bid(s) in the same LEP (half)")
-    assert c.loc[("none", "other_bids_same_lep"), "status"] == "pass"
-    assert c.loc[("ca", "other_bids_same_lep"), "status"] == "pass"
+    # every site is at the same point, inside the one LEP of this world: all four lie in the same LEP (located),
+    # whatever they declare (issue 11, finding 7)
+    assert c.loc[("fe-led", "other_bids_same_lep"), "evidence"].startswith(
+        "3 other bid(s) in the same LEP (half: both declared and located, none: located, ca: located)")
+    assert c.loc[("none", "other_bids_same_lep"), "status"] == "warn"
+    assert c.loc[("ca", "other_bids_same_lep"), "status"] == "warn"
     assert c.loc[("ca", "sites_in_area"), "status"] == "pass"
     assert set(c.reset_index()["check"]) == {"sites_in_area", "fe_college_involved", "stem_levels",
                                              "other_bids_same_lep"}
@@ -505,6 +521,7 @@ def test_hand_built_grid_times_are_exact(grid):
 
 def test_data_dir_reaches_the_population_loader(road, monkeypatch):
     """Every analysis reads the population from the data directory it is given."""
+    _declared_only(monkeypatch)
     calls = []
 
     def fake(*, data_dir=None):
@@ -567,7 +584,8 @@ def test_overlap_of_land_without_people_and_of_a_bid_with_nobody(road):
     row = _overlap(road, [a, b], pop, minutes=[1]).iloc[0]
     assert row["people_both"] == 0 and row["people_share_a"] == 0.0 and row["people_share_b"] == 0.0
     assert row["area_both_km2"] > 0 and not row["duplicate"]
-    assert row["reasons"] == "both offer digital; same LEP: consider a single co-ordinated bid (hub and spoke)"
+    assert row["reasons"] == ("both offer digital; same LEP (both declared and located: Test, Greater Lincolnshire): "
+                              "consider a single co-ordinated bid (hub and spoke)")
 
 
 def test_bids_on_networks_of_different_resolutions_are_refused(road):
@@ -620,7 +638,7 @@ def test_hub_times_follow_one_way_streets_and_lower_bound_flags(monkeypatch):
     assert net_row["area_share_is_lower_bound"] == bool(net_row["truncated"])  # the network covers the LEP
     assert net_row["share_added"] == 1.0 and not net_row["redundant"]
     assert np.isnan(net_row["to_hub_minutes"]) and np.isnan(net_row["from_hub_minutes"])
-    assert h.loc["hub", "area_people"] != h.loc["hub", "area_people"]  # only the network row carries the area
+    assert pd.isna(h.loc["hub", "area_people"])  # only the network row carries the area
     # an LEP bigger than the loaded network: the share is a lower bound
     _world(monkeypatch, lep=_layer("E37000042", box(X0 - 5000, Y0 - 5000, X0 + 8000, Y0 + 5000)))
     with warnings.catch_warnings():
@@ -679,6 +697,7 @@ def test_lep_share_counts_only_the_leps_people(road, monkeypatch):
 
 
 def test_sites_in_area_reads_the_bids_vintage_and_every_area(monkeypatch):
+    _declared_only(monkeypatch)
     calls = []
     layers = {"lep": _layer("E37000042", box(X0, Y0, X0 + 10_000, Y0 + 10_000)),
               "ca": gpd.GeoDataFrame({"code": ["E47000001", "E47000008"], "name": ["Other CA", "Test CA"]},
@@ -717,5 +736,5 @@ def test_sites_in_area_reads_the_bids_vintage_and_every_area(monkeypatch):
     assert c.loc[("uni", "fe_college_involved"), "evidence"] == (
         "no FE college leads or partners (lead is a university); the competition asks for FE involvement")
     assert c.loc[("emp", "other_bids_same_lep"), "evidence"] == (
-        "1 other bid(s) in the same LEP (uni): consider one co-ordinated bid with hub and spoke delivery")
-    assert c.loc[("uni", "other_bids_same_lep"), "evidence"].startswith("1 other bid(s) in the same LEP (emp)")
+        "1 other bid(s) in the same LEP (uni: declared): consider one co-ordinated bid with hub and spoke delivery")
+    assert c.loc[("uni", "other_bids_same_lep"), "evidence"].startswith("1 other bid(s) in the same LEP (emp: declared)")
