@@ -116,19 +116,19 @@ def _evidence_checks(bid: Bid, lsoa_codes: pd.Series, band: float,
     """``social_mobility_reach`` and ``learner_pipeline`` from the evidence of the LSOAs a catchment reaches."""
     from iot_geo.evidence import lsoa_evidence
 
-    ev = lsoa_evidence(lsoa_codes, area=bid.id, band=f"{band:g} min", data_dir=data_dir).set_index("measure")
-    share = ev.loc["Share of people in England's most deprived 20%: Education, Skills and Training domain"]
-    n = ev.loc["People in England's most deprived 20%: Education, Skills and Training domain"]
-    val, eng = float(share["value"]), float(share["england"])
-    text = (f"{n['value']:,.0f} people ({val:.1f}%) within {band:g} min live in England's most deprived 20% on the "
-            f"IoD 2019 Education, Skills and Training domain; England {eng:.1f}% (the IoD stands in for the Social "
-            "Mobility Index, which is not open data here)")
+    ev = lsoa_evidence(lsoa_codes, area=bid.id, band=f"{band:g} min", data_dir=data_dir)
+    value = dict(zip(ev["measure"], ev["value"].astype(float), strict=True))
+    england = dict(zip(ev["measure"], ev["england"].astype(float), strict=True))
+    domain = "England's most deprived 20%: Education, Skills and Training domain"
+    val, eng = value[f"Share of people in {domain}"], england[f"Share of people in {domain}"]
+    text = (f"{value[f'People in {domain}']:,.0f} people ({val:.1f}%) within {band:g} min live in England's most "
+            f"deprived 20% on the IoD 2019 Education, Skills and Training domain; England {eng:.1f}% "
+            "(the IoD stands in for the Social Mobility Index, which is not open data here)")
     ok = np.isfinite(val) and val >= eng
     rows = [_row(bid, "social_mobility_reach", "pass" if ok else "warn",
                  text if ok else text + ": below England, so the catchment reaches fewer people where social "
                                         "mobility is low than the average")]
-    now = float(ev.loc["People aged 16-18", "value"])
-    later = float(ev.loc["Forecast: people aged 16-18 in 2026", "value"])
+    now, later = value["People aged 16-18"], value["Forecast: people aged 16-18 in 2026"]
     change = f"{(later - now) / now:+.1%}" if now else "n/a"
     text = (f"{now:,.0f} people aged 16-18 within {band:g} min (mid-2019, apportioned from districts by LSOA "
             f"people); {later:,.0f} in 2026 ({change}) by ageing the mid-2019 cohorts, no migration or mortality")

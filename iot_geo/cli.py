@@ -427,7 +427,8 @@ def evidence_cmd(
     for area, part in table.groupby("area", sort=False):
         wide = evidence_table(part)
         sources = list(dict.fromkeys(wide["source"]))
-        wide["source"] = wide["source"].map(lambda s_: f"[{sources.index(s_) + 1}]")
+        ref = {s_: f"[{i}]" for i, s_ in enumerate(sources, 1)}
+        wide["source"] = wide["source"].map(ref)
         emit(wide.drop(columns="topic"), "table", title=f"evidence for {area}")
         for i, s_ in enumerate(sources, 1):
             out.print(f"  [{i}] {s_}", highlight=False, markup=False)

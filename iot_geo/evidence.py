@@ -339,9 +339,9 @@ def _england(root: str) -> dict[str, Any]:
     for y in APS_YEARS:
         eng[f"aps_q{y}"] = _english_rows(d.aps_q[y]).sum(min_count=1)
         eng[f"aps_i{y}"] = _english_rows(d.aps_i[y]).sum(min_count=1)
-    e_ssa = d.ssa.loc[src.ENGLAND]
+    e_ssa = pd.Series(d.ssa.loc[src.ENGLAND])
     eng["ssa"] = _share(float(e_ssa.reindex(list(src.STEM_SSAS)).sum()), float(e_ssa["Total"]))
-    e_p3 = d.poc3.loc[src.ENGLAND]
+    e_p3 = pd.Series(d.poc3.loc[src.ENGLAND])
     eng["poc3_stem"] = float(e_p3.reindex(list(src.STEM_SSAS)).sum())
     eng["poc3_share"] = _share(eng["poc3_stem"], float(e_p3["Totals"]))
     pp0 = np.nan_to_num(d.lsoa["people"].to_numpy(dtype=float, na_value=np.nan))
@@ -589,7 +589,7 @@ def evidence_table(evidence: pd.DataFrame) -> pd.DataFrame:
     if evidence.empty:
         return pd.DataFrame(columns=["topic", "measure", "unit", "England", "year", "source"])
     keys = ["topic", "measure", "unit", "year"]
-    order = evidence.drop_duplicates(keys)[keys + ["england", "source"]].reset_index(drop=True)
+    order = evidence.drop_duplicates(keys)[[*keys, "england", "source"]].reset_index(drop=True)
     wide = evidence.pivot_table(index=keys, columns="band", values="value", aggfunc="first", dropna=False, sort=False)
     bands = list(dict.fromkeys(evidence["band"]))
     out = order.merge(wide[bands].reset_index(), on=keys, how="left")

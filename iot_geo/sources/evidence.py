@@ -214,7 +214,7 @@ def district_fractions(district: pd.Series, weight: pd.Series, selected: np.ndar
     pandas.Series
         district code -> fraction in [0, 1], for districts with any selected LSOA.
     """
-    d = district.to_numpy(dtype=object, na_value=None)
+    d = np.asarray(district.astype(object).where(district.notna(), None), dtype=object)
     w = np.nan_to_num(weight.to_numpy(dtype=float, na_value=np.nan))
     ok = pd.notna(d)
     total = pd.Series(w[ok]).groupby(d[ok]).sum()
@@ -469,7 +469,8 @@ def _read_rda(name: str, root: str) -> pd.DataFrame:
         frames = pyreadr.read_r(str(path))
         if len(frames) != 1:
             raise ValueError(f"expected one data frame, found {len(frames)}")
-        return next(iter(frames.values()))
+        frame: pd.DataFrame = next(iter(frames.values()))
+        return frame
 
 
 @functools.lru_cache(maxsize=2)
