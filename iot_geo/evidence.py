@@ -595,3 +595,127 @@ def evidence_table(evidence: pd.DataFrame) -> pd.DataFrame:
     out = order.merge(wide[bands].reset_index(), on=keys, how="left")
     out = out.rename(columns={"england": "England"})
     return out[["topic", "measure", "unit", *bands, "England", "year", "source"]]
+
+
+def bid_catchment_evidence(
+    catchments: Any,
+    *,
+    population: Any = None,
+    data_dir: str | os.PathLike[str] | None = None,
+) -> pd.DataFrame:
+    """:func:`area_evidence` for every bid of an already computed :class:`iot_geo.overlap.BidCatchments`.
+
+    The declared area of each bid, then each band of its union catchment (the
+    LSOAs it reaches, and its polygon for the providers), without routing again.
+
+    Parameters
+    ----------
+    catchments : iot_geo.overlap.BidCatchments
+    population : GeoDataFrame, optional
+        The population table the catchments were computed on (default the data directory's).
+    data_dir : path, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`area_evidence`.
+    """
+    from iot_geo.catchment import _population
+
+    root = str(settings.get_data_dir(data_dir).resolve())
+    d = _data(root)
+    eng = _england(root)
+    codes = _population(root, population).reset_index(drop=True)["lsoa_code"].to_numpy()
+    table = catchments.table
+    parts: list[_Band] = []
+    for i, bid in enumerate(catchments.bids):
+        parts.append(_bid_area(bid, d, root))
+        for band in catchments.bands:
+            reached = set(codes[catchments.minutes[i] <= band])
+            rows = table[(table["group_id"] == bid.id) & (table["minutes"].astype(float) == float(band))]
+            geom = rows.geometry.iloc[0] if len(rows) else None
+            note = ("catchment reaches the edge of the network: a lower bound"
+                    if len(rows) and bool(rows["truncated"].iloc[0]) else "")
+            parts.append(_Band(bid.id, f"{band:g} min {catchments.mode}",
+                               d.lsoa["lsoa_code"].isin(reached).to_numpy(), geom, note))
+    return pd.DataFrame([r for b in parts for r in _rows(d, b, eng)], columns=COLUMNS)
+
+
+def _fmt(value: Any, unit: str) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "n/a"
+    v = float(value)
+    if unit == "%":
+        return f"{v:.1f}%"
+    if unit in ("ratio to England", "IoD proportion"):
+        return f"{v:.2f}"
+    return f"{v:,.0f}"
+
+
+#: The few figures shown in a bid's map popup.
+POPUP_MEASURES = (
+    ("People aged 16-18", None),
+    (f"Forecast: people aged 16-18 in {FORECAST_YEARS[-1]}", None),
+    ("16-64 with NVQ4 or above", str(APS_YEARS[0])),
+    ("Location quotient: Manufacturing", None),
+    ("Share of people in England's most deprived 20%: Education, Skills and Training domain", None),
+    ("Share of people in an Opportunity Area", None),
+)
+
+
+def evidence_popup_html(evidence: pd.DataFrame, bid_id: str) -> str:
+    """A small HTML table of a bid's key evidence (declared area, largest band, England) for a map popup.
+
+    Every text is HTML-escaped. Empty when ``evidence`` has no rows for the bid.
+    """
+    import html
+
+    part = evidence[evidence["area"] == bid_id]
+    if part.empty:
+        return ""
+    bands = list(dict.fromkeys(part["band"]))
+    cols = [bands[0], bands[-1]] if len(bands) > 1 else bands[:1]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    body = []
+    for measure, year in POPUP_MEASURES:
+        sel = part[(part["measure"] == measure) & ((part["year"] == year) if year else True)]
+        if sel.empty:
+            continue
+        by_band = sel.set_index("band")
+        unit = str(sel["unit"].iloc[0])
+        cells = "".join(f"<td>{html.escape(_fmt(by_band.loc[c, 'value'] if c in by_band.index else None, unit))}</td>"
+                        for c in cols)
+        body.append(f"<tr><td>{html.escape(measure)} ({html.escape(str(sel['year'].iloc[0]))})</td>{cells}"
+                    f"<td>{html.escape(_fmt(sel['england'].iloc[0], unit))}</td></tr>")
+    return ("<br><b>Evidence</b><table style='font-size:11px'><tr><th></th>" + head + "<th>England</th></tr>"
+            + "".join(body) + "</table>")
+
+
+def evidence_html(evidence: pd.DataFrame, bid_id: str) -> str:
+    """A bid's evidence as an HTML section (a table per measure and band, England, year, numbered sources).
+
+    Every text is HTML-escaped; empty when ``evidence`` has no rows for the bid.
+    """
+    import html
+
+    part = evidence[evidence["area"] == bid_id]
+    if part.empty:
+        return ""
+    wide = evidence_table(part)
+    sources = list(dict.fromkeys(wide["source"]))
+    ref = {s: i for i, s in enumerate(sources, 1)}
+    bands = [c for c in wide.columns if c not in ("topic", "measure", "unit", "England", "year", "source")]
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in ["measure", *bands, "England", "year", "source"])
+    rows = []
+    for r in wide.to_dict("records"):
+        cells = [html.escape(str(r["measure"]))]
+        cells += [html.escape(_fmt(r[b], str(r["unit"]))) for b in bands]
+        cells += [html.escape(_fmt(r["England"], str(r["unit"]))), html.escape(str(r["year"])),
+                  f"[{ref[r['source']]}]"]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    notes = "".join(f"<li>[{i}] {html.escape(s)}</li>" for s, i in ref.items())
+    method = ("England is the source's England row where it has one, else the sum of English districts (APS) or of "
+              "English LSOAs (IoD). Catchments apportion district figures by each LSOA's share of its district's "
+              "people. The 16-18 forecast ages the mid-2019 cohorts with no migration or mortality; " + SMI_NOTE + ".")
+    return (f"<h3>Area evidence</h3><table class='t'><tr>{head}</tr>{''.join(rows)}</table>"
+            f"<ul class='small'>{notes}</ul><p class='small'>{html.escape(method)}</p>")

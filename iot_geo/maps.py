@@ -182,6 +182,7 @@ def make_map(
     simplify_m: float | None = None,
     title: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
+    evidence: pd.DataFrame | None = None,
 ) -> folium.Map:
     """An interactive map of bids, their catchments and overlaps, areas and providers.
 
@@ -206,6 +207,8 @@ def make_map(
         resolution (50 m for driving), never under :data:`SIMPLIFY_M`.
     title : str, optional
     data_dir : path, optional
+    evidence : DataFrame, optional
+        From :func:`iot_geo.evidence.area_evidence`: each bid's hub popup shows its key figures beside England.
 
     Returns
     -------
@@ -333,6 +336,10 @@ def make_map(
             hub = r.role == "hub"
             popup = (f"<b>{esc(r.name)}</b><br>{esc(r.role)} of {esc(bid.name)}<br>lead {esc(bid.lead)}"
                      f"<br>routes: {esc(', '.join(bid.routes))}")
+            if hub and evidence is not None:
+                from iot_geo.evidence import evidence_popup_html
+
+                popup += evidence_popup_html(evidence, bid.id)
             _kind(folium.CircleMarker([round(r.geometry.y, COORD_DECIMALS), round(r.geometry.x, COORD_DECIMALS)],
                                       radius=9 if hub else 5, color="black" if hub else colour, weight=3 if hub else 1,
                                       fill=True, fill_color=colour, fill_opacity=1.0,

@@ -29,6 +29,7 @@ from iot_geo.bids import Bids
 from iot_geo.catchment import AnyNetwork
 from iot_geo.checks import check_bids
 from iot_geo.errors import InvalidInputError
+from iot_geo.evidence import bid_catchment_evidence, evidence_html
 from iot_geo.hub_spoke import hub_spoke
 from iot_geo.network import TravelNetwork
 from iot_geo.overlap import BidCatchments, bid_catchments, overlap
@@ -56,6 +57,7 @@ class Analysis:
     hub_spoke: pd.DataFrame
     checks: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
+    evidence: pd.DataFrame | None = None  # iot_geo.evidence.bid_catchment_evidence
 
     def people_table(self) -> pd.DataFrame:
         """People reached per bid and band."""
@@ -93,9 +95,11 @@ def analyse(
                         for b in bids], ignore_index=True)
         step("checks")
         ch = check_bids(bids, nets, minutes=minutes, population=population, data_dir=data_dir)
+        step("area evidence")
+        ev = bid_catchment_evidence(bc, population=population, data_dir=data_dir)
     msgs = list(dict.fromkeys(str(w.message) for w in caught))
     assert isinstance(ov, gpd.GeoDataFrame)
-    return Analysis(bids, nets, list(bc.bands), bc, ov, hs, ch, msgs)
+    return Analysis(bids, nets, list(bc.bands), bc, ov, hs, ch, msgs, evidence=ev)
 
 
 def _table_html(df: pd.DataFrame) -> str:
@@ -141,6 +145,8 @@ people counted by LSOA population-weighted centroid (ONS mid-2015).</p>"""]
         parts.append("<h3>Hub and spoke</h3>" + _table_html(hs[["site_id", "role", "minutes", "people_alone",
                                                                  "people_added", "share_added", "to_hub_minutes",
                                                                  "redundant", "area_share"]]))
+        if a.evidence is not None:
+            parts.append(evidence_html(a.evidence, bid.id))
         if bid.id in pictures:
             parts.append(f'<img src="{e(pictures[bid.id])}" alt="map of {e(bid.name)}">')
     parts.append("<h2>Overlap between bids</h2>")
@@ -189,10 +195,12 @@ def write_report(
                          data_dir=data_dir)
             pictures[bid.id] = name
         m = make_map(a.bids, catchments=catch, overlaps=a.overlap, offline=offline_map, title=title,
-                     data_dir=data_dir)
+                     data_dir=data_dir, evidence=a.evidence)
         save_map(m, tmp / "map.html", provenance=provenance)
         tables = {"people": a.people_table(), "hub_spoke": a.hub_spoke, "overlap": pd.DataFrame(
             a.overlap.drop(columns="geometry")), "checks": a.checks, "bids": a.bids.table()}
+        if a.evidence is not None:
+            tables["evidence"] = a.evidence
         for name, df in tables.items():
             write_csv(df, tmp / f"{name}.csv", provenance=provenance)
         with pd.ExcelWriter(tmp / "tables.xlsx", engine="openpyxl") as xl:
