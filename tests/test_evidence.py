@@ -295,3 +295,43 @@ def test_cli_evidence_prints_the_table_with_sources():
     bad = subprocess.run([sys.executable, "-m", "iot_geo", "evidence", "Atlantis"], capture_output=True, text=True,
                          timeout=300)
     assert bad.returncode == 2 and "not an English district" in bad.stderr
+
+
+def test_popup_and_report_html_escape_every_text():
+    from iot_geo.evidence import evidence_html, evidence_popup_html
+
+    ev = pd.DataFrame([{"area": "b1", "band": "<b>area</b>", "measure": "People aged 16-18", "value": 1234.0,
+                        "england": 5678.0, "unit": "people", "source": "<script>alert(1)</script>", "year": "2019",
+                        "topic": "learners", "note": ""}])
+    pop = evidence_popup_html(ev, "b1")
+    page = evidence_html(ev, "b1")
+    for text in (pop, page):
+        assert "<script>" not in text and "<b>area</b>" not in text and "&lt;b&gt;area&lt;/b&gt;" in text
+    assert "1,234" in pop and "5,678" in pop and "&lt;script&gt;" in page
+    assert evidence_popup_html(ev, "other") == "" and evidence_html(ev, "other") == ""
+
+
+@pytest.mark.slow
+def test_report_carries_the_evidence_and_matches_area_evidence(tmp_path, data_dir):
+    import warnings
+
+    from iot_geo import report
+    from iot_geo.evidence import bid_catchment_evidence
+    from iot_geo.overlap import bid_catchments
+
+    bids = ig.read_bids("data/examples/rutland.yaml", data_dir=data_dir)
+    net = ig.load_network(data_dir / "osm/rutland-2022-07-20.osm.pbf")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        direct = area_evidence(bids["oakham-engineering"], network=net, minutes=[10], data_dir=data_dir)
+        via = bid_catchment_evidence(bid_catchments(net, [bids["oakham-engineering"]], minutes=[10]),
+                                     data_dir=data_dir)
+        pd.testing.assert_frame_equal(direct, via)
+        a = report.analyse(bids, net, minutes=[10])
+    report.write_report(a, tmp_path / "rep")
+    page = (tmp_path / "rep" / "index.html").read_text()
+    assert page.count("<h3>Area evidence</h3>") == 2 and "Social Mobility Index" in page
+    ev = pd.read_csv(tmp_path / "rep" / "evidence.csv", comment="#")
+    assert set(ev["band"]) >= {"10 min drive"} and set(ev["area"]) == {"stamford-iot", "oakham-engineering"}
+    assert "evidence" in pd.ExcelFile(tmp_path / "rep" / "tables.xlsx", engine="openpyxl").sheet_names
+    assert (tmp_path / "rep" / "map.html").read_text().count("<b>Evidence</b>") == 2
