@@ -281,7 +281,7 @@ def _rows(d: _Data, b: _Band, eng: dict[str, Any]) -> list[dict[str, Any]]:
         found = d.providers[inside].sort_values(["provider_type", "name"])
         for ptype, grp in found.groupby("provider_type", sort=True):
             add("provider landscape", f"Providers: {ptype}", float(len(grp)), float("nan"), "providers", SRC_PROV,
-                "2018/19", _names_note(list(grp["name"])))
+                "2018/19", _names_note(list(grp["name"])) + " (England: not summed)")
         if found.empty:
             add("provider landscape", "Providers: none found", 0.0, float("nan"), "providers", SRC_PROV, "2018/19")
     ssa = src.apportion(d.ssa, frac["ssa"])
@@ -377,9 +377,11 @@ def _by_geometry(d: _Data, geom: Any, root: str) -> np.ndarray:
     return np.asarray(shapely.contains_xy(geom, xs, ys), dtype=bool)
 
 
-def _bid_area(bid: Bid, d: _Data, root: str) -> _Band:
+def _bid_area(bid: Bid, d: _Data, root: str) -> list[_Band]:
+    """The bid's declared area(s): its LEP(s) and, where it names one, its combined authority."""
     from iot_geo.sources.boundaries import load_areas, resolve_vintage
 
+    out = []
     if bid.lep_codes:
         year = resolve_vintage("lep", bid.vintage.get("lep"))
         layer = load_areas("lep", year, data_dir=root)
@@ -392,17 +394,19 @@ def _bid_area(bid: Bid, d: _Data, root: str) -> _Band:
             sel = d.lsoa["lsoa_code"].isin(lsoas).to_numpy()
         else:
             sel = _by_geometry(d, geom, root)
-        return _Band(bid.id, label, sel, geom, "")
-    year = resolve_vintage("ca", bid.vintage.get("ca"))
-    layer = load_areas("ca", year, data_dir=root)
-    row = layer[layer["code"] == bid.ca_code]
-    geom = shapely.union_all(row.geometry.values)
-    if "lad_codes" in row.columns and len(row):
-        lads = set(str(row["lad_codes"].iloc[0]).split(";"))
-        sel = (d.lsoa["lad17_code"].isin(lads) | d.lsoa["lad21_code"].isin(lads)).to_numpy()
-    else:
-        sel = _by_geometry(d, geom, root)
-    return _Band(bid.id, f"CA {bid.ca_name} ({year})", sel, geom, "")
+        out.append(_Band(bid.id, label, sel, geom, ""))
+    if bid.ca_code:
+        year = resolve_vintage("ca", bid.vintage.get("ca"))
+        layer = load_areas("ca", year, data_dir=root)
+        row = layer[layer["code"] == bid.ca_code]
+        geom = shapely.union_all(row.geometry.values)
+        if "lad_codes" in row.columns and len(row):
+            lads = set(str(row["lad_codes"].iloc[0]).split(";"))
+            sel = (d.lsoa["lad17_code"].isin(lads) | d.lsoa["lad21_code"].isin(lads)).to_numpy()
+        else:
+            sel = _by_geometry(d, geom, root)
+        out.append(_Band(bid.id, f"CA {bid.ca_name} ({year})", sel, geom, ""))
+    return out
 
 
 def _districts_area(items: Sequence[str], d: _Data, root: str) -> _Band:
@@ -565,7 +569,7 @@ def area_evidence(
     else:
         items, parts = [], [_districts_area([str(x) for x in area_or_bid], d, root)]
     for bid in items:
-        parts.append(_bid_area(bid, d, root))
+        parts.extend(_bid_area(bid, d, root))
         if network is not None:
             parts.extend(_catchment_bands(bid, network, bands, d, root))
     rows = [r for b in parts for r in _rows(d, b, eng)]
@@ -629,7 +633,7 @@ def bid_catchment_evidence(
     table = catchments.table
     parts: list[_Band] = []
     for i, bid in enumerate(catchments.bids):
-        parts.append(_bid_area(bid, d, root))
+        parts.extend(_bid_area(bid, d, root))
         for band in catchments.bands:
             reached = set(codes[catchments.minutes[i] <= band])
             rows = table[(table["group_id"] == bid.id) & (table["minutes"].astype(float) == float(band))]

@@ -335,3 +335,15 @@ def test_report_carries_the_evidence_and_matches_area_evidence(tmp_path, data_di
     assert set(ev["band"]) >= {"10 min drive"} and set(ev["area"]) == {"stamford-iot", "oakham-engineering"}
     assert "evidence" in pd.ExcelFile(tmp_path / "rep" / "tables.xlsx", engine="openpyxl").sheet_names
     assert (tmp_path / "rep" / "map.html").read_text().count("<b>Evidence</b>") == 2
+
+
+def test_a_bid_with_a_lep_and_a_ca_gets_both_areas(data_dir, mye_file):
+    bids = ig.read_bids("data/examples/cambridge.yaml", data_dir=data_dir)
+    ev = area_evidence(bids["cambridge-regional-iot"], data_dir=data_dir)
+    assert list(dict.fromkeys(ev["band"])) == ["LEP Greater Cambridge and Greater Peterborough (2017)",
+                                               "CA Cambridgeshire and Peterborough (2017)"]
+    # the 2017 combined authority: Cambridge, East Cambs, Fenland, Huntingdonshire, South Cambs, Peterborough
+    members = ["E07000008", "E07000009", "E07000010", "E07000011", "E07000012", "E06000031"]
+    expected = sum(float(mye_file.loc[c, str(a)]) for c in members for a in (16, 17, 18))
+    ca = ev[(ev["band"] == "CA Cambridgeshire and Peterborough (2017)") & (ev["measure"] == "People aged 16-18")]
+    assert ca["value"].iloc[0] == pytest.approx(expected)
