@@ -407,6 +407,7 @@ def evidence_cmd(
     Example: iot-geo evidence data/examples/rutland.yaml --network rutland-2022-07-20.osm.pbf --minutes 30 45
     """
     from iot_geo.evidence import SMI_NOTE, area_evidence, evidence_table
+    from iot_geo.evidence import _fmt as _fmt_evidence
     from iot_geo.outputs import write_csv
 
     _set_data_dir(data_dir)
@@ -424,14 +425,25 @@ def evidence_cmd(
     if fmt != "table":
         emit(table, fmt)
         return
+    wide_out = out if out.is_terminal else Console(width=160)
     for area, part in table.groupby("area", sort=False):
         wide = evidence_table(part)
         sources = list(dict.fromkeys(wide["source"]))
         ref = {s_: f"[{i}]" for i, s_ in enumerate(sources, 1)}
-        wide["source"] = wide["source"].map(ref)
-        emit(wide.drop(columns="topic"), "table", title=f"evidence for {area}")
-        for i, s_ in enumerate(sources, 1):
-            out.print(f"  [{i}] {s_}", highlight=False, markup=False)
+        bands = [c for c in wide.columns if c not in ("topic", "measure", "unit", "England", "year", "source")]
+        shown = pd.DataFrame({"measure": wide["measure"]})
+        for col in [*bands, "England"]:
+            shown[col] = [_fmt_evidence(v, u) for v, u in zip(wide[col], wide["unit"], strict=True)]
+        shown["year"] = wide["year"]
+        shown["source"] = wide["source"].map(ref)
+        rich_table = Table(title=f"evidence for {area}", show_lines=False)
+        for c in shown.columns:
+            rich_table.add_column(str(c), overflow="fold", justify="right" if c in [*bands, "England"] else "left")
+        for row in shown.itertuples(index=False):
+            rich_table.add_row(*(str(v) for v in row))
+        wide_out.print(rich_table)
+        for s_, i in ref.items():
+            wide_out.print(f"  {i} {s_}", highlight=False, markup=False)
     out.print("England: the source's England row where it has one, else the sum of English districts (APS) "
               f"or of English LSOAs (IoD). Catchments apportion district figures by each LSOA's share of its "
               f"district's people. The 16-18 forecast ages mid-2019 cohorts with no migration or mortality; "
