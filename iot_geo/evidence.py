@@ -359,6 +359,12 @@ def _england(root: str) -> dict[str, Any]:
     return eng
 
 
+def _context(data_dir: str | os.PathLike[str] | None) -> tuple[str, _Data, dict[str, Any]]:
+    """The data directory, its prepared tables and England's figures (each built once per directory)."""
+    root = str(settings.get_data_dir(data_dir).resolve())
+    return root, _data(root), _england(root)
+
+
 # ------------------------------------------------------------------ areas
 def _lsoa_lep17(root: str) -> pd.DataFrame:
     from iot_geo.sources.catalogue import dataset_path, reading
@@ -508,10 +514,9 @@ def lsoa_evidence(
     pandas.DataFrame
         As :func:`area_evidence`.
     """
-    root = str(settings.get_data_dir(data_dir).resolve())
-    d = _data(root)
+    _, d, eng = _context(data_dir)
     sel = d.lsoa["lsoa_code"].isin(set(lsoa_codes)).to_numpy()
-    return pd.DataFrame(_rows(d, _Band(area, band, sel, None), _england(root)), columns=COLUMNS)
+    return pd.DataFrame(_rows(d, _Band(area, band, sel, None), eng), columns=COLUMNS)
 
 
 def area_evidence(
@@ -554,9 +559,7 @@ def area_evidence(
     """
     from iot_geo.catchment import check_minutes
 
-    root = str(settings.get_data_dir(data_dir).resolve())
-    d = _data(root)
-    eng = _england(root)
+    root, d, eng = _context(data_dir)
     bands = check_minutes(minutes if minutes is not None else (30, 45, 60))
     if isinstance(area_or_bid, Bids):
         items: list[Bid] = list(area_or_bid)
@@ -626,9 +629,7 @@ def bid_catchment_evidence(
     """
     from iot_geo.catchment import _population
 
-    root = str(settings.get_data_dir(data_dir).resolve())
-    d = _data(root)
-    eng = _england(root)
+    root, d, eng = _context(data_dir)
     codes = _population(root, population).reset_index(drop=True)["lsoa_code"].to_numpy()
     table = catchments.table
     parts: list[_Band] = []

@@ -237,6 +237,13 @@ def apportion(values: pd.DataFrame | pd.Series, fractions: pd.Series) -> pd.Seri
 
 
 # ------------------------------------------------------------------ loaders
+def _fresh(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a cached table that the caller may change, with its ``attrs`` (counts, unmatched names)."""
+    out = table.copy()
+    out.attrs = {k: (list(v) if isinstance(v, list) else v) for k, v in table.attrs.items()}
+    return out
+
+
 def _read_csv(name: str, root: str) -> pd.DataFrame:
     path = dataset_path(name, data_dir=root)
     with reading(name, path):
@@ -280,7 +287,7 @@ def load_mid2019_population(*, data_dir: str | os.PathLike[str] | None = None) -
         ``code, name, geography, age, people``: UK, countries, regions, counties
         and districts on April 2020 codes; England is ``E92000001``.
     """
-    return _load_mye(_root(data_dir)).copy()
+    return _fresh(_load_mye(_root(data_dir)))
 
 
 def _aps(name: str, root: str, value_cols: list[str]) -> pd.DataFrame:
@@ -330,10 +337,7 @@ def load_aps_qualifications(*, data_dir: str | os.PathLike[str] | None = None) -
         ``attrs["suppressed"]`` counts those cells, ``attrs["unmatched"]``
         lists names with no code. The file has no England row.
     """
-    out = _load_aps_q(_root(data_dir))
-    res = out.copy()
-    res.attrs.update(out.attrs)
-    return res
+    return _fresh(_load_aps_q(_root(data_dir)))
 
 
 @functools.lru_cache(maxsize=2)
@@ -355,10 +359,7 @@ def load_aps_industry(*, data_dir: str | os.PathLike[str] | None = None) -> pd.D
         :func:`load_aps_qualifications` for codes and suppression. The row whose
         ``area`` is a pasted ONS caveat is dropped.
     """
-    out = _load_aps_i(_root(data_dir))
-    res = out.copy()
-    res.attrs.update(out.attrs)
-    return res
+    return _fresh(_load_aps_i(_root(data_dir)))
 
 
 def _period(tp: str) -> str:
@@ -399,10 +400,7 @@ def load_fes_ssa(*, data_dir: str | os.PathLike[str] | None = None) -> pd.DataFr
         every area). ``~`` (fewer than 5) is NaN and counted. The row for
         "Outside of England and unknown" has no code.
     """
-    out = _load_fes_ssa(_root(data_dir))
-    res = out.copy()
-    res.attrs.update(out.attrs)
-    return res
+    return _fresh(_load_fes_ssa(_root(data_dir)))
 
 
 @functools.lru_cache(maxsize=2)
@@ -419,10 +417,7 @@ def load_fes_achievements(*, data_dir: str | os.PathLike[str] | None = None) -> 
         ``code, name, geographic_level, year, age_group, type, achievements``;
         districts on the codes of each year.
     """
-    out = _load_fes_ach(_root(data_dir))
-    res = out.copy()
-    res.attrs.update(out.attrs)
-    return res
+    return _fresh(_load_fes_ach(_root(data_dir)))
 
 
 @functools.lru_cache(maxsize=2)
@@ -455,10 +450,7 @@ def load_apprenticeship_starts(*, data_dir: str | os.PathLike[str] | None = None
     pandas.DataFrame
         ``code, name, year, ssa, age, starts, achievements``.
     """
-    out = _load_poc3(_root(data_dir))
-    res = out.copy()
-    res.attrs.update(out.attrs)
-    return res
+    return _fresh(_load_poc3(_root(data_dir)))
 
 
 def _read_rda(name: str, root: str) -> pd.DataFrame:
