@@ -142,6 +142,7 @@ class _Data:
     poc3: pd.DataFrame  # code x ssa (starts, all ages)
     dist: dict[str, pd.Series]  # source -> each LSOA's district code in that source
     providers: pd.DataFrame  # provider_id, name, provider_type, x, y
+    poc3_unmatched: tuple[str, ...] = ()  # poc3.csv names that match no district (left out)
 
 
 def _wide(df: pd.DataFrame, col: str, value: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -181,6 +182,7 @@ def _data(root: str) -> _Data:
     ssa, ssa_supp = _wide(ssa_long, "ssa", "achievements")
 
     p3 = src.load_apprenticeship_starts(data_dir=root)
+    unmatched = tuple(p3.attrs.get("unmatched", ()))
     p3 = p3[(p3["age"] == "Totals") & p3["code"].notna()]
     poc3 = p3.pivot_table(index="code", columns="ssa", values="starts", aggfunc="sum")
 
@@ -194,7 +196,7 @@ def _data(root: str) -> _Data:
     providers = pd.DataFrame({"provider_id": prov["provider_id"], "name": prov["name"],
                               "provider_type": prov["provider_type"],
                               "x": prov.geometry.x.to_numpy(), "y": prov.geometry.y.to_numpy()})
-    return _Data(lsoa, mye, aps_q, aps_q_supp, aps_i, aps_i_supp, ssa, ssa_supp, poc3, dist, providers)
+    return _Data(lsoa, mye, aps_q, aps_q_supp, aps_i, aps_i_supp, ssa, ssa_supp, poc3, dist, providers, unmatched)
 
 
 # ------------------------------------------------------------------ measures for one set of LSOAs
@@ -297,7 +299,8 @@ def _rows(d: _Data, b: _Band, eng: dict[str, Any]) -> list[dict[str, Any]]:
     assert isinstance(starts, pd.Series)
     stem_starts = float(starts.reindex(list(src.STEM_SSAS)).sum())
     add("provider landscape", "STEM apprenticeship starts", stem_starts, eng["poc3_stem"], "starts", SRC_POC3,
-        "2016/17", "districts matched by name; England = the file's Totals rows")
+        "2016/17", "districts matched by name" + (f" ({', '.join(d.poc3_unmatched)} matched none: left out)"
+                                                  if d.poc3_unmatched else "") + "; England = the file's Totals rows")
     add("provider landscape", "STEM share of apprenticeship starts", _share(stem_starts, float(starts.get("Totals", np.nan))),
         eng["poc3_share"], "%", SRC_POC3, "2016/17", "")
 

@@ -172,6 +172,7 @@ def test_apportioned_parts_of_a_district_sum_to_the_district(data_dir, rutland):
         whole = _value(rutland, m)["value"]
         assert _value(a, m)["value"] + _value(b, m)["value"] == pytest.approx(whole)
         assert 0 < _value(a, m)["value"] < whole
+    assert "(Other matched none: left out)" in _value(rutland, "STEM apprenticeship starts")["note"]
 
 
 # ------------------------------------------------------------------ figures against the files
