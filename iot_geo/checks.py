@@ -114,9 +114,13 @@ def _same_lep(bid: Bid, all_bids: Sequence[Bid]) -> dict[str, str]:
 def _evidence_checks(bid: Bid, lsoa_codes: pd.Series, band: float,
                      data_dir: str | os.PathLike[str] | None) -> list[dict[str, str]]:
     """``social_mobility_reach`` and ``learner_pipeline`` from the evidence of the LSOAs a catchment reaches."""
+    from iot_geo.errors import DataNotFoundError
     from iot_geo.evidence import lsoa_evidence
 
-    ev = lsoa_evidence(lsoa_codes, area=bid.id, band=f"{band:g} min", data_dir=data_dir)
+    try:
+        ev = lsoa_evidence(lsoa_codes, area=bid.id, band=f"{band:g} min", data_dir=data_dir)
+    except DataNotFoundError as exc:  # the evidence files are optional: say what is missing, check the rest
+        return [_row(bid, c, "warn", f"not checked: {exc}") for c in ("social_mobility_reach", "learner_pipeline")]
     value = dict(zip(ev["measure"], ev["value"].astype(float), strict=True))
     england = dict(zip(ev["measure"], ev["england"].astype(float), strict=True))
     domain = "England's most deprived 20%: Education, Skills and Training domain"

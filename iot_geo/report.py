@@ -28,7 +28,7 @@ from iot_geo import __version__
 from iot_geo.bids import Bids
 from iot_geo.catchment import AnyNetwork
 from iot_geo.checks import check_bids
-from iot_geo.errors import InvalidInputError
+from iot_geo.errors import DataNotFoundError, InvalidInputError
 from iot_geo.evidence import bid_catchment_evidence, evidence_html
 from iot_geo.hub_spoke import hub_spoke
 from iot_geo.network import TravelNetwork
@@ -96,7 +96,11 @@ def analyse(
         step("checks")
         ch = check_bids(bids, nets, minutes=minutes, population=population, data_dir=data_dir)
         step("area evidence")
-        ev = bid_catchment_evidence(bc, population=population, data_dir=data_dir)
+        try:
+            ev: pd.DataFrame | None = bid_catchment_evidence(bc, population=population, data_dir=data_dir)
+        except DataNotFoundError as exc:  # optional files: the report goes without the evidence section
+            warnings.warn(f"area evidence left out: {exc}", stacklevel=2)
+            ev = None
     msgs = list(dict.fromkeys(str(w.message) for w in caught))
     assert isinstance(ov, gpd.GeoDataFrame)
     return Analysis(bids, nets, list(bc.bands), bc, ov, hs, ch, msgs, evidence=ev)

@@ -348,3 +348,20 @@ def test_a_bid_with_a_lep_and_a_ca_gets_both_areas(data_dir, mye_file):
     expected = sum(float(mye_file.loc[c, str(a)]) for c in members for a in (16, 17, 18))
     ca = ev[(ev["band"] == "CA Cambridgeshire and Peterborough (2017)") & (ev["measure"] == "People aged 16-18")]
     assert ca["value"].iloc[0] == pytest.approx(expected)
+
+
+def test_checks_without_the_evidence_files_warn_and_say_what_is_missing(tmp_path, data_dir):
+    import shutil
+
+    from iot_geo.evidence import _context
+
+    # a data directory with everything but the evidence folder
+    for sub in ("boundaries", "population", "providers"):
+        (tmp_path / sub).symlink_to(data_dir / sub)
+    shutil.rmtree(tmp_path / "evidence", ignore_errors=True)
+    bids = ig.read_bids("data/examples/rutland.yaml", data_dir=data_dir)
+    rows = _evidence_checks(bids["stamford-iot"], pd.Series(["E01013653"]), 30, tmp_path)
+    assert [r["status"] for r in rows] == ["warn", "warn"]
+    assert "not checked" in rows[0]["evidence"] and "not found" in rows[0]["evidence"]
+    with pytest.raises(ig.DataNotFoundError):
+        _context(tmp_path)
