@@ -157,15 +157,15 @@ def _data(root: str) -> _Data:
     from iot_geo.sources.population import load_population
     from iot_geo.sources.providers import load_providers
 
+    iod = src.load_iod_education(data_dir=root)  # the evidence files first: a missing one fails fast
+    mye_long = src.load_mid2019_population(data_dir=root)
     lsoa = src.lsoa_districts(data_dir=root)
     pop = pd.DataFrame(load_population(data_dir=root)[["lsoa_code", "people", "people_16_59"]])
-    iod = src.load_iod_education(data_dir=root)
     lsoa = lsoa.merge(pop, on="lsoa_code", how="left").merge(iod, on="lsoa_code", how="left")
     oa = load_areas("oa", data_dir=root)
     oa_lads = {c for codes in oa["lad_codes"] for c in codes.split(";")}
     lsoa["in_oa"] = lsoa["lad17_code"].isin(oa_lads)
 
-    mye_long = src.load_mid2019_population(data_dir=root)
     mye = mye_long.pivot_table(index="code", columns="age", values="people", aggfunc="first")
 
     q = src.load_aps_qualifications(data_dir=root)
