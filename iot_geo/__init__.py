@@ -27,6 +27,7 @@ from iot_geo.errors import (
     IotGeoError,
     NetworkBuildError,
 )
+from iot_geo.evidence import area_evidence
 from iot_geo.hub_spoke import hub_spoke, suggest_spokes
 from iot_geo.locate import locate
 from iot_geo.maps import make_map
@@ -55,6 +56,7 @@ __all__ = [
     "TravelNetwork",
     "TravelTimes",
     "__version__",
+    "area_evidence",
     "catchments",
     "check_bids",
     "hub_spoke",

@@ -28,6 +28,16 @@ Checks (``check`` column)
     are (LEP boundaries of the bid's vintage): warn, naming each bid and the
     basis (``declared``, ``located``, ``both declared and located``), and
     suggesting one co-ordinated bid.
+``social_mobility_reach`` (needs a network)
+    The share of the catchment's people living in England's most deprived
+    20% of LSOAs on the IoD 2019 Education, Skills and Training domain (which
+    stands in for the Social Mobility Index, not open data here): pass when
+    at least England's own share (about 20%), else warn; with the figures.
+``learner_pipeline`` (needs a network)
+    The 16-18 population within the catchment (mid-2019, apportioned from
+    districts) and its 2026 cohort forecast (no migration or mortality):
+    pass, with the figures as evidence (warn if the catchment holds no
+    English LSOA).
 """
 
 from __future__ import annotations
@@ -108,6 +118,36 @@ def _same_lep(bid: Bid, all_bids: Sequence[Bid], located: dict[str, dict[str, st
                     f"{len(others)} other bid(s) in the same LEP ({', '.join(others)}): consider one "
                     "co-ordinated bid with hub and spoke delivery")
     return _row(bid, "other_bids_same_lep", "pass", "no other bid in the same LEP")
+
+
+def _evidence_checks(bid: Bid, lsoa_codes: pd.Series, band: float,
+                     data_dir: str | os.PathLike[str] | None) -> list[dict[str, str]]:
+    """``social_mobility_reach`` and ``learner_pipeline`` from the evidence of the LSOAs a catchment reaches."""
+    from iot_geo.errors import DataNotFoundError
+    from iot_geo.evidence import lsoa_evidence
+
+    try:
+        ev = lsoa_evidence(lsoa_codes, area=bid.id, band=f"{band:g} min", data_dir=data_dir)
+    except DataNotFoundError as exc:  # the evidence files are optional: say what is missing, check the rest
+        return [_row(bid, c, "warn", f"not checked: {exc}") for c in ("social_mobility_reach", "learner_pipeline")]
+    value = dict(zip(ev["measure"], ev["value"].astype(float), strict=True))
+    england = dict(zip(ev["measure"], ev["england"].astype(float), strict=True))
+    domain = "England's most deprived 20%: Education, Skills and Training domain"
+    val, eng = value[f"Share of people in {domain}"], england[f"Share of people in {domain}"]
+    text = (f"{value[f'People in {domain}']:,.0f} people ({val:.1f}%) within {band:g} min live in England's most "
+            f"deprived 20% on the IoD 2019 Education, Skills and Training domain; England {eng:.1f}% "
+            "(the IoD stands in for the Social Mobility Index, which is not open data here)")
+    ok = np.isfinite(val) and val >= eng
+    rows = [_row(bid, "social_mobility_reach", "pass" if ok else "warn",
+                 text if ok else text + ": below England, so the catchment reaches fewer people where social "
+                                        "mobility is low than the average")]
+    now, later = value["People aged 16-18"], value["Forecast: people aged 16-18 in 2026"]
+    change = f"{(later - now) / now:+.1%}" if now else "n/a"
+    text = (f"{now:,.0f} people aged 16-18 within {band:g} min (mid-2019, apportioned from districts by LSOA "
+            f"people); {later:,.0f} in 2026 ({change}) by ageing the mid-2019 cohorts, no migration or mortality")
+    rows.append(_row(bid, "learner_pipeline", "pass" if now > 0 else "warn",
+                     text if now > 0 else f"no English LSOA within {band:g} min: no learner figures"))
+    return rows
 
 
 def check_bids(
@@ -199,5 +239,6 @@ def check_bids(
             rows.append(_row(bid, "opportunity_areas", "pass",
                              f"{people[reached & in_oa].sum():,.0f} people reached live in an Opportunity Area; "
                              f"{people[reached & low].sum():,.0f} in IMD deciles 1-2"))
+            rows.extend(_evidence_checks(bid, det.population.loc[reached, "lsoa_code"], band, data_dir))
         rows.append(_same_lep(bid, bid_list, located))
     return pd.DataFrame(rows, columns=["bid_id", "check", "status", "evidence"])

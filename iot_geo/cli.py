@@ -430,6 +430,66 @@ def bids_check(
     emit(table, fmt, title=f"checks for {len(b)} bid(s)")
 
 
+@app.command("evidence")
+def evidence_cmd(
+    bids: Annotated[str, typer.Argument(help="Bid file, or an area: a district, LEP or CA code or name.")],
+    network: Networks = None,
+    mode: Mode = "drive",
+    minutes: Annotated[list[float] | None, typer.Option("--minutes", help="Catchment bands (needs --network).")] = None,
+    bid: Annotated[str | None, typer.Option("--bid", help="Only this bid of the file.")] = None,
+    skip_invalid: SkipInvalid = False,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="CSV of the long table to write.")] = None,
+    data_dir: DataDir = None,
+    fmt: Format = "table",
+) -> None:
+    """Learners, skills, labour market, providers and social mobility per bid area and catchment, with England.
+
+    Example: iot-geo evidence data/examples/rutland.yaml --network rutland-2022-07-20.osm.pbf --minutes 30 45
+    """
+    from iot_geo.evidence import SMI_NOTE, area_evidence, evidence_table
+    from iot_geo.evidence import _fmt as _fmt_evidence
+    from iot_geo.outputs import write_csv
+
+    _set_data_dir(data_dir)
+    path = Path(bids)
+    nets = _networks(network, mode, required=False)
+    if path.exists():
+        b = _read_bids(path, skip_invalid)
+        target: Any = b[bid] if bid else b
+    else:
+        target = bids
+    table = _caught(area_evidence, target, network=nets or None, minutes=minutes or None)
+    if output is not None:
+        write_csv(table, output, [path] if path.exists() else [], provenance=_stamp(nets, minutes=minutes))
+        err.print(f"wrote {output}")
+    if fmt != "table":
+        emit(table, fmt)
+        return
+    wide_out = out if out.is_terminal else Console(width=160)
+    for area, part in table.groupby("area", sort=False):
+        wide = evidence_table(part)
+        sources = list(dict.fromkeys(wide["source"]))
+        ref = {s_: f"[{i}]" for i, s_ in enumerate(sources, 1)}
+        bands = [c for c in wide.columns if c not in ("topic", "measure", "unit", "England", "year", "source")]
+        shown = pd.DataFrame({"measure": wide["measure"]})
+        for col in [*bands, "England"]:
+            shown[col] = [_fmt_evidence(v, u) for v, u in zip(wide[col], wide["unit"], strict=True)]
+        shown["year"] = wide["year"]
+        shown["source"] = wide["source"].map(ref)
+        rich_table = Table(title=f"evidence for {area}", show_lines=False)
+        for c in shown.columns:
+            rich_table.add_column(str(c), overflow="fold", justify="right" if c in [*bands, "England"] else "left")
+        for row in shown.itertuples(index=False):
+            rich_table.add_row(*(str(v) for v in row))
+        wide_out.print(rich_table)
+        for s_, i in ref.items():
+            wide_out.print(f"  {i} {s_}", highlight=False, markup=False)
+    out.print("England: the source's England row where it has one, else the sum of English districts (APS) "
+              f"or of English LSOAs (IoD). Catchments apportion district figures by each LSOA's share of its "
+              f"district's people. The 16-18 forecast ages mid-2019 cohorts with no migration or mortality; "
+              f"{SMI_NOTE}.", highlight=False, markup=False)
+
+
 @app.command("hubspoke")
 def hubspoke_cmd(
     bids: Annotated[Path, typer.Argument(help="Bid file.")],

@@ -230,6 +230,15 @@ def _style(kind: str, colour: str, fill: float, weight: float = 1.0, dash: str |
     return style
 
 
+def _evidence_lines(evidence: pd.DataFrame | None, bid_id: str) -> list[str]:
+    """The hub popup's evidence lines (text, set with textContent)."""
+    if evidence is None:
+        return []
+    from iot_geo.evidence import evidence_popup_lines
+
+    return evidence_popup_lines(evidence, bid_id)
+
+
 def make_map(
     bids: Bids | Sequence[Bid],
     *,
@@ -242,6 +251,7 @@ def make_map(
     simplify_m: float | None = None,
     title: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
+    evidence: pd.DataFrame | None = None,
 ) -> folium.Map:
     """An interactive map of bids, their catchments and overlaps, areas and providers.
 
@@ -266,6 +276,8 @@ def make_map(
         resolution (50 m for driving), never under :data:`SIMPLIFY_M`.
     title : str, optional
     data_dir : path, optional
+    evidence : DataFrame, optional
+        From :func:`iot_geo.evidence.area_evidence`: each bid's hub popup shows its key figures beside England.
 
     Returns
     -------
@@ -400,7 +412,8 @@ def make_map(
                 fill_opacity=1.0), "site")
             _Text([f"{r.name} ({r.role})"],
                   [r.name, f"{r.role} of {bid.name}", f"lead {bid.lead}", f"partners: {partners}" if partners else "",
-                   f"routes: {', '.join(bid.routes)}"], max_width=280).add_to(marker)
+                   f"routes: {', '.join(bid.routes)}", *(_evidence_lines(evidence, bid.id) if hub else [])],
+                  max_width=280).add_to(marker)
             marker.add_to(fg)
             if not (catchments is not None and (catchments["group_id"] == bid.id).any()
                     and not catchments.loc[catchments["group_id"] == bid.id].geometry.is_empty.all()):

@@ -28,6 +28,8 @@ from iot_geo import __version__
 from iot_geo.bids import Bids
 from iot_geo.catchment import AnyNetwork
 from iot_geo.checks import check_bids
+from iot_geo.errors import DataNotFoundError
+from iot_geo.evidence import bid_catchment_evidence, evidence_parts
 from iot_geo.hub_spoke import hub_spoke
 from iot_geo.network import TravelNetwork
 from iot_geo.overlap import BidCatchments, bid_catchments, overlap
@@ -55,6 +57,7 @@ class Analysis:
     hub_spoke: pd.DataFrame
     checks: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
+    evidence: pd.DataFrame | None = None  # iot_geo.evidence.bid_catchment_evidence
 
     def people_table(self) -> pd.DataFrame:
         """People reached per bid and band."""
@@ -92,9 +95,15 @@ def analyse(
                         for b in bids], ignore_index=True)
         step("checks")
         ch = check_bids(bids, nets, minutes=minutes, population=population, data_dir=data_dir)
+        step("area evidence")
+        try:
+            ev: pd.DataFrame | None = bid_catchment_evidence(bc, population=population, data_dir=data_dir)
+        except DataNotFoundError as exc:  # optional files: the report goes without the evidence section
+            warnings.warn(f"area evidence left out: {exc}", stacklevel=2)
+            ev = None
     msgs = list(dict.fromkeys(str(w.message) for w in caught))
     assert isinstance(ov, gpd.GeoDataFrame)
-    return Analysis(bids, nets, list(bc.bands), bc, ov, hs, ch, msgs)
+    return Analysis(bids, nets, list(bc.bands), bc, ov, hs, ch, msgs, evidence=ev)
 
 
 def _cell(v: Any) -> str:
@@ -113,6 +122,17 @@ def _table(df: pd.DataFrame) -> dict[str, Any]:
     flat = flatten_lists(df, ", ")
     return {"columns": [str(c) for c in flat.columns],
             "rows": [[_cell(v) for v in row] for row in flat.itertuples(index=False, name=None)]}
+
+
+def _evidence(ev: pd.DataFrame | None, bid_id: str) -> dict[str, Any] | None:
+    """A bid's area evidence for the template: the table (values formatted), numbered sources, the method."""
+    if ev is None:
+        return None
+    parts = evidence_parts(ev, bid_id)
+    if parts is None:
+        return None
+    wide, sources, method = parts
+    return {"table": _table(wide), "sources": sources, "method": method}
 
 
 def _index_html(a: Analysis, pictures: dict[str, str], map_name: str | None, title: str) -> str:
@@ -134,6 +154,7 @@ def _index_html(a: Analysis, pictures: dict[str, str], map_name: str | None, tit
                        zip(checks["check"], checks["status"], checks["evidence"], strict=True)],
             "people": _table(people[people["bid_id"] == bid.id]),
             "hub_spoke": _table(a.hub_spoke.loc[a.hub_spoke["bid_id"] == bid.id, hs_cols]),
+            "evidence": _evidence(a.evidence, bid.id),
             "picture": pictures.get(bid.id),
         })
     overlap_cols = ["bid_a", "bid_b", "minutes", "area_both_km2", "people_both", "people_share_a", "people_share_b",
@@ -180,10 +201,12 @@ def write_report(
                          data_dir=data_dir)
             pictures[bid.id] = name
         m = make_map(a.bids, catchments=catch, overlaps=a.overlap, offline=offline_map, title=title,
-                     data_dir=data_dir)
+                     data_dir=data_dir, evidence=a.evidence)
         save_map(m, tmp / "map.html", provenance=provenance)
         tables = {"people": a.people_table(), "hub_spoke": a.hub_spoke, "overlap": pd.DataFrame(
             a.overlap.drop(columns="geometry")), "checks": a.checks, "bids": a.bids.table()}
+        if a.evidence is not None:
+            tables["evidence"] = a.evidence
         for name, df in tables.items():
             write_csv(df, tmp / f"{name}.csv", provenance=provenance)
         write_xlsx(tables, tmp / "tables.xlsx")

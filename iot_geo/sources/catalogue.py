@@ -384,6 +384,92 @@ DATASETS: tuple[Dataset, ...] = (
                       "tests/data/chester-20230816-small_gtfs.zip")),),
         "https://data.bus-data.dft.gov.uk/", optional=True,
     ),
+    # --- area evidence (issue 14): official statistics kept byte for byte as committed in public repositories;
+    # PROVENANCE.md gives only short commits, so no pinned download address: used from the data directory.
+    Dataset(
+        "iod2019_domains_rda", "English indices of deprivation 2019: domain ranks and deciles by LSOA (R data)",
+        "MHCLG (packaged by humaniverse/IMD)", "2019", OGL, MHCLG_ATTR, "third_party",
+        (DataFile("evidence/imd2019_england_lsoa11.rda",
+                  "6eb52614c9a6b7c96c6b0276d472d61558bd607e1d4c6833edf43dcc0faaa4a6", 703401,
+                  _gh("humaniverse/IMD", "2f6c9050afee99a40041eb63b02b6b0c58850704", "data/imd2019_england_lsoa11.rda")),),
+        IOD_PAGE, optional=True,
+    ),
+    Dataset(
+        "iod2019_subdomains_rda", "English indices of deprivation 2019: sub-domain ranks and deciles by LSOA (R data)",
+        "MHCLG (packaged by humaniverse/IMD)", "2019", OGL, MHCLG_ATTR, "third_party",
+        (DataFile("evidence/imd2019_england_lsoa11_subdomains.rda",
+                  "272085e1a18ecb7fefec7ed21650c9c4bb22c0e68a30ed3f20d71a0fa362881f", 781288,
+                  _gh("humaniverse/IMD", "2f6c9050afee99a40041eb63b02b6b0c58850704",
+                      "data/imd2019_england_lsoa11_subdomains.rda")),),
+        IOD_PAGE, optional=True,
+    ),
+    Dataset(
+        "iod2019_indicators_rda", "English indices of deprivation 2019: indicators by LSOA (R data)",
+        "MHCLG (packaged by humaniverse/IMD)", "2019", OGL, MHCLG_ATTR, "third_party",
+        (DataFile("evidence/imd2019_england_lsoa11_indicators.rda",
+                  "162086d54e7d8068e111553d40e9d143c67a17e959950cec4e1f9a90b95a7819", 1128893,
+                  _gh("humaniverse/IMD", "2f6c9050afee99a40041eb63b02b6b0c58850704",
+                      "data/imd2019_england_lsoa11_indicators.rda")),),
+        IOD_PAGE, optional=True,
+    ),
+    Dataset(
+        "aps_qualifications", "Annual Population Survey: highest qualification by age, districts and LEPs (2017-2021)",
+        "ONS (via Nomis; compiled by DfE lsip_dashboard)", "2017-2021", OGL,
+        "Source: Office for National Statistics (Annual Population Survey) licensed under the Open Government "
+        "Licence v.3.0.", "third_party",
+        (DataFile("evidence/D_skillsnvq_APS1721.csv",
+                  "61000e832b6358f81b3fb37f7f0954a6556412fc01d53889923b89dda2503a18", 635074),),
+        "https://www.nomisweb.co.uk/", optional=True,
+        note=f"{_LSIP} Data/AppData/D_skillsnvq_APS1721.csv @ 771be6f8; districts by 2021 name, no codes",
+    ),
+    Dataset(
+        "aps_industry", "Annual Population Survey: employment by broad industry group, districts and LEPs (2017-2021)",
+        "ONS (via Nomis; compiled by DfE lsip_dashboard)", "2017-2021", OGL,
+        "Source: Office for National Statistics (Annual Population Survey) licensed under the Open Government "
+        "Licence v.3.0.", "third_party",
+        (DataFile("evidence/D_empind_APS1721.csv",
+                  "19f66c7c0fb4165df4e2d206749806517bce64cbba2fa32b10df07950c93f877", 176407),),
+        "https://www.nomisweb.co.uk/", optional=True,
+        note=f"{_LSIP} Data/AppData/D_empind_APS1721.csv; districts by 2021 name, no codes",
+    ),
+    Dataset(
+        "lep2020_codes", "Local Enterprise Partnership codes and names (2020)", "ONS (via DfE lsip_dashboard)",
+        "2020", OGL, ONS_ATTR.format(year=2020), "third_party",
+        (DataFile("evidence/2020_LEP_codes.csv",
+                  "42fe6b58df8ccec827710a8fcc6160ee437dbcefb5d0a95e5716e6615a44fc26", 1109),),
+        ONS_PORTAL, optional=True, note=f"{_LSIP} Data/2020 LEP.csv @ 4826562e (renamed)",
+    ),
+    Dataset(
+        "fes_achievements_lad", "FE and skills achievements by type, by district (2016/17 to 2021/22)",
+        "DfE", "2016/17-2021/22", OGL, DFE_ATTR, "third_party",
+        (DataFile("evidence/fes_achievements_by_LAD_201617-202122_permalink-3960ad0f.csv",
+                  "60b74506f84ca845ab975c4d3a01866bc4729af61e70cd6071bfdfc5e0985103", 716447),),
+        "https://explore-education-statistics.service.gov.uk/find-statistics/further-education-and-skills",
+        optional=True, note=f"{_LSIP} Data/6_ILRach/permalink-3960ad0f...csv @ b6f747dd",
+    ),
+    Dataset(
+        "fes_ssa_lad", "Education and training achievements by sector subject area, by district (2021/22)",
+        "DfE", "2021/22", OGL, DFE_ATTR, "third_party",
+        (DataFile("evidence/fes_ach_by_SSA_LAD_202122_permalink-c390bb3f.csv",
+                  "5ccd200d60b984c854d8dba568ce482059c388a7de7d6009805c0d70a3c170dc", 567366),),
+        "https://explore-education-statistics.service.gov.uk/find-statistics/further-education-and-skills",
+        optional=True, note=f"{_LSIP} Data/5_ILRachSSA/permalink-c390bb3f...csv @ 7fa7a458",
+    ),
+    Dataset(
+        "apprenticeships_poc3", "Apprenticeship starts and achievements by sector subject area and district (2016/17)",
+        "DfE", "2016/17", OGL, DFE_ATTR, "third_party",
+        (DataFile("evidence/poc3.csv", "b87556f28962ce435b5552a55eebcc285fb534ea6464d2d7639f1be174df060d", 1027661),),
+        "https://www.gov.uk/government/collections/fe-data-library-apprenticeships", optional=True,
+        note="dfe-analytical-services/fe-apprenticeship-statistics data/poc3.csv @ bad05eab; districts by name only",
+    ),
+    Dataset(
+        "mye2019_lad", "Population estimates, mid-2019, by single year of age (April 2020 local authority codes)",
+        "ONS", "2019", OGL, ONS_ATTR.format(year=2020), "third_party",
+        (DataFile("evidence/ukmidyearestimates20192020ladcodes.xls",
+                  "9a9d628135f999540a5ed8ee4057cb31658320dd0d92e95e2922c302cbb98255", 2501632),),
+        "https://www.ons.gov.uk/peoplepopulationandcommunity/populationandmigration/populationestimates",
+        optional=True, note="TheDebata/Young-Claimants-by-LA ukmidyearestimates20192020ladcodes.xls @ f8291795",
+    ),
 )
 
 _BY_NAME = {d.name: d for d in DATASETS}
