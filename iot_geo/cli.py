@@ -415,8 +415,8 @@ def hubspoke_cmd(
     if output is not None:
         write_csv(table, output, [bids, *(network or [])], provenance=_stamp(nets, bid=bid, minutes=minutes))
         err.print(f"wrote {output}")
-    cols = ["site_id", "role", "minutes", "people_alone", "people_added", "share_added", "to_hub_minutes",
-            "from_hub_minutes", "redundant", "area_share", "area_share_is_lower_bound"]
+    cols = ["site_id", "role", "minutes", "people_alone", "people_only_here", "people_with_site", "to_hub_minutes",
+            "from_hub_minutes", "truncated", "area_share", "area_share_is_lower_bound"]
     emit(table[cols] if fmt == "table" else table, fmt, title=f"hub and spoke: {bid}")
 
 
@@ -427,8 +427,12 @@ def suggest_spokes_cmd(
     network: Networks = None,
     mode: Mode = "drive",
     minutes: Annotated[float, typer.Option("--minutes", help="Band in minutes.")] = 30.0,
-    candidates: Annotated[Path | None, typer.Option("--candidates", help="CSV of candidate sites (default: "
-                                                                         "colleges and universities on the network).")] = None,
+    candidates: Annotated[Path | None, typer.Option("--candidates", help="CSV of your own candidate sites, added to "
+                                                                         "the colleges and universities on the network.")] = None,
+    providers: Annotated[bool, typer.Option("--providers/--no-providers", help="Include the FE and sixth-form colleges, "
+                                                                              "UTCs and universities on the network.")] = True,
+    min_gap: Annotated[float, typer.Option("--min-gap", help="No spoke within this many minutes of the hub or of "
+                                                             "another chosen spoke (0: no rule).")] = 10.0,
     data_dir: DataDir = None,
     fmt: Format = "table",
 ) -> None:
@@ -447,12 +451,15 @@ def suggest_spokes_cmd(
             raise IotGeoError(f"--candidates {candidates}: file not found")
         cands = pd.read_csv(candidates, dtype={"site_id": str, "name": str})
     nets = _networks(network, mode)
-    result = _caught(suggest_spokes, nets[0], {name: (lat, lon)}, cands, k=k, minutes=minutes)
+    result = _caught(suggest_spokes, nets[0], {name: (lat, lon)}, cands, k=k, minutes=minutes, min_gap=min_gap,
+                     with_providers=providers)
     a = result.attrs
-    cols = [c for c in ("site_id", "name", "provider_type", "people_alone", "people_added") if c in result.columns]
+    cols = [c for c in ("site_id", "name", "provider_type", "people_alone", "people_only_here") if c in result.columns]
     emit(result[cols] if fmt == "table" else result, fmt, title=f"{k} spoke(s) for {name}, {minutes:g} min")
-    err.print(f"hub alone {a['hub_people']:,.0f} people; with the spokes {a['objective']:,.0f} ({a['solver']}); "
-              f"a greedy choice reaches {a['greedy_objective']:,.0f} ({a['greedy_gap']:.1%} short)")
+    err.print(f"{a['candidates']} candidate(s) at least {min_gap:g} min from the hub "
+              f"({a['excluded_near_hub']} nearer left out); hub alone {a['hub_people']:,} people; with the spokes "
+              f"{a['objective']:,} ({a['solver']}); a greedy choice reaches {a['greedy_objective']:,} "
+              f"({a['greedy_gap']:.1%} short)")
 
 
 @app.command("overlap")

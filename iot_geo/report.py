@@ -139,8 +139,8 @@ people counted by LSOA population-weighted centroid (ONS mid-2015).</p>"""]
         parts.append("<h3>People reached</h3>" + _table_html(people[people["bid_id"] == bid.id]))
         hs = a.hub_spoke[a.hub_spoke["bid_id"] == bid.id]
         parts.append("<h3>Hub and spoke</h3>" + _table_html(hs[["site_id", "role", "minutes", "people_alone",
-                                                                 "people_added", "share_added", "to_hub_minutes",
-                                                                 "redundant", "area_share"]]))
+                                                                 "people_only_here", "people_with_site", "to_hub_minutes",
+                                                                 "truncated", "area_share"]]))
         if bid.id in pictures:
             parts.append(f'<img src="{e(pictures[bid.id])}" alt="map of {e(bid.name)}">')
     parts.append("<h2>Overlap between bids</h2>")
