@@ -173,23 +173,35 @@ def areas(
 
 @app.command("locate", context_settings={"ignore_unknown_options": True})
 def locate_cmd(
-    lat: Annotated[float, typer.Argument(help="Latitude (WGS84 degrees).")],
-    lon: Annotated[float, typer.Argument(help="Longitude (WGS84 degrees).")],
+    where: Annotated[list[str], typer.Argument(help="LAT LON (WGS84 degrees), or a postcode such as 'LE15 6RP'.",
+                                               show_default=False)],
     vintage: Annotated[int | None, typer.Option("--vintage", help="Boundary year (default latest).")] = None,
     data_dir: DataDir = None,
     fmt: Format = "table",
 ) -> None:
-    """Say which district, LEP(s), CA, region and Opportunity Area a point is in.
+    """Say which district, LEP(s), CA, region and Opportunity Area a point or postcode is in.
 
-    Example: iot-geo locate 52.67 -0.73 --vintage 2017
+    Examples: iot-geo locate 52.67 -0.73 --vintage 2017; iot-geo locate "LE15 6RP"
     """
     from iot_geo.locate import locate
+    from iot_geo.postcodes import is_postcode, lookup_postcodes
 
     _set_data_dir(data_dir)
+    text = " ".join(where)
+    if is_postcode(text):
+        hit = _caught(lookup_postcodes, [text]).iloc[0]
+        lat, lon, title = float(hit["lat"]), float(hit["lon"]), f"{hit['postcode']} ({hit['lat']:.5f}, {hit['lon']:.5f})"
+    else:
+        try:
+            lat, lon = (float(v) for v in where)
+        except ValueError:
+            raise IotGeoError(f"locate {text!r}: give LAT LON (for example 52.67 -0.73) or a postcode "
+                              "(for example 'LE15 6RP')") from None
+        title = f"{lat}, {lon}"
     df = locate(pd.DataFrame({"lat": [lat], "lon": [lon]}), vintage=vintage)
     if fmt == "table":
         row = df.iloc[0]
-        table = Table(title=f"{lat}, {lon}", show_header=False)
+        table = Table(title=title, show_header=False)
         for k, v in row.items():
             table.add_row(str(k), _cell(v))
         out.print(table)

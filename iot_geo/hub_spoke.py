@@ -39,6 +39,7 @@ from iot_geo.errors import InvalidInputError
 from iot_geo.network import TravelNetwork
 from iot_geo.transit import TransitNetwork
 
+
 def _bid_sites(bid: Bid) -> gpd.GeoDataFrame:
     s = bid.sites.copy()
     s["group_id"] = bid.id
@@ -367,8 +368,8 @@ def _close_pairs(network: TravelNetwork, sites: gpd.GeoDataFrame, min_gap: float
         return np.zeros((len(sites),) * 2, dtype=bool)
     t = times_to_points(network, sites.geometry, sites, max_minutes=min_gap, direction="from_site")
     m = t[list(sites["site_id"])].to_numpy(dtype=float).T  # (from site i, to site j)
-    near = np.nan_to_num(m, nan=np.inf) <= min_gap
-    close = near | near.T
+    near: np.ndarray = np.nan_to_num(m, nan=np.inf) <= min_gap
+    close: np.ndarray = near | near.T
     np.fill_diagonal(close, False)
     return close
 

@@ -19,6 +19,10 @@ wgs84 : str
     The coordinate reference system of maps and of lat/lon input.
 download_timeout : float
     Seconds to wait for a server before giving up (connect and read).
+postcodes_url : str or None
+    The postcodes.io server used for postcodes not found in the data
+    directory's ``postcodes/`` folder (default ``https://api.postcodes.io``;
+    environment variable ``IOT_GEO_POSTCODES_URL``).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ base_url: str | None = None
 crs: str = "EPSG:27700"
 wgs84: str = "EPSG:4326"
 download_timeout: float = 30.0
+postcodes_url: str | None = None
 
 
 def get_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
