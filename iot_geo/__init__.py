@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 from iot_geo.bids import Bid, Bids, read_bids
 from iot_geo.catchment import (
     TravelTimes,
+    as_sites,
     catchments,
     lsoa_times,
     people_reached,
@@ -31,7 +32,9 @@ from iot_geo.hub_spoke import hub_spoke, suggest_spokes
 from iot_geo.locate import locate
 from iot_geo.maps import make_map
 from iot_geo.network import TravelNetwork, load_network
+from iot_geo.outputs import write
 from iot_geo.overlap import overlap, overlap_areas
+from iot_geo.postcodes import lookup_postcodes
 from iot_geo.sources.boundaries import load_areas
 from iot_geo.sources.population import load_population
 from iot_geo.sources.providers import load_providers, read_providers
@@ -55,6 +58,7 @@ __all__ = [
     "TravelNetwork",
     "TravelTimes",
     "__version__",
+    "as_sites",
     "catchments",
     "check_bids",
     "hub_spoke",
@@ -63,6 +67,7 @@ __all__ = [
     "load_population",
     "load_providers",
     "locate",
+    "lookup_postcodes",
     "lsoa_times",
     "make_map",
     "overlap",
@@ -73,4 +78,5 @@ __all__ = [
     "suggest_spokes",
     "times_to_points",
     "travel_times",
+    "write",
 ]
