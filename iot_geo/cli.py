@@ -512,11 +512,13 @@ def overlap_cmd(
                    provenance=st)
         err.print(f"wrote {gpkg}")
     cols = ["bid_a", "bid_b", "minutes", "area_both_km2", "people_both", "people_share_a", "people_share_b",
-            "shared_routes", "duplicate"]
+            "duplicate", "reasons"]
     emit(table[cols] if fmt == "table" else pd.DataFrame(table.drop(columns="geometry", errors="ignore")), fmt,
          title=f"overlap between {len(b)} bids")
     if not len(table):
         err.print("no two bids' catchments meet")
+    err.print(f"duplicate provision: people reached by both are at least {duplicate_share:.0%} of either bid's people, "
+              "and the bids offer a route in common")
 
 
 def _offline_default(offline: bool | None) -> bool:

@@ -157,6 +157,24 @@ def test_greedy_respects_close_pairs():
     assert obj2 == 3.0 and not {0, 1} <= set(x)
 
 
+def test_duplicate_provision_check_names_the_other_bids(road, people):
+    a = make_bid("a", [("a-hub", "hub", 10)])
+    b = make_bid("b", [("b-hub", "hub", 11)])  # shares km 9..12 of a's km 8..12 within 2 min
+    c = make_bid("c", [("c-hub", "hub", 11)], routes=("construction",))  # same people, no shared route
+    d = make_bid("d", [("d-hub", "hub", 25)])  # far away
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        checks = check_bids([a, b, c, d], road, minutes=[1, 2], population=people)
+    dup = checks[checks["check"] == "duplicate_provision"].set_index("bid_id")
+    assert dup.loc["a", "status"] == dup.loc["b", "status"] == "warn"
+    assert dup.loc["c", "status"] == dup.loc["d", "status"] == "pass"
+    # a reaches km 8..12 (people 900..1300 = 5,500); b km 9..13 (6,000); both km 9..12 (4,600)
+    assert "b (84% of this bid's people and 77% of b's shared within 2 min; both offer digital)" in dup.loc["a", "evidence"]
+    assert "a (77% of this bid's people and 84% of a's shared" in dup.loc["b", "evidence"]
+    assert "threshold 25%" in dup.loc["a", "evidence"]
+    assert "c" not in dup.loc["a", "evidence"].split("with 1 other bid(s): ")[1].split(" (")[0]
+
+
 def test_exact_beats_greedy_where_greedy_is_myopic():
     # six areas of one person; S0 covers four, S1 and S2 three each: greedy takes S0 first (5 in all),
     # the optimum is S1 + S2 (all 6)
@@ -195,6 +213,9 @@ def test_checks_on_examples(cambridge, data_dir):
     assert by[("long-road-stem", "fe_college_involved")] == "pass"
     assert by[("cambridge-regional-iot", "sites_in_area")] == "pass"
     assert by[("cambridge-regional-iot", "other_bids_same_lep")] == "warn"
+    dup = c[c["check"] == "duplicate_provision"].set_index("bid_id")["evidence"]
+    assert (c.loc[c["check"] == "duplicate_provision", "status"] == "warn").all()  # all three pairs duplicate
+    assert "hills-road-digital" in dup["cambridge-regional-iot"] and "long-road-stem" in dup["cambridge-regional-iot"]
     assert by[("cambridge-regional-iot", "lep_coverage")] == "warn"  # the city network is not the whole LEP
     no_net = check_bids(read_bids(EXAMPLES / "rutland.yaml"))
     assert set(no_net["check"]) == {"sites_in_area", "fe_college_involved", "stem_levels", "other_bids_same_lep"}
