@@ -129,11 +129,12 @@ def _duplicate_provision(bid: Bid, dups: pd.DataFrame, band: float) -> dict[str,
                     f"no other bid shares {DUPLICATE_SHARE:.0%} of either's people within {band:g} min with a "
                     "route in common")
     parts = []
-    for r in mine.itertuples():
-        other = r.bid_b if r.bid_a == bid.id else r.bid_a
-        own, theirs = (r.people_share_a, r.people_share_b) if r.bid_a == bid.id else (r.people_share_b, r.people_share_a)
+    for r in mine.to_dict("records"):
+        first = r["bid_a"] == bid.id
+        other = str(r["bid_b"] if first else r["bid_a"])
+        own, theirs = (r["people_share_a"], r["people_share_b"])[:: 1 if first else -1]
         parts.append(f"{other} ({own:.0%} of this bid's people and {theirs:.0%} of {other}'s shared within "
-                     f"{band:g} min; both offer {', '.join(r.shared_routes)})")
+                     f"{band:g} min; both offer {', '.join(map(str, r['shared_routes']))})")
     return _row(bid, "duplicate_provision", "warn", f"duplicates provision with {len(parts)} other bid(s): "
                 + "; ".join(parts) + f" (threshold {DUPLICATE_SHARE:.0%} of either bid's people and a shared route)")
 
