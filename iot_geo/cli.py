@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import numbers
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -60,12 +61,25 @@ def _main(
     _set_data_dir(data_dir)
 
 
-def _cell(v: Any) -> str:
+def _is_count(column: str) -> bool:
+    """Columns of people (and other counts) that a reader wants as ``37,462``."""
+    return column.startswith("people") or column.endswith("_people") or column in ("lsoas", "population")
+
+
+def _cell(v: Any, column: str = "") -> str:
+    """One value as a person reads it: counts with thousands separators, no ``.00`` on whole numbers."""
     if isinstance(v, list | tuple):
         return ", ".join(map(str, v))
-    if v is None or (isinstance(v, float) and pd.isna(v)):
+    if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)):
         return ""
-    if isinstance(v, float):
+    if isinstance(v, bool):
+        return str(v)
+    if _is_count(column) and isinstance(v, numbers.Real) and float(v).is_integer():
+        return f"{int(v):,}"
+    if isinstance(v, numbers.Integral):
+        return str(int(v))
+    if isinstance(v, numbers.Real):
+        v = float(v)
         return f"{v:,.0f}" if v.is_integer() and abs(v) >= 100 else f"{v:,.2f}"
     return str(v)
 
@@ -85,7 +99,7 @@ def emit(df: pd.DataFrame, fmt: str, *, title: str | None = None) -> None:
         for c in df.columns:
             table.add_column(str(c), overflow="fold")
         for row in df.itertuples(index=False):
-            table.add_row(*(_cell(v) for v in row))
+            table.add_row(*(_cell(v, str(c)) for v, c in zip(row, df.columns, strict=True)))
         out.print(table)
     else:
         raise IotGeoError(f"unknown --format {fmt!r}; use table, csv or json")
