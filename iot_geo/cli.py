@@ -75,7 +75,7 @@ def _cell(v: Any, column: str = "") -> str:
     if isinstance(v, bool):
         return str(v)
     if _is_count(column) and isinstance(v, numbers.Real) and float(v).is_integer():
-        return f"{int(v):,}"
+        return f"{int(float(v)):,}"
     if isinstance(v, numbers.Integral):
         return str(int(v))
     if isinstance(v, numbers.Real):
