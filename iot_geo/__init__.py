@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 from iot_geo.bids import Bid, Bids, read_bids
 from iot_geo.catchment import (
     TravelTimes,
+    as_sites,
     catchments,
     lsoa_times,
     people_reached,
@@ -32,7 +33,9 @@ from iot_geo.hub_spoke import hub_spoke, suggest_spokes
 from iot_geo.locate import locate
 from iot_geo.maps import make_map
 from iot_geo.network import TravelNetwork, load_network
+from iot_geo.outputs import write
 from iot_geo.overlap import overlap, overlap_areas
+from iot_geo.postcodes import lookup_postcodes
 from iot_geo.sources.boundaries import load_areas
 from iot_geo.sources.population import load_population
 from iot_geo.sources.providers import load_providers, read_providers
@@ -57,6 +60,7 @@ __all__ = [
     "TravelTimes",
     "__version__",
     "area_evidence",
+    "as_sites",
     "catchments",
     "check_bids",
     "hub_spoke",
@@ -65,6 +69,7 @@ __all__ = [
     "load_population",
     "load_providers",
     "locate",
+    "lookup_postcodes",
     "lsoa_times",
     "make_map",
     "overlap",
@@ -75,4 +80,5 @@ __all__ = [
     "suggest_spokes",
     "times_to_points",
     "travel_times",
+    "write",
 ]

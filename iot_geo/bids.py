@@ -71,6 +71,8 @@ COORD_AGREE_M = 100.0
 MAX_BID_FILE_BYTES = 16 * 1024 * 1024
 #: Most nodes that YAML aliases may add to a document when expanded (an alias repeats the node it names).
 MAX_YAML_ALIAS_NODES = 100_000
+#: A postcode's centroid and a site's coordinates, both given, must agree within this many metres.
+POSTCODE_AGREE_M = 1000.0
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
@@ -317,6 +319,12 @@ def _site_point(site: dict[str, Any], providers: ProviderIndex | None, where: st
         pts.append(("easting/northing", e, n))
     elif (e is None) != (n is None):
         errors.append(f"{where}: give both easting and northing")
+    pc = site.get("postcode")
+    if pc not in (None, "") and not (isinstance(pc, float) and math.isnan(pc)):
+        found = _postcode_point(str(pc), where, errors)
+        if found is None:
+            return None, ""
+        pts.append(found)
     if pid is not None:
         if providers is None:
             errors.append(f"{where}: provider_id {_short(pid)} given but no provider data could be loaded")
@@ -329,15 +337,29 @@ def _site_point(site: dict[str, Any], providers: ProviderIndex | None, where: st
                 pts.append(("provider_id", hit[0], hit[1]))
     if not pts:
         if not any(where in e_ for e_ in errors):
-            errors.append(f"{where}: no location: give lat and lon, easting and northing, or provider_id")
+            errors.append(f"{where}: no location: give lat and lon, easting and northing, postcode or provider_id")
         return None, ""
     base = pts[0]
     for other in pts[1:]:
         d = math.hypot(other[1] - base[1], other[2] - base[2])
-        if d > COORD_AGREE_M:
+        if d > (POSTCODE_AGREE_M if "postcode" in (base[0], other[0]) else COORD_AGREE_M):
             errors.append(f"{where}: {base[0]} and {other[0]} disagree by {d:,.0f} m; give one location")
             return None, ""
     return Point(base[1], base[2]), pid or ""
+
+
+def _postcode_point(pc: str, where: str, errors: list[str]) -> tuple[str, float, float] | None:
+    """A site's postcode as a BNG point (see :mod:`iot_geo.postcodes`), or None with the problem in ``errors``."""
+    from iot_geo.errors import DownloadError
+    from iot_geo.postcodes import lookup_postcodes
+
+    try:
+        hit = lookup_postcodes([pc]).iloc[0]
+    except (InvalidInputError, DownloadError) as exc:
+        errors.append(f"{where}: postcode: {exc}")
+        return None
+    x, y = to_bng(np.array([hit["lon"]]), np.array([hit["lat"]]))
+    return "postcode", float(x[0]), float(y[0])
 
 
 @contextlib.contextmanager

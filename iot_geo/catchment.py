@@ -137,13 +137,21 @@ def as_sites(sites: Any, *, where: str = "sites") -> gpd.GeoDataFrame:
 
 
 def parse_site_arg(text: str) -> tuple[str, float, float]:
-    """Parse ``"Name=LAT,LON"`` (the CLI's ``--site``)."""
+    """Parse ``"Name=LAT,LON"`` or ``"Name=POSTCODE"`` (the CLI's ``--site``)."""
+    from iot_geo.postcodes import is_postcode, lookup_postcodes  # only when a postcode is given
+
     name, _, coords = text.rpartition("=")
+    if is_postcode(coords):
+        if not name.strip():
+            raise InvalidInputError(f"--site {text!r}: the site needs a name before '='")
+        hit = lookup_postcodes([coords]).iloc[0]
+        return name.strip(), float(hit["lat"]), float(hit["lon"])
     try:
         lat_s, lon_s = coords.split(",")
         lat, lon = float(lat_s), float(lon_s)
     except ValueError:
-        raise InvalidInputError(f"--site {text!r}: expected NAME=LAT,LON, for example 'Oakham=52.67,-0.73'") from None
+        raise InvalidInputError(f"--site {text!r}: expected NAME=LAT,LON or NAME=POSTCODE, for example "
+                                "'Oakham=52.67,-0.73' or 'Oakham=LE15 6RP'") from None
     if not name.strip():
         raise InvalidInputError(f"--site {text!r}: the site needs a name before '='")
     check_lat_lon(np.array([lat]), np.array([lon]), where="--site", labels=[name])

@@ -38,6 +38,12 @@ Checks (``check`` column)
     districts) and its 2026 cohort forecast (no migration or mortality):
     pass, with the figures as evidence (warn if the catchment holds no
     English LSOA).
+``duplicate_provision`` (needs a network and another bid)
+    The other bids in the same file whose catchments share at least
+    :data:`iot_geo.overlap.DUPLICATE_SHARE` of either bid's people within the
+    largest band and that offer a route in common (see
+    :func:`iot_geo.overlap`): warn, naming each with the reason; pass
+    otherwise.
 """
 
 from __future__ import annotations
@@ -150,6 +156,38 @@ def _evidence_checks(bid: Bid, lsoa_codes: pd.Series, band: float,
     return rows
 
 
+def _duplicates(bids: Sequence[Bid], network: AnyNetwork | Sequence[AnyNetwork], band: float,
+                pop: gpd.GeoDataFrame, data_dir: str | os.PathLike[str] | None) -> pd.DataFrame:
+    """The overlap rows (largest band) of pairs that duplicate provision."""
+    import warnings
+
+    from iot_geo.overlap import overlap
+
+    with warnings.catch_warnings():  # truncation is reported by the coverage check
+        warnings.simplefilter("ignore")
+        table = overlap(network, bids, minutes=[band], population=pop, data_dir=data_dir)
+    return table[table["duplicate"]]
+
+
+def _duplicate_provision(bid: Bid, dups: pd.DataFrame, band: float) -> dict[str, str]:
+    from iot_geo.overlap import DUPLICATE_SHARE
+
+    mine = dups[(dups["bid_a"] == bid.id) | (dups["bid_b"] == bid.id)]
+    if not len(mine):
+        return _row(bid, "duplicate_provision", "pass",
+                    f"no other bid shares {DUPLICATE_SHARE:.0%} of either's people within {band:g} min with a "
+                    "route in common")
+    parts = []
+    for r in mine.to_dict("records"):
+        first = r["bid_a"] == bid.id
+        other = str(r["bid_b"] if first else r["bid_a"])
+        own, theirs = (r["people_share_a"], r["people_share_b"])[:: 1 if first else -1]
+        parts.append(f"{other} ({own:.0%} of this bid's people and {theirs:.0%} of {other}'s shared within "
+                     f"{band:g} min; both offer {', '.join(map(str, r['shared_routes']))})")
+    return _row(bid, "duplicate_provision", "warn", f"duplicates provision with {len(parts)} other bid(s): "
+                + "; ".join(parts) + f" (threshold {DUPLICATE_SHARE:.0%} of either bid's people and a shared route)")
+
+
 def check_bids(
     bids: Bids | Sequence[Bid],
     network: AnyNetwork | Sequence[AnyNetwork] | None = None,
@@ -189,6 +227,7 @@ def check_bids(
     from iot_geo.overlap import located_leps
 
     located = located_leps(bid_list, data_dir=data_dir)
+    dups = _duplicates(bid_list, network, band, pop, data_dir) if network is not None and len(bid_list) > 1 else None
     for bid in bid_list:
         rows.append(_sites_in_area(bid, data_dir))
         rows.append(_fe_involved(bid))
@@ -241,4 +280,6 @@ def check_bids(
                              f"{people[reached & low].sum():,.0f} in IMD deciles 1-2"))
             rows.extend(_evidence_checks(bid, det.population.loc[reached, "lsoa_code"], band, data_dir))
         rows.append(_same_lep(bid, bid_list, located))
+        if dups is not None:
+            rows.append(_duplicate_provision(bid, dups, band))
     return pd.DataFrame(rows, columns=["bid_id", "check", "status", "evidence"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import numbers
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -94,12 +95,25 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
     err.print(f"[yellow]warning:[/yellow] {message}", highlight=False, soft_wrap=True)
 
 
-def _cell(v: Any) -> str:
+def _is_count(column: str) -> bool:
+    """Columns of people (and other counts) that a reader wants as ``37,462``."""
+    return column.startswith(("people", "imd_")) or column.endswith("_people") or column in ("lsoas", "population")
+
+
+def _cell(v: Any, column: str = "") -> str:
+    """One value as a person reads it: counts with thousands separators, no ``.00`` on whole numbers."""
     if isinstance(v, list | tuple):
         return ", ".join(map(str, v))
-    if v is None or (isinstance(v, float) and pd.isna(v)):
+    if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)):
         return ""
-    if isinstance(v, float):
+    if isinstance(v, bool):
+        return str(v)
+    if _is_count(column) and isinstance(v, numbers.Real) and float(v).is_integer():
+        return f"{int(float(v)):,}"
+    if isinstance(v, numbers.Integral):
+        return str(int(v))
+    if isinstance(v, numbers.Real):
+        v = float(v)
         return f"{v:,.0f}" if v.is_integer() and abs(v) >= 100 else f"{v:,.2f}"
     return str(v)
 
@@ -118,10 +132,8 @@ def emit(df: pd.DataFrame, fmt: str, *, title: str | None = None) -> None:
         table = Table(title=title, show_lines=False)
         for c in df.columns:
             table.add_column(str(c), overflow="fold")
-        counts = [str(c).startswith(("people", "area_people", "imd_")) for c in df.columns]
         for row in df.itertuples(index=False):
-            table.add_row(*(f"{v:,}" if count and pd.api.types.is_integer(v)
-                            else _cell(v) for v, count in zip(row, counts, strict=True)))
+            table.add_row(*(_cell(v, str(c)) for v, c in zip(row, df.columns, strict=True)))
         out.print(table)
     else:
         raise IotGeoError(f"unknown --format {fmt!r}; use table, csv or json")
@@ -209,23 +221,35 @@ def areas(
 
 @app.command("locate", context_settings={"ignore_unknown_options": True})
 def locate_cmd(
-    lat: Annotated[float, typer.Argument(help="Latitude (WGS84 degrees).")],
-    lon: Annotated[float, typer.Argument(help="Longitude (WGS84 degrees).")],
+    where: Annotated[list[str], typer.Argument(help="LAT LON (WGS84 degrees), or a postcode such as 'LE15 6RP'.",
+                                               show_default=False)],
     vintage: Annotated[int | None, typer.Option("--vintage", help="Boundary year (default latest).")] = None,
     data_dir: DataDir = None,
     fmt: Format = "table",
 ) -> None:
-    """Say which district, LEP(s), CA, region and Opportunity Area a point is in.
+    """Say which district, LEP(s), CA, region and Opportunity Area a point or postcode is in.
 
-    Example: iot-geo locate 52.67 -0.73 --vintage 2017
+    Examples: iot-geo locate 52.67 -0.73 --vintage 2017; iot-geo locate "LE15 6RP"
     """
     from iot_geo.locate import locate
+    from iot_geo.postcodes import is_postcode, lookup_postcodes
 
     _set_data_dir(data_dir)
+    text = " ".join(where)
+    if is_postcode(text):
+        hit = _caught(lookup_postcodes, [text]).iloc[0]
+        lat, lon, title = float(hit["lat"]), float(hit["lon"]), f"{hit['postcode']} ({hit['lat']:.5f}, {hit['lon']:.5f})"
+    else:
+        try:
+            lat, lon = (float(v) for v in where)
+        except ValueError:
+            raise IotGeoError(f"locate {text!r}: give LAT LON (for example 52.67 -0.73) or a postcode "
+                              "(for example 'LE15 6RP')") from None
+        title = f"{lat}, {lon}"
     df = locate(pd.DataFrame({"lat": [lat], "lon": [lon]}), vintage=vintage)
     if fmt == "table":
         row = df.iloc[0]
-        table = Table(title=f"{lat}, {lon}", show_header=False)
+        table = Table(title=title, show_header=False)
         for k, v in row.items():
             table.add_row(str(k), _cell(v))
         out.print(table)
@@ -517,8 +541,8 @@ def hubspoke_cmd(
     if output is not None:
         write_csv(table, output, [bids, *(network or [])], provenance=_stamp(nets, bid=bid, minutes=minutes))
         err.print(f"wrote {output}")
-    cols = ["site_id", "role", "minutes", "people_alone", "people_added", "share_added", "to_hub_minutes",
-            "from_hub_minutes", "redundant", "area_share", "area_share_is_lower_bound"]
+    cols = ["site_id", "role", "minutes", "people_alone", "people_only_here", "people_with_site", "to_hub_minutes",
+            "from_hub_minutes", "truncated", "area_share", "area_share_is_lower_bound"]
     emit(table[cols] if fmt == "table" else table, fmt, title=f"hub and spoke: {bid}")
 
 
@@ -529,8 +553,12 @@ def suggest_spokes_cmd(
     network: Networks = None,
     mode: Mode = "drive",
     minutes: Annotated[float, typer.Option("--minutes", help="Band in minutes.")] = 30.0,
-    candidates: Annotated[Path | None, typer.Option("--candidates", help="CSV of candidate sites (default: "
-                                                                         "colleges and universities on the network).")] = None,
+    candidates: Annotated[Path | None, typer.Option("--candidates", help="CSV of your own candidate sites, added to "
+                                                                         "the colleges and universities on the network.")] = None,
+    providers: Annotated[bool, typer.Option("--providers/--no-providers", help="Include the FE and sixth-form colleges, "
+                                                                              "UTCs and universities on the network.")] = True,
+    min_gap: Annotated[float, typer.Option("--min-gap", help="No spoke within this many minutes of the hub or of "
+                                                             "another chosen spoke (0: no rule).")] = 10.0,
     data_dir: DataDir = None,
     fmt: Format = "table",
 ) -> None:
@@ -551,12 +579,15 @@ def suggest_spokes_cmd(
 
         cands = read_csv(candidates, dtype={"site_id": str, "name": str})
     nets = _networks(network, mode)
-    result = _caught(suggest_spokes, nets[0], {name: (lat, lon)}, cands, k=k, minutes=minutes)
+    result = _caught(suggest_spokes, nets[0], {name: (lat, lon)}, cands, k=k, minutes=minutes, min_gap=min_gap,
+                     with_providers=providers)
     a = result.attrs
-    cols = [c for c in ("site_id", "name", "provider_type", "people_alone", "people_added") if c in result.columns]
+    cols = [c for c in ("site_id", "name", "provider_type", "people_alone", "people_only_here") if c in result.columns]
     emit(result[cols] if fmt == "table" else result, fmt, title=f"{k} spoke(s) for {name}, {minutes:g} min")
-    err.print(f"hub alone {a['hub_people']:,.0f} people; with the spokes {a['objective']:,.0f} ({a['solver']}); "
-              f"a greedy choice reaches {a['greedy_objective']:,.0f} ({a['greedy_gap']:.1%} short)")
+    err.print(f"{a['candidates']} candidate(s) at least {min_gap:g} min from the hub "
+              f"({a['excluded_near_hub']} nearer left out); hub alone {a['hub_people']:,} people; with the spokes "
+              f"{a['objective']:,} ({a['solver']}); a greedy choice reaches {a['greedy_objective']:,} "
+              f"({a['greedy_gap']:.1%} short)")
 
 
 @app.command("overlap")
@@ -600,11 +631,13 @@ def overlap_cmd(
                    provenance=st)
         err.print(f"wrote {gpkg}")
     cols = ["bid_a", "bid_b", "minutes", "area_both_km2", "people_both", "people_share_a", "people_share_b",
-            "shared_routes", "duplicate"]
+            "duplicate", "reasons"]
     emit(table[cols] if fmt == "table" else pd.DataFrame(table.drop(columns="geometry", errors="ignore")), fmt,
          title=f"overlap between {len(b)} bids")
     if not len(table):
         err.print("no two bids' catchments meet")
+    err.print(f"duplicate provision: people reached by both are at least {duplicate_share:.0%} of either bid's people, "
+              "and the bids offer a route in common")
 
 
 def _offline_default(offline: bool | None) -> bool:

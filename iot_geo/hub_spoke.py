@@ -2,8 +2,14 @@
 
 People are counted by LSOA population-weighted centroid, as in
 :mod:`iot_geo.catchment`: a centroid counts for a site when it is reached
-within the band. ``people_added`` for a site is the people that site reaches
-and no other site of the bid does: what the bid would lose without it.
+within the band. For each site:
+
+- ``people_alone``: the people that site reaches on its own;
+- ``people_only_here``: the people that site reaches and no other site of the
+  bid does: what the network would lose without that one site;
+- ``people_with_site``: the people the hub and that site reach together (for
+  the hub, the hub alone): a spoke's value over the hub, even where several
+  spokes reach the same people and so each has few ``people_only_here``.
 """
 
 from __future__ import annotations
@@ -33,9 +39,6 @@ from iot_geo.catchment import (
 from iot_geo.errors import InvalidInputError
 from iot_geo.network import TravelNetwork
 from iot_geo.transit import TransitNetwork
-
-#: A spoke that adds less than this share of the whole network's people is flagged redundant.
-REDUNDANT_SHARE = 0.05
 
 
 def _bid_sites(bid: Bid) -> gpd.GeoDataFrame:
@@ -83,7 +86,6 @@ def hub_spoke(
     bid: Bid,
     *,
     minutes: Sequence[float] | float = (30, 45, 60),
-    redundant_share: float = REDUNDANT_SHARE,
     population: gpd.GeoDataFrame | None = None,
     data_dir: str | os.PathLike[str] | None = None,
 ) -> pd.DataFrame:
@@ -97,8 +99,6 @@ def hub_spoke(
         From :func:`iot_geo.read_bids`.
     minutes : sequence of float
         Bands (minutes).
-    redundant_share : float
-        A spoke adding less than this share of the network's people is flagged.
     population : GeoDataFrame, optional
         LSOA centroids (default :func:`iot_geo.load_population`).
     data_dir : path, optional
@@ -108,8 +108,11 @@ def hub_spoke(
     pandas.DataFrame
         One row per site and band, then one ``role == "network"`` row per band:
         ``bid_id, site_id, name, role, minutes, people_alone, people_16_59_alone,
-        people_added, share_added, to_hub_minutes, from_hub_minutes, redundant,
-        area_people, area_share, area_share_is_lower_bound, area, truncated``.
+        people_only_here, share_only_here, people_with_site, to_hub_minutes,
+        from_hub_minutes, truncated, area_people, area_share,
+        area_share_is_lower_bound, area`` (see the module's docstring for the
+        people columns; ``share_only_here`` is ``people_only_here`` as a share
+        of the network's people). People are integers.
         ``to_hub_minutes``/``from_hub_minutes``: spoke to hub and hub to spoke.
         ``area_share``: the people of the bid's LEP (or CA) that the network
         reaches, as a share of all its people (people reached outside the area
@@ -132,34 +135,33 @@ def hub_spoke(
     covers = network_covers(net, area_geom) if not area_geom.is_empty else False
     in_area = shapely.contains_xy(area_geom, det.population.geometry.x.to_numpy(), det.population.geometry.y.to_numpy())
     rows = []
+    hub_row = int(hub_idx[0]) if len(hub_idx) else 0
     for band in bands:
         reach = pm <= band
         union = reach.any(axis=0)
         union_people = _whole(people[union].sum())
-        truncated = bool(det.table.loc[det.table["minutes"] == (int(band) if float(band).is_integer() else band),
-                                       "truncated"].any())
+        label = int(band) if float(band).is_integer() else band
+        truncated = bool(det.table.loc[det.table["minutes"] == label, "truncated"].any())
         for i, s in enumerate(sites.itertuples()):
             others = np.delete(reach, i, axis=0).any(axis=0) if len(sites) > 1 else np.zeros_like(union)
-            alone = _whole(people[reach[i]].sum())
-            added = _whole(people[reach[i] & ~others].sum())
-            share = added / union_people if union_people else 0.0
+            only_here = _whole(people[reach[i] & ~others].sum())
             rows.append({
-                "bid_id": bid.id, "site_id": s.site_id, "name": s.name, "role": s.role,
-                "minutes": int(band) if float(band).is_integer() else band,
-                "people_alone": alone, "people_16_59_alone": _whole(p1659[reach[i]].sum()),
-                "people_added": added, "share_added": round(share, 4),
+                "bid_id": bid.id, "site_id": s.site_id, "name": s.name, "role": s.role, "minutes": label,
+                "people_alone": _whole(people[reach[i]].sum()), "people_16_59_alone": _whole(p1659[reach[i]].sum()),
+                "people_only_here": only_here,
+                "share_only_here": round(only_here / union_people, 4) if union_people else 0.0,
+                "people_with_site": _whole(people[reach[i] | reach[hub_row]].sum()),
                 "to_hub_minutes": round(float(to_hub[i]), 2), "from_hub_minutes": round(float(from_hub[i]), 2),
-                "redundant": bool(s.role == "spoke" and share < redundant_share),
+                "truncated": truncated,
             })
         rows.append({
-            "bid_id": bid.id, "site_id": "(network)", "name": bid.name, "role": "network",
-            "minutes": int(band) if float(band).is_integer() else band, "people_alone": union_people,
-            "people_16_59_alone": _whole(p1659[union].sum()), "people_added": union_people, "share_added": 1.0,
-            "to_hub_minutes": np.nan, "from_hub_minutes": np.nan, "redundant": False,
+            "bid_id": bid.id, "site_id": "(network)", "name": bid.name, "role": "network", "minutes": label,
+            "people_alone": union_people, "people_16_59_alone": _whole(p1659[union].sum()),
+            "people_only_here": union_people, "share_only_here": 1.0, "people_with_site": union_people,
+            "to_hub_minutes": np.nan, "from_hub_minutes": np.nan, "truncated": truncated,
             "area_people": area_people,
             "area_share": round(float(people[union & in_area].sum()) / area_people, 4) if area_people else np.nan,
             "area_share_is_lower_bound": bool((not covers) or truncated), "area": area_label,
-            "truncated": truncated,
         })
     table = pd.DataFrame(rows)
     table["area_people"] = table["area_people"].round().astype("Int64")  # on the network rows only
@@ -190,39 +192,63 @@ def _default_candidates(network: TravelNetwork, data_dir: str | os.PathLike[str]
     return near.rename(columns={"provider_id": "site_id"})
 
 
-def _greedy(cover: np.ndarray, weights: np.ndarray, base: np.ndarray, k: int) -> tuple[list[int], float]:
+def _greedy(cover: np.ndarray, weights: np.ndarray, base: np.ndarray, k: int,
+            close: np.ndarray | None = None) -> tuple[list[int], float]:
+    """Pick, k times, the candidate that adds most; ``close[i, j]`` forbids choosing both i and j."""
     covered = base.copy()
     chosen: list[int] = []
+    allowed = np.ones(cover.shape[0], dtype=bool)
     for _ in range(k):
-        gains = (cover & ~covered) @ weights
-        gains[chosen] = -1.0
+        gains = np.where(allowed, (cover & ~covered) @ weights, -1.0)
         j = int(np.argmax(gains))
+        if gains[j] < 0:
+            break
         chosen.append(j)
         covered |= cover[j]
+        allowed[j] = False
+        if close is not None:
+            allowed &= ~close[j]
     return chosen, float(weights[covered].sum())
 
 
-def _mclp(cover: np.ndarray, weights: np.ndarray, base: np.ndarray, k: int) -> tuple[list[int], float, str]:
-    """Maximal covering location: choose k columns maximising covered weight (HiGHS through scipy.optimize.milp)."""
+def _mclp(cover: np.ndarray, weights: np.ndarray, base: np.ndarray, k: int,
+          close: np.ndarray | None = None) -> tuple[list[int], float, str]:
+    """Maximal covering location: choose k rows maximising covered weight (HiGHS through scipy.optimize.milp).
+
+    ``close[i, j]`` (optional, boolean) forbids choosing both candidates i and j.
+    """
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import csr_matrix, hstack, identity
 
     need = np.flatnonzero(~base & cover.any(axis=0) & (weights > 0))  # demand not yet covered but coverable
     n_c, n_d = cover.shape[0], len(need)
-    if n_d == 0:
-        return list(range(min(k, n_c))), float(weights[base].sum()), "trivial"
+    if n_d == 0:  # nothing left to gain: any k candidates that are far enough apart
+        return _greedy(cover, weights, base, k, close)[0], float(weights[base].sum()), "trivial"
     # variables: x_j (candidates, binary) then y_i (demand covered, continuous in [0, 1])
     c = np.concatenate([np.zeros(n_c), -weights[need]])
     a_cov = csr_matrix(cover[:, need].T.astype(float))  # (n_d, n_c)
     cons_cover = LinearConstraint(hstack([-a_cov, identity(n_d, format="csr")]), -np.inf, 0.0)  # y_i <= sum a_ij x_j
     cons_k = LinearConstraint(np.concatenate([np.ones(n_c), np.zeros(n_d)])[None, :], k, k)
-    res = milp(c, constraints=[cons_cover, cons_k], integrality=np.concatenate([np.ones(n_c), np.zeros(n_d)]),
+    constraints = [cons_cover, cons_k]
+    if close is not None:
+        ii, jj = np.nonzero(np.triu(close, 1))
+        if len(ii):  # x_i + x_j <= 1 for candidates too close to both be chosen
+            rows = np.repeat(np.arange(len(ii)), 2)
+            a_close = csr_matrix((np.ones(2 * len(ii)), (rows, np.column_stack([ii, jj]).ravel())),
+                                 shape=(len(ii), n_c + n_d))
+            constraints.append(LinearConstraint(a_close, -np.inf, 1.0))
+    res = milp(c, constraints=constraints, integrality=np.concatenate([np.ones(n_c), np.zeros(n_d)]),
                bounds=Bounds(0, 1), options={"time_limit": 60})
     if res.x is None:
-        raise InvalidInputError(f"the spoke choice could not be solved ({res.message})")
+        raise InvalidInputError(f"no {k} spokes could be chosen ({res.message}): with the minimum gap between "
+                                "sites, fewer candidates can be chosen together; lower k or the gap")
     chosen = [int(j) for j in np.flatnonzero(res.x[:n_c] > 0.5)]
     covered = base | cover[chosen].any(axis=0)
     return chosen, float(weights[covered].sum()), "scipy.optimize.milp (HiGHS)"
+
+
+#: Default smallest gap (minutes) between the hub and a spoke, and between two chosen spokes.
+MIN_GAP_MINUTES = 10.0
 
 
 def suggest_spokes(
@@ -232,6 +258,8 @@ def suggest_spokes(
     *,
     k: int,
     minutes: float,
+    min_gap: float = MIN_GAP_MINUTES,
+    with_providers: bool | None = None,
     population: gpd.GeoDataFrame | None = None,
     data_dir: str | os.PathLike[str] | None = None,
 ) -> gpd.GeoDataFrame:
@@ -240,65 +268,115 @@ def suggest_spokes(
     Parameters
     ----------
     network : TravelNetwork
-    hub : sites (see :func:`iot_geo.catchment.as_sites`)
+    hub : sites (see :func:`iot_geo.as_sites`)
         The hub (one site).
     candidates : sites, optional
-        Candidate spoke sites; default the FE and sixth-form colleges, UTCs and
-        universities within the network's area.
+        The user's own candidate spoke sites.
     k : int
         Number of spokes to choose.
     minutes : float
         Band (minutes).
+    min_gap : float
+        No spoke within this many minutes of the hub, and no two chosen spokes
+        within it of each other (either direction), so that spokes spread
+        provision rather than duplicate it. 0 turns the rule off.
+    with_providers : bool, optional
+        Add every FE college, sixth-form college, UTC and university on the
+        network to the candidates. Default: yes when no ``candidates`` are
+        given, no when they are.
     population : GeoDataFrame, optional
     data_dir : path, optional
 
     Returns
     -------
     geopandas.GeoDataFrame
-        The chosen spokes with ``people_added`` (reached by that spoke and by
-        neither the hub nor another chosen spoke). ``attrs`` holds
-        ``objective`` (people reached by hub and spokes), ``hub_people``,
-        ``solver``, ``greedy_objective`` and ``greedy_gap`` (how far a greedy
-        choice falls short, as a share of the optimum).
+        The chosen spokes with ``people_alone`` and ``people_only_here``
+        (reached by that spoke and by neither the hub nor another chosen
+        spoke). ``attrs`` holds ``objective`` (people reached by hub and
+        spokes), ``hub_people``, ``solver``, ``greedy_objective``,
+        ``greedy_gap`` (how far a greedy choice falls short, as a share of the
+        optimum), ``candidates`` (the pool's size) and ``excluded_near_hub``.
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> net = ig.load_network("rutland-2022-07-20.osm.pbf")  # doctest: +SKIP
+    >>> ig.suggest_spokes(net, {"Stamford": (52.6590, -0.4715)}, k=2, minutes=20)  # doctest: +SKIP
     """
     (band,) = check_minutes([minutes])
+    if not isinstance(k, int | np.integer) or k < 1:
+        raise InvalidInputError(f"k={k!r}: choose at least one spoke")
+    if not np.isfinite(min_gap) or min_gap < 0:
+        raise InvalidInputError(f"min_gap={min_gap!r}: give minutes >= 0")
     hub_gdf = as_sites(hub, where="hub")
     if len(hub_gdf) != 1:
         raise InvalidInputError(f"hub: give exactly one hub site, got {len(hub_gdf)}")
-    cand = _default_candidates(network, data_dir) if candidates is None else as_sites(candidates, where="candidates")
-    snap = network.snap(cand.geometry.x.to_numpy(), cand.geometry.y.to_numpy())
-    cand = cand[(snap["distance"] <= SITE_SNAP_MAX_M).to_numpy()]
-    cand = cand[~cand["site_id"].astype(str).isin(hub_gdf["site_id"])]
-    cand = cand[cand.geometry.distance(hub_gdf.geometry.iloc[0]) > 50.0].reset_index(drop=True)
-    if not isinstance(k, int | np.integer) or k < 1:
-        raise InvalidInputError(f"k={k!r}: choose at least one spoke")
+    cand = _candidate_pool(network, candidates, with_providers, hub_gdf, data_dir)
+    sites = gpd.GeoDataFrame(
+        pd.concat([hub_gdf[["site_id", "geometry"]], cand[["site_id", "geometry"]]], ignore_index=True),
+        geometry="geometry", crs=settings.crs)
+    close = _close_pairs(network, sites, min_gap) if min_gap > 0 else np.zeros((len(sites),) * 2, dtype=bool)
+    keep = ~close[0, 1:]  # not within the gap of the hub
+    excluded = int((~keep).sum())
+    cand, sites = cand[keep].reset_index(drop=True), sites.iloc[np.r_[0, 1 + np.flatnonzero(keep)]]
+    close = close[1:, 1:][np.ix_(keep, keep)]
     if k > len(cand):
-        raise InvalidInputError(f"k={k} but only {len(cand)} candidate site(s) lie on the network")
+        raise InvalidInputError(
+            f"k={k} but the pool holds {len(cand)} candidate site(s) on the network"
+            + (f" ({excluded} more lie within {min_gap:g} min of the hub)" if excluded else "")
+            + ": lower k, add --candidates or lower the gap")
     pop = _population(data_dir, population)
-    sites = pd.concat([hub_gdf[["site_id", "geometry"]], cand[["site_id", "geometry"]].astype({"site_id": str})],
-                      ignore_index=True)
-    det = catchment_detail(network, gpd.GeoDataFrame(sites, geometry="geometry", crs=settings.crs),
-                           minutes=[band], population=pop, polygons=False)
+    det = catchment_detail(network, sites.reset_index(drop=True), minutes=[band], population=pop, polygons=False)
     reach = det.unit_minutes <= band
     weights = np.nan_to_num(det.population["people"].to_numpy(dtype=float, na_value=np.nan))
     base, cover = reach[0], reach[1:]
-    chosen, objective, solver = _mclp(cover, weights, base, int(k))
-    g_chosen, g_obj = _greedy(cover, weights, base, int(k))
+    chosen, objective, solver = _mclp(cover, weights, base, int(k), close if close.any() else None)
+    g_chosen, g_obj = _greedy(cover, weights, base, int(k), close)
     out = cand.iloc[chosen].copy()
     added = []
     for j in chosen:
         others = base | cover[[c for c in chosen if c != j]].any(axis=0) if len(chosen) > 1 else base
         added.append(_whole(weights[cover[j] & ~others].sum()))
-    out["people_added"] = pd.array(added, dtype="int64")
+    out["people_only_here"] = pd.array(added, dtype="int64")
     out["people_alone"] = pd.array([_whole(weights[cover[j]].sum()) for j in chosen], dtype="int64")
-    out = out.sort_values("people_added", ascending=False)
+    out = out.sort_values(["people_only_here", "site_id"], ascending=[False, True])
     out.attrs.update({
-        "objective": objective, "hub_people": float(weights[base].sum()), "solver": solver, "minutes": band,
-        "greedy_objective": g_obj, "greedy_choice": [str(cand["site_id"].iloc[j]) for j in g_chosen],
+        "objective": int(objective), "hub_people": int(weights[base].sum()), "solver": solver, "minutes": band,
+        "greedy_objective": int(g_obj), "greedy_choice": [str(cand["site_id"].iloc[j]) for j in g_chosen],
         "greedy_gap": round((objective - g_obj) / objective, 6) if objective else 0.0,
-        "candidates": int(len(cand)),
+        "candidates": int(len(cand)), "excluded_near_hub": excluded, "min_gap": float(min_gap),
     })
     return gpd.GeoDataFrame(out, geometry="geometry", crs=settings.crs)
 
 
-__all__ = ["REDUNDANT_SHARE", "hub_spoke", "suggest_spokes"]
+def _candidate_pool(network: TravelNetwork, candidates: Any, with_providers: bool | None,
+                    hub: gpd.GeoDataFrame, data_dir: str | os.PathLike[str] | None) -> gpd.GeoDataFrame:
+    """The user's candidates and/or the providers on the network; none off the network, none at the hub."""
+    parts = []
+    if candidates is not None:
+        parts.append(as_sites(candidates, where="candidates"))
+    if with_providers or (with_providers is None and candidates is None):
+        parts.append(_default_candidates(network, data_dir))
+    cand = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    cand = cand.astype({"site_id": str}).drop_duplicates("site_id")
+    if len(cand):
+        snap = network.snap(cand.geometry.x.to_numpy(), cand.geometry.y.to_numpy())
+        cand = cand[(snap["distance"] <= SITE_SNAP_MAX_M).to_numpy()]
+    cand = cand[~cand["site_id"].isin(hub["site_id"].astype(str))]
+    cand = cand[cand.geometry.distance(hub.geometry.iloc[0]) > 50.0]
+    return gpd.GeoDataFrame(cand.reset_index(drop=True), geometry="geometry", crs=settings.crs)
+
+
+def _close_pairs(network: TravelNetwork, sites: gpd.GeoDataFrame, min_gap: float) -> np.ndarray:
+    """``close[i, j]``: site j is within ``min_gap`` minutes of site i, or i of j (sites at their access points)."""
+    if len(sites) < 2:
+        return np.zeros((len(sites),) * 2, dtype=bool)
+    t = times_to_points(network, sites.geometry, sites, max_minutes=min_gap, direction="from_site")
+    m = t[list(sites["site_id"])].to_numpy(dtype=float).T  # (from site i, to site j)
+    near: np.ndarray = np.nan_to_num(m, nan=np.inf) <= min_gap
+    close: np.ndarray = near | near.T
+    np.fill_diagonal(close, False)
+    return close
+
+
+__all__ = ["MIN_GAP_MINUTES", "hub_spoke", "suggest_spokes"]

@@ -310,6 +310,8 @@ def make_map(
         f"<script>{pages.resource_text('map_text.js')}</script>\n<style>{pages.resource_text('map_text.css')}</style>"),
         name="iot_text")
     m._iot_offline = offline  # type: ignore[attr-defined]
+    if offline:  # in Jupyter too: the same self-contained page, not folium's CDN-loading one
+        m._repr_html_ = lambda **_: offline_repr_html(m)  # type: ignore[method-assign]
     if tiles:
         folium.TileLayer(tiles, name="Background (needs the internet)", control=True).add_to(m)
     window = shapely.buffer(extent, 20_000) if extent is not None else None
@@ -500,6 +502,13 @@ def render_html(m: folium.Map) -> str:
         if url in page:
             raise InvalidInputError(f"offline map: could not inline {url}")
     return page
+
+
+def offline_repr_html(m: folium.Map, height: int = 520) -> str:
+    """The offline page in an ``<iframe srcdoc>`` (how notebooks show an offline map without the internet)."""
+    page = render_html(m)
+    return (f'<iframe srcdoc="{html.escape(page, quote=True)}" style="width:100%;height:{int(height)}px;border:none" '
+            'sandbox="allow-scripts"></iframe>')
 
 
 def save_map(m: folium.Map, path: str | os.PathLike[str], inputs: Sequence[str | os.PathLike[str] | None] = (),

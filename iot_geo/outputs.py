@@ -499,3 +499,70 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: str | os.PathLike[str],
                         cell.data_type = "s"
                         cell.quotePrefix = True
     return Path(path).expanduser()
+
+
+def write(result: pd.DataFrame, path: str | os.PathLike[str], *, networks: Iterable[object] = (),
+          layer: str | None = None, options: dict[str, object] | None = None) -> Path:
+    """Write a result table by the file's suffix, atomically, with a provenance stamp.
+
+    Parameters
+    ----------
+    result : DataFrame or GeoDataFrame
+        Catchments, people tables, overlap, checks, ...
+    path : path
+        ``.gpkg`` (GeoPackage, one layer plus a ``provenance`` table),
+        ``.parquet`` (GeoParquet for a GeoDataFrame, else Parquet; the stamp
+        in the file's metadata under ``iot_geo_provenance``) or ``.csv``
+        (geometry dropped; the stamp beside it as ``NAME.provenance.json``).
+    networks : TravelNetwork or TransitNetwork, optional
+        The networks the result was computed on, named in the stamp.
+    layer : str, optional
+        GeoPackage layer name (default the file's stem).
+    options : dict, optional
+        Options to record in the stamp (bands, mode, ...).
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely, tempfile, pathlib
+    >>> from iot_geo.outputs import write
+    >>> gdf = gpd.GeoDataFrame({"site_id": ["a"], "people": [120]}, geometry=[shapely.Point(0, 0)], crs=27700)
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> write(gdf, folder / "sites.csv").read_text().splitlines()
+    ['site_id,people', 'a,120']
+    """
+    from iot_geo.provenance import stamp
+
+    out = Path(path).expanduser()
+    suffix = out.suffix.lower()
+    st = stamp(networks=list(networks), options=options or {})
+    if suffix == ".csv":
+        return write_csv(result, out, provenance=st)
+    if suffix == ".gpkg":
+        frame = result if isinstance(result, gpd.GeoDataFrame) else pd.DataFrame(result)
+        return write_gpkg({layer or out.stem: frame}, out, provenance=st)
+    if suffix in (".parquet", ".geoparquet"):
+        from iot_geo.provenance import dumps
+
+        frame = flatten_lists(result)
+        with atomic(out) as tmp:
+            if isinstance(result, gpd.GeoDataFrame):
+                gpd.GeoDataFrame(frame, geometry=result.geometry.name, crs=result.crs).to_parquet(tmp, index=False)
+            else:
+                pd.DataFrame(frame).to_parquet(tmp, index=False)
+            _add_parquet_metadata(tmp, {"iot_geo_provenance": dumps(st)})
+        return out
+    raise InvalidInputError(f"{out}: write a .gpkg, .parquet or .csv file (got {out.suffix or 'no suffix'!r})")
+
+
+def _add_parquet_metadata(path: Path, extra: dict[str, str]) -> None:
+    """Rewrite a Parquet file's schema metadata with ``extra`` added (keys and values as UTF-8)."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    meta = {**(table.schema.metadata or {}), **{k.encode(): v.encode() for k, v in extra.items()}}
+    pq.write_table(table.replace_schema_metadata(meta), path)

@@ -132,7 +132,7 @@ def html_block(st: dict[str, Any]) -> str:
 
 
 def read(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read the stamp of an output: a CSV's side file, a GeoPackage's table, or a page's script element."""
+    """Read the stamp of an output: a CSV's side file, a GeoPackage's table, Parquet metadata or a page's script element."""
     from iot_geo.errors import DataNotFoundError, InvalidInputError
 
     p = Path(path)
@@ -154,6 +154,13 @@ def read(path: str | os.PathLike[str]) -> dict[str, Any]:
         if not rows:
             raise InvalidInputError(f"{p}: empty provenance table")
         return dict(json.loads(rows[0][0]))
+    if p.suffix.lower() in (".parquet", ".geoparquet"):
+        import pyarrow.parquet as pq
+
+        meta = pq.read_schema(p).metadata or {}
+        if b"iot_geo_provenance" not in meta:
+            raise InvalidInputError(f"{p}: no iot_geo_provenance in the Parquet metadata")
+        return dict(json.loads(meta[b"iot_geo_provenance"].decode("utf-8")))
     if p.suffix.lower() in (".html", ".htm"):
         m = re.search(r'<script type="application/json" id="iot-geo-provenance">(.*?)</script>',
                       p.read_text(encoding="utf-8"), flags=re.S)

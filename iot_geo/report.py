@@ -140,8 +140,8 @@ def _index_html(a: Analysis, pictures: dict[str, str], map_name: str | None, tit
     from iot_geo import pages
 
     people = a.people_table()
-    hs_cols = ["site_id", "role", "minutes", "people_alone", "people_added", "share_added", "to_hub_minutes",
-               "redundant", "area_share"]
+    hs_cols = ["site_id", "role", "minutes", "people_alone", "people_only_here", "people_with_site", "to_hub_minutes",
+               "truncated", "area_share"]
     bids = []
     for bid in a.bids:
         checks = a.checks[a.checks["bid_id"] == bid.id]

@@ -25,6 +25,10 @@ allow_modified_data : bool
     a file that differs is an error. ``True`` reads such a file anyway, with a
     warning that is also written into the provenance of every output. CLI
     option ``--allow-modified-data``. Default ``False``.
+postcodes_url : str or None
+    The postcodes.io server used for postcodes not found in the data
+    directory's ``postcodes/`` folder (default ``https://api.postcodes.io``;
+    environment variable ``IOT_GEO_POSTCODES_URL``).
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ crs: str = "EPSG:27700"
 wgs84: str = "EPSG:4326"
 download_timeout: float = 30.0
 allow_modified_data: bool = False
+postcodes_url: str | None = None
 
 
 def get_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:

@@ -93,33 +93,88 @@ def test_spoke_outside_reach_adds_exactly_its_people(road, people):
     bid = make_bid("hs", [("hub", "hub", 5), ("far-spoke", "spoke", 20), ("near-spoke", "spoke", 6)])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        h = hub_spoke(road, bid, minutes=[2], population=people, redundant_share=0.05)
+        h = hub_spoke(road, bid, minutes=[2], population=people)
     rows = h.set_index("site_id")
     far = sum(100 * (k + 1) for k in range(18, 23))
+    hub_only = sum(100 * (k + 1) for k in range(3, 8))  # the hub reaches km 3..7
     assert rows.loc["far-spoke", "people_alone"] == far
-    assert rows.loc["far-spoke", "people_added"] == far
-    assert rows.loc["near-spoke", "people_added"] == 900  # only km 8 is its own
-    assert rows.loc["hub", "people_added"] == 400  # only km 3 (km 4..7 are also near the near spoke)
+    assert rows.loc["far-spoke", "people_only_here"] == far
+    assert rows.loc["near-spoke", "people_only_here"] == 900  # only km 8 is its own
+    assert rows.loc["hub", "people_only_here"] == 400  # only km 3 (km 4..7 are also near the near spoke)
+    # with the hub: the near spoke adds km 8 to the hub's km 3..7; the far spoke adds km 18..22
+    assert rows.loc["hub", "people_with_site"] == hub_only
+    assert rows.loc["near-spoke", "people_with_site"] == hub_only + 900
+    assert rows.loc["far-spoke", "people_with_site"] == hub_only + far
     net = rows.loc["(network)"]
     assert net["people_alone"] == sum(100 * (k + 1) for k in list(range(3, 9)) + list(range(18, 23)))
+    assert rows.loc["near-spoke", "share_only_here"] == pytest.approx(round(900 / net["people_alone"], 4))
     assert rows.loc["far-spoke", "to_hub_minutes"] == pytest.approx(15.0)
     assert rows.loc["far-spoke", "from_hub_minutes"] == pytest.approx(15.0)
-    assert not rows.loc["far-spoke", "redundant"]
-    assert rows.loc["near-spoke", "redundant"] == (900 / net["people_alone"] < 0.05)
+    assert "redundant" not in h.columns and "people_added" not in h.columns
+    assert h["truncated"].dtype == bool
+    for col in ("people_alone", "people_only_here", "people_with_site", "people_16_59_alone"):
+        assert pd.api.types.is_integer_dtype(h[col]), col
 
 
 def test_suggest_spokes_all_and_known_best(road, people):
     hub = gpd.GeoDataFrame({"site_id": ["hub"]}, geometry=[Point(X0 + 5000, Y0)], crs=27700)
     cands = gpd.GeoDataFrame({"site_id": ["c6", "c15", "c25"]},
                              geometry=[Point(X0 + 1000 * k, Y0) for k in (6, 15, 25)], crs=27700)
-    every = suggest_spokes(road, hub, cands, k=3, minutes=2, population=people)
+    every = suggest_spokes(road, hub, cands, k=3, minutes=2, min_gap=0, population=people)
     assert set(every["site_id"]) == {"c6", "c15", "c25"}
-    best = suggest_spokes(road, hub, cands, k=1, minutes=2, population=people)
+    best = suggest_spokes(road, hub, cands, k=1, minutes=2, min_gap=0, population=people)
     assert list(best["site_id"]) == ["c25"]  # km 23..27 hold the most people
     assert best.attrs["objective"] == best.attrs["hub_people"] + sum(100 * (k + 1) for k in range(23, 28))
     assert best.attrs["greedy_choice"] == ["c25"] and best.attrs["greedy_gap"] == 0
-    with pytest.raises(InvalidInputError, match="only 3 candidate"):
-        suggest_spokes(road, hub, cands, k=4, minutes=2, population=people)
+    with pytest.raises(InvalidInputError, match="pool holds 3 candidate"):
+        suggest_spokes(road, hub, cands, k=4, minutes=2, min_gap=0, population=people)
+
+
+def test_suggest_spokes_keeps_spokes_apart(road, people):
+    # 1 km a minute: c6 is 1 min from the hub (km 5), c14 9 min, c16 11 min, c17 12 min, c25 20 min;
+    # c16-c17 1 min apart, c16-c25 9 min, c17-c25 8 min
+    hub = gpd.GeoDataFrame({"site_id": ["hub"]}, geometry=[Point(X0 + 5000, Y0)], crs=27700)
+    cands = gpd.GeoDataFrame({"site_id": ["c6", "c14", "c16", "c17", "c25"]},
+                             geometry=[Point(X0 + 1000 * k, Y0) for k in (6, 14, 16, 17, 25)], crs=27700)
+    one = suggest_spokes(road, hub, cands, k=1, minutes=2, population=people)  # default gap: 10 minutes
+    assert one.attrs["min_gap"] == 10.0 and one.attrs["excluded_near_hub"] == 2  # c6 and c14
+    assert one.attrs["candidates"] == 3 and list(one["site_id"]) == ["c25"]
+    with pytest.raises(InvalidInputError, match="no 2 spokes could be chosen"):
+        suggest_spokes(road, hub, cands, k=2, minutes=2, population=people)  # c16, c17, c25 all within 10 min
+    two = suggest_spokes(road, hub, cands, k=2, minutes=2, min_gap=5, population=people)
+    # c6 is excluded (1 min); c16 and c17 cannot both be chosen; c17 reaches km 15..19 (people 1600..2000)
+    assert list(two["site_id"]) == ["c25", "c17"]
+    assert two.attrs["objective"] == two.attrs["hub_people"] + sum(100 * (k + 1) for k in [*range(15, 20), *range(23, 28)])
+    assert two.attrs["greedy_choice"] == ["c25", "c17"]
+    with pytest.raises(InvalidInputError, match=r"pool holds 4 candidate.*1 more lie within 5 min of the hub"):
+        suggest_spokes(road, hub, cands, k=5, minutes=2, min_gap=5, population=people)
+
+
+def test_greedy_respects_close_pairs():
+    cover = np.array([[1, 1, 0], [1, 1, 1], [0, 0, 1]], dtype=bool)
+    close = np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]], dtype=bool)
+    chosen, obj = _greedy(cover, np.ones(3), np.zeros(3, bool), 2, close)
+    assert chosen == [1, 2] and obj == 3.0
+    x, obj2, _ = _mclp(cover, np.ones(3), np.zeros(3, bool), 2, close)
+    assert obj2 == 3.0 and not {0, 1} <= set(x)
+
+
+def test_duplicate_provision_check_names_the_other_bids(road, people):
+    a = make_bid("a", [("a-hub", "hub", 10)])
+    b = make_bid("b", [("b-hub", "hub", 11)])  # shares km 9..12 of a's km 8..12 within 2 min
+    c = make_bid("c", [("c-hub", "hub", 11)], routes=("construction",))  # same people, no shared route
+    d = make_bid("d", [("d-hub", "hub", 25)])  # far away
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        checks = check_bids([a, b, c, d], road, minutes=[1, 2], population=people)
+    dup = checks[checks["check"] == "duplicate_provision"].set_index("bid_id")
+    assert dup.loc["a", "status"] == dup.loc["b", "status"] == "warn"
+    assert dup.loc["c", "status"] == dup.loc["d", "status"] == "pass"
+    # a reaches km 8..12 (people 900..1300 = 5,500); b km 9..13 (6,000); both km 9..12 (4,600)
+    assert "b (84% of this bid's people and 77% of b's shared within 2 min; both offer digital)" in dup.loc["a", "evidence"]
+    assert "a (77% of this bid's people and 84% of a's shared" in dup.loc["b", "evidence"]
+    assert "threshold 25%" in dup.loc["a", "evidence"]
+    assert "c" not in dup.loc["a", "evidence"].split("with 1 other bid(s): ")[1].split(" (")[0]
 
 
 def test_exact_beats_greedy_where_greedy_is_myopic():
@@ -160,6 +215,9 @@ def test_checks_on_examples(cambridge, data_dir):
     assert by[("long-road-stem", "fe_college_involved")] == "pass"
     assert by[("cambridge-regional-iot", "sites_in_area")] == "pass"
     assert by[("cambridge-regional-iot", "other_bids_same_lep")] == "warn"
+    dup = c[c["check"] == "duplicate_provision"].set_index("bid_id")["evidence"]
+    assert (c.loc[c["check"] == "duplicate_provision", "status"] == "warn").all()  # all three pairs duplicate
+    assert "hills-road-digital" in dup["cambridge-regional-iot"] and "long-road-stem" in dup["cambridge-regional-iot"]
     assert by[("cambridge-regional-iot", "lep_coverage")] == "warn"  # the city network is not the whole LEP
     no_net = check_bids(read_bids(EXAMPLES / "rutland.yaml"))
     assert set(no_net["check"]) == {"sites_in_area", "fe_college_involved", "stem_levels", "other_bids_same_lep"}

@@ -110,3 +110,19 @@ def test_catchment_cli_and_overlap_cli(tmp_path, data_dir):
     same = run("overlap", "data/examples/rutland.yaml", "--network", net, "--minutes", "10",
                "-o", "data/examples/rutland.yaml")
     assert same.returncode == 2 and "one of the inputs" in same.stderr
+
+
+def test_terminal_cells_read_as_a_person_would():
+    import numpy as np
+
+    from iot_geo.cli import _cell
+
+    assert _cell(37462, "people") == "37,462"
+    assert _cell(np.int64(37462), "people_both") == "37,462"
+    assert _cell(37462.0, "area_people") == "37,462"
+    assert _cell(np.int64(2017), "vintage") == "2017"  # not a count: no separator
+    assert _cell(15, "minutes") == "15"
+    assert _cell(0.2512, "people_share_a") == "0.25"
+    assert _cell(float("nan"), "people") == "" and _cell(None) == ""
+    assert _cell(True, "duplicate") == "True"
+    assert _cell(["digital", "construction"]) == "digital, construction"

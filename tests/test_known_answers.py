@@ -23,7 +23,7 @@ from shapely.geometry import Point, box
 from iot_geo.bids import Bid, Partner
 from iot_geo.catchment import catchments, people_reached
 from iot_geo.checks import COVERAGE_PASS, check_bids
-from iot_geo.hub_spoke import REDUNDANT_SHARE, hub_spoke
+from iot_geo.hub_spoke import hub_spoke
 from iot_geo.overlap import DUPLICATE_SHARE, overlap
 
 REPO = Path(__file__).resolve().parents[1]
@@ -224,7 +224,7 @@ def test_pairs_that_share_nothing_are_left_out(road):
 
 
 # ------------------------------------------------------------- hub and spoke
-def test_hub_spoke_people_added_16_59_and_redundant_boundary(road):
+def test_hub_spoke_people_only_here_with_site_and_16_59(road):
     # hub at km 5, spoke at km 12; band 1: hub reaches km 4-6, spoke km 11-13, nothing shared
     def run(spoke_people):
         pop = population([("H", km(5), 2000.0 - spoke_people, 7.0, 1), ("S", km(12), spoke_people, 3.0, 2),
@@ -234,16 +234,16 @@ def test_hub_spoke_people_added_16_59_and_redundant_boundary(road):
             warnings.simplefilter("ignore")
             return hub_spoke(road, bid, minutes=[1], population=pop).set_index("site_id")
 
-    assert REDUNDANT_SHARE == 0.05
-    at = run(100.0)  # the spoke adds 100 of 2,000 people: exactly 5 %, kept
-    assert at.loc["spoke", "people_added"] == 100 and at.loc["spoke", "share_added"] == 0.05
-    assert not at.loc["spoke", "redundant"]
+    at = run(100.0)  # the spoke adds 100 of 2,000 people: 5 %
+    assert at.loc["spoke", "people_only_here"] == 100 and at.loc["spoke", "share_only_here"] == 0.05
+    assert at.loc["hub", "people_only_here"] == 1900 and at.loc["hub", "people_with_site"] == 1900
+    assert at.loc["spoke", "people_with_site"] == 2000  # hub and spoke together
     assert at.loc["spoke", "people_16_59_alone"] == 3.0 and at.loc["hub", "people_16_59_alone"] == 7.0
     assert at.loc["(network)", "people_alone"] == 2000 and at.loc["(network)", "people_16_59_alone"] == 10.0
     assert at.loc["spoke", "to_hub_minutes"] == 7.0 and at.loc["spoke", "from_hub_minutes"] == 7.0
-    below = run(99.0)  # 4.95 %: redundant
-    assert below.loc["spoke", "share_added"] == 0.0495 and below.loc["spoke", "redundant"]
-    assert not below.loc["hub", "redundant"]  # the hub is never a redundant spoke
+    below = run(99.0)
+    assert below.loc["spoke", "share_only_here"] == 0.0495 and below.loc["spoke", "people_with_site"] == 2000
+    assert "redundant" not in below.columns
 
 
 def _world(monkeypatch, *, lep=None, oa=None, ca=None, providers=None):
@@ -475,7 +475,7 @@ def test_documented_tolerances_equal_the_constants():
     import inspect
 
     assert inspect.signature(overlap.overlap).parameters["duplicate_share"].default is overlap.DUPLICATE_SHARE
-    assert inspect.signature(hub_spoke.hub_spoke).parameters["redundant_share"].default is hub_spoke.REDUNDANT_SHARE
+    assert inspect.signature(hub_spoke.suggest_spokes).parameters["min_gap"].default is hub_spoke.MIN_GAP_MINUTES
     assert inspect.signature(locate.locate).parameters["tolerance_m"].default is locate.COAST_TOLERANCE_M
     assert inspect.signature(catchment.catchments).parameters["access_max_m"].default is catchment.ACCESS_MAX_M
     assert locate.COAST_TOLERANCE_M == 1000.0
@@ -636,7 +636,7 @@ def test_hub_times_follow_one_way_streets_and_lower_bound_flags(monkeypatch):
     net_row = h.loc["(network)"]
     assert net_row["people_alone"] == 40 and net_row["area_people"] == 40 and net_row["area_share"] == 1.0
     assert net_row["area_share_is_lower_bound"] == bool(net_row["truncated"])  # the network covers the LEP
-    assert net_row["share_added"] == 1.0 and not net_row["redundant"]
+    assert net_row["share_only_here"] == 1.0 and net_row["people_only_here"] == net_row["people_alone"]
     assert np.isnan(net_row["to_hub_minutes"]) and np.isnan(net_row["from_hub_minutes"])
     assert pd.isna(h.loc["hub", "area_people"])  # only the network row carries the area
     # an LEP bigger than the loaded network: the share is a lower bound
@@ -654,25 +654,25 @@ def test_suggest_spokes_filters_candidates_and_reports(road):
     hub = gpd.GeoDataFrame({"site_id": ["hub"]}, geometry=[km(5)], crs=27700)
     cands = gpd.GeoDataFrame({"site_id": ["hub", "next-door", "far-off", "c9", "c20", "c27"]},
                              geometry=[km(15), km(5, 40), km(12, 5000), km(9), km(20), km(27)], crs=27700)
-    out = suggest_spokes(road, hub, cands, k=2, minutes=1, population=pop)
+    out = suggest_spokes(road, hub, cands, k=2, minutes=1, min_gap=0, population=pop)
     # the hub's own id, a site within 50 m of the hub and one 5 km from any road are not candidates
     assert out.attrs["candidates"] == 3
     # 1 minute: km 26-28 (270 + 280 + 290 = 840) and km 19-21 (200 + 210 + 220 = 630) beat km 8-10 (270)
-    assert list(out["site_id"]) == ["c27", "c20"] and list(out["people_added"]) == [840.0, 630.0]
+    assert list(out["site_id"]) == ["c27", "c20"] and list(out["people_only_here"]) == [840, 630]
     assert list(out["people_alone"]) == [840.0, 630.0]
     assert out.attrs["hub_people"] == 50 + 60 + 70 and out.attrs["objective"] == 180 + 840 + 630
     assert out.attrs["minutes"] == 1.0 and out.attrs["greedy_objective"] == out.attrs["objective"]
     assert out.attrs["greedy_choice"] == ["c27", "c20"] and out.attrs["greedy_gap"] == 0
     for bad in (0, 2.5):
         with pytest.raises(Exception, match="choose at least one spoke"):
-            suggest_spokes(road, hub, cands, k=bad, minutes=1, population=pop)
+            suggest_spokes(road, hub, cands, k=bad, minutes=1, min_gap=0, population=pop)
     with pytest.raises(Exception, match="exactly one hub"):
-        suggest_spokes(road, cands.iloc[3:5], cands, k=1, minutes=1, population=pop)
+        suggest_spokes(road, cands.iloc[3:5], cands, k=1, minutes=1, min_gap=0, population=pop)
     # spokes that overlap: each adds only what no other chosen site reaches
     near = gpd.GeoDataFrame({"site_id": ["c7", "c8"]}, geometry=[km(7), km(8)], crs=27700)
-    both = suggest_spokes(road, hub, near, k=2, minutes=1, population=pop).set_index("site_id")
+    both = suggest_spokes(road, hub, near, k=2, minutes=1, min_gap=0, population=pop).set_index("site_id")
     # hub km 4-6; c7 km 6-8; c8 km 7-9: c7 adds nothing of its own, c8 adds km 9 (100)
-    assert both.loc["c7", "people_added"] == 0 and both.loc["c8", "people_added"] == 100
+    assert both.loc["c7", "people_only_here"] == 0 and both.loc["c8", "people_only_here"] == 100
     assert both.loc["c7", "people_alone"] == 70 + 80 + 90
 
 

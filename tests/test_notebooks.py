@@ -25,5 +25,11 @@ def test_notebook_runs(path):
     client.execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
-    html = [o for o in outputs if "text/html" in o.get("data", {})]
+    html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
     assert len(html) >= 3  # tables and maps render as HTML
+    assert [o for o in outputs if "image/png" in o.get("data", {})], "each notebook shows at least one plot"
+    maps = [h for h in html if "L.map(" in h or "leaflet" in h.lower()]
+    if path.stem != "03_analyst":
+        assert maps, "the notebook shows its map"
+    for h in maps:  # offline: Leaflet inlined into the page, nothing fetched from a CDN
+        assert "cdn.jsdelivr.net/npm/leaflet" not in h and "<iframe srcdoc=" in h

@@ -552,8 +552,8 @@ def test_no_fixed_temporary_names_left_in_the_code():
 
 
 # ------------------------------------------------------------ 8. people counts are integers
-PEOPLE = ("people", "people_16_59", "people_both", "people_alone", "people_added", "people_16_59_alone",
-          "area_people", "people_unknown", *(f"imd_{d}" for d in range(1, 11)))
+PEOPLE = ("people", "people_16_59", "people_both", "people_alone", "people_only_here", "people_with_site",
+          "people_16_59_alone", "area_people", "people_unknown", *(f"imd_{d}" for d in range(1, 11)))
 
 
 def _people_cols(df: pd.DataFrame) -> list[str]:
