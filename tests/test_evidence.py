@@ -335,7 +335,7 @@ def test_report_carries_the_evidence_and_matches_area_evidence(tmp_path, data_di
     ev = pd.read_csv(tmp_path / "rep" / "evidence.csv", comment="#")
     assert set(ev["band"]) >= {"10 min drive"} and set(ev["area"]) == {"stamford-iot", "oakham-engineering"}
     assert "evidence" in pd.ExcelFile(tmp_path / "rep" / "tables.xlsx", engine="openpyxl").sheet_names
-    assert (tmp_path / "rep" / "map.html").read_text().count("<b>Evidence</b>") == 2
+    assert (tmp_path / "rep" / "map.html").read_text().count("\"Evidence (") == 2  # one hub popup a bid, as text
 
 
 def test_a_bid_with_a_lep_and_a_ca_gets_both_areas(data_dir, mye_file):
