@@ -1,4 +1,12 @@
-"""Writing results: atomically, never over an input, with readable errors."""
+"""Writing results: atomically, never over an input, with readable errors.
+
+Every file iot-geo writes goes through :func:`atomic` (a report folder through
+:func:`atomic_folder`, a cache file through :func:`write_cache`): a uniquely
+named temporary file beside the target, then a rename. Outputs must be regular
+files or new paths, never the data directory; a folder is replaced only when
+iot-geo wrote it. Text that a spreadsheet would run is neutralised in CSV
+(:func:`neutralise`, undone by :func:`read_csv`) and stored as text in XLSX.
+"""
 
 from __future__ import annotations
 
