@@ -248,15 +248,16 @@ def check_folder(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLik
 
 
 def _lock(folder: Path, *, wait: bool = True) -> int | None:
-    """Hold an advisory lock on a folder (released when the process ends); ``None`` if another holds it."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - a folder cannot be opened on Windows: no lock
-        return None
+    """Hold an advisory lock on a folder (released when the process ends); ``None`` if it cannot be had.
+
+    Where folders cannot be locked (Windows) this is always ``None``, so partial folders are left alone.
+    """
     try:
         import fcntl
-    except ImportError:  # pragma: no cover - Windows: no locks, stale folders go by age
-        return fd
+
+        fd = os.open(folder, os.O_RDONLY)
+    except (ImportError, OSError):  # pragma: no cover - Windows
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
     except OSError:
