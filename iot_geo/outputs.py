@@ -1,4 +1,12 @@
-"""Writing results: atomically, never over an input, with readable errors."""
+"""Writing results: atomically, never over an input, with readable errors.
+
+Every file iot-geo writes goes through :func:`atomic` (a report folder through
+:func:`atomic_folder`, a cache file through :func:`write_cache`): a uniquely
+named temporary file beside the target, then a rename. Outputs must be regular
+files or new paths, never the data directory; a folder is replaced only when
+iot-geo wrote it. Text that a spreadsheet would run is neutralised in CSV
+(:func:`neutralise`, undone by :func:`read_csv`) and stored as text in XLSX.
+"""
 
 from __future__ import annotations
 
@@ -240,15 +248,16 @@ def check_folder(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLik
 
 
 def _lock(folder: Path, *, wait: bool = True) -> int | None:
-    """Hold an advisory lock on a folder (released when the process ends); ``None`` if another holds it."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - a folder cannot be opened on Windows: no lock
-        return None
+    """Hold an advisory lock on a folder (released when the process ends); ``None`` if it cannot be had.
+
+    Where folders cannot be locked (Windows) this is always ``None``, so partial folders are left alone.
+    """
     try:
         import fcntl
-    except ImportError:  # pragma: no cover - Windows: no locks, stale folders go by age
-        return fd
+
+        fd = os.open(folder, os.O_RDONLY)
+    except (ImportError, OSError):  # pragma: no cover - Windows
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
     except OSError:
