@@ -187,7 +187,7 @@ class _Problems:
         return [m for b, m in self.items if b == bid]
 
     def lines(self) -> list[str]:
-        return [f"{self.source}: " + (f"bid {b!r}: " if b else "") + m for b, m in self.items]
+        return [f"{self.source}: " + (f"bid {_short(b)}: " if b else "") + m for b, m in self.items]
 
 
 _REPR = reprlib.Repr()
@@ -581,6 +581,8 @@ def _load_yaml(text: str, path: Path) -> Any:
         if "*" in text:  # no alias without an asterisk
             _check_aliases(node, path)
         return loader.construct_document(node)
+    except RecursionError:
+        raise InvalidInputError(f"{path}: YAML nested too deeply to read; a bid file needs a few levels") from None
     finally:
         loader.dispose()
 
