@@ -155,3 +155,25 @@ def test_ten_thousand_bids_validate_and_match_the_per_bid_path(tmp_path):
         assert single.sites.drop(columns="geometry").reset_index(drop=True).equals(
             many.sites.drop(columns="geometry").reset_index(drop=True))
         assert list(single.sites.geometry) == list(many.sites.geometry)
+
+
+def test_progress_bar_on_request_changes_nothing_but_the_display(tmp_path, monkeypatch):
+    import io
+
+    import rich.console
+
+    shown: list[io.StringIO] = []
+    real = rich.console.Console
+
+    def terminal(*args, **kw):  # a console that believes it is a terminal, writing into a buffer
+        buf = io.StringIO()
+        shown.append(buf)
+        return real(*args, **{**kw, "file": buf, "force_terminal": True, "width": 100})
+
+    monkeypatch.setattr(rich.console, "Console", terminal)
+    p = write(tmp_path, HEAD + BID.replace("PARTNERS", "[]"))
+    quiet = read_bids(p)
+    assert shown == []
+    loud = read_bids(p, progress=True)
+    assert loud.ids == quiet.ids and list(loud[0].sites.geometry) == list(quiet[0].sites.geometry)
+    assert any("checking 1 bid(s) in bids.yaml" in buf.getvalue() for buf in shown)
