@@ -248,7 +248,12 @@ def catchment_cmd(
     mode: Annotated[str, typer.Option("--mode", help="drive, cycle or walk.")] = "drive",
     union: Annotated[bool, typer.Option("--union", help="One catchment per group of sites.")] = False,
     direction: Annotated[str, typer.Option("--direction", help="to_site or from_site.")] = "to_site",
-    free_flow: Annotated[bool, typer.Option("--free-flow", help="Drive at speed limits, not peak speeds.")] = False,
+    free_flow: Annotated[bool, typer.Option("--free-flow", help="Drive at free-flow speeds, not peak speeds.")] = False,
+    park_minutes: Annotated[float | None, typer.Option("--park-minutes", help="Drive: minutes to park and walk to "
+                                                       "the door, added to every trip (default 3; 0: driving only).")
+                            ] = None,
+    speeds: Annotated[Path | None, typer.Option("--speeds", help="Your own speed table (YAML) over the documented "
+                                                "figures; see iot_geo.speeds.read_speeds.")] = None,
     resolution: Annotated[float | None, typer.Option("--resolution", help="Polygon grid in metres.")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="GeoPackage to write.")] = None,
     csv: Annotated[Path | None, typer.Option("--csv", help="CSV table to write.")] = None,
@@ -293,16 +298,27 @@ def catchment_cmd(
                            percentile=percentile, max_transfers=max_transfers)
         err.print(f"timetable of {net.source['day']}: {net.timetable.n_stops:,} stops, {net.source['trips']} trips")
     else:
-        net = load_network(source, mode=mode, free_flow=free_flow, progress=err.is_terminal)
+        from iot_geo.speeds import Speeds, park_note, read_speeds
+
+        if park_minutes is not None and not 0 <= park_minutes <= 60:
+            raise IotGeoError(f"--park-minutes {park_minutes:g}: give 0 to 60 minutes")
+        profile = None  # an unknown mode is refused by load_network
+        if speeds is not None:
+            profile = read_speeds(speeds, mode=mode, free_flow=free_flow, park_minutes=park_minutes)
+        elif mode in ("drive", "cycle", "walk"):
+            profile = Speeds.for_mode(mode, free_flow=free_flow, park_minutes=park_minutes)
+        net = load_network(source, mode=mode, speeds=profile, free_flow=free_flow, progress=err.is_terminal)
         if net.source.get("cached"):
             err.print(f"reused the cached {mode} network for {source.name}")
+        if (note := park_note(net.speeds, minutes)) is not None:
+            err.print(f"note: {note}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = catchments(net, site_gdf, minutes=minutes, union=union, direction=direction, resolution=resolution)
     for w in caught:
         err.print(f"[yellow]warning:[/yellow] {w.message}")
     st = _stamp([net], minutes=sorted(minutes), union=union, direction=direction, free_flow=free_flow,
-                resolution=resolution)
+                resolution=resolution, speeds=str(speeds) if speeds else None)
     if output is not None:
         write_gpkg({"catchments": result, "sites": site_gdf}, output, [source, sites], provenance=st)
         err.print(f"wrote {output}")

@@ -66,12 +66,13 @@ log = logging.getLogger(__name__)
 SNAP_TREE_CACHE_MAX = 400_000
 
 #: Version of the cached network format; bump when the arrays change meaning.
-CACHE_FORMAT = 4
+CACHE_FORMAT = 5
 
 _NO_ACCESS = {"no", "private"}
 _DRIVE = {
     "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link", "secondary",
     "secondary_link", "tertiary", "tertiary_link", "unclassified", "residential", "living_street", "road",
+    "service",  # car parks, access roads, driveways: at the low speed speeds.py documents, so sites join their own road
 }
 _NEVER = {
     "proposed", "construction", "abandoned", "platform", "raceway", "bus_guideway", "razed", "planned",
@@ -88,6 +89,7 @@ def _ok_drive(t: dict[str, str]) -> bool:
         and t.get("access") not in _NO_ACCESS
         and t.get("motor_vehicle") not in _NO_ACCESS
         and t.get("motorcar") not in _NO_ACCESS
+        and t.get("service") != "emergency_access"
     )
 
 
@@ -164,7 +166,7 @@ def _read_osm_file(path: Path, mode: str) -> RawNetwork:
             if not isinstance(obj, osmium.osm.Way):
                 continue
             tags = {k: str(obj.tags.get(k)) for k in ("highway", "oneway", "junction", "maxspeed", "access", "area",
-                                                      "motor_vehicle", "motorcar", "bicycle", "foot") if k in obj.tags}
+                                                      "motor_vehicle", "motorcar", "bicycle", "foot", "service") if k in obj.tags}
             if not rule(tags):
                 continue
             refs: list[int] = []
