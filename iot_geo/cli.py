@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from iot_geo import settings
 from iot_geo.errors import IotGeoError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas, geopandas and every iot_geo module that needs them are imported inside the commands on purpose
+# (deferred): `iot-geo --help` and the first lines of any command then start in a fraction of a second.
 
 app = typer.Typer(
     name="iot-geo",
@@ -63,7 +69,7 @@ def _main(
 def _cell(v: Any) -> str:
     if isinstance(v, list | tuple):
         return ", ".join(map(str, v))
-    if v is None or (isinstance(v, float) and pd.isna(v)):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""
     if isinstance(v, float):
         return f"{v:,.0f}" if v.is_integer() and abs(v) >= 100 else f"{v:,.2f}"
@@ -72,6 +78,8 @@ def _cell(v: Any) -> str:
 
 def emit(df: pd.DataFrame, fmt: str, *, title: str | None = None) -> None:
     """Print a table as a rich table, CSV or JSON (geometry dropped)."""
+    import pandas as pd  # deferred on purpose: see the note at the top
+
     if "geometry" in df.columns:
         df = pd.DataFrame(df.drop(columns="geometry"))
     if fmt == "csv":
@@ -97,6 +105,8 @@ def data_list(data_dir: DataDir = None, fmt: Format = "table") -> None:
 
     Example: iot-geo data list --format csv
     """
+    import pandas as pd  # deferred on purpose: see the note at the top
+
     from iot_geo.sources.catalogue import DATASETS
 
     _set_data_dir(data_dir)
@@ -138,6 +148,8 @@ def data_check(data_dir: DataDir = None, fmt: Format = "table") -> None:
 
     Example: iot-geo data check --data-dir ../shared/data
     """
+    import pandas as pd  # deferred on purpose: see the note at the top
+
     from iot_geo.sources.catalogue import check
 
     _set_data_dir(data_dir)
@@ -183,6 +195,8 @@ def locate_cmd(
 
     Example: iot-geo locate 52.67 -0.73 --vintage 2017
     """
+    import pandas as pd  # deferred on purpose: see the note at the top
+
     from iot_geo.locate import locate
 
     _set_data_dir(data_dir)
@@ -268,6 +282,8 @@ def catchment_cmd(
     --site "Handbridge=53.1795,-2.8870"
     """
     import warnings
+
+    import pandas as pd  # deferred on purpose: see the note at the top
 
     from iot_geo.catchment import as_sites, catchments, parse_site_arg
     from iot_geo.network import load_network
@@ -452,6 +468,8 @@ def suggest_spokes_cmd(
 
     Example: iot-geo suggest-spokes --hub "Stamford=52.6590,-0.4715" --k 2 --network rutland.osm.pbf --minutes 15
     """
+    import pandas as pd  # deferred on purpose: see the note at the top
+
     from iot_geo.catchment import parse_site_arg
     from iot_geo.hub_spoke import suggest_spokes
 
@@ -489,6 +507,8 @@ def overlap_cmd(
 
     Example: iot-geo overlap data/examples/cambridge.yaml --network cambridge.graphml.gz --minutes 10 15 -o overlap.csv
     """
+    import pandas as pd  # deferred on purpose: see the note at the top
+
     from iot_geo.outputs import check_output, write_csv, write_gpkg
     from iot_geo.overlap import bid_catchments, overlap
 
@@ -668,6 +688,8 @@ def provenance_cmd(
 
     Example: iot-geo provenance reports/cambridge/overlap.csv
     """
+    import pandas as pd  # deferred on purpose: see the note at the top
+
     from iot_geo.provenance import dumps, read
 
     st = read(file)
