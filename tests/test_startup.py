@@ -38,4 +38,4 @@ def test_lazy_names_resolve():
     for name in iot_geo.__all__:
         assert getattr(iot_geo, name) is not None
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        iot_geo.nope  # noqa: B018
+        iot_geo.nope
