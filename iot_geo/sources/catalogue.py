@@ -30,13 +30,16 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import requests
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from iot_geo import settings
 from iot_geo.errors import ChecksumError, DataNotFoundError, DownloadError, InvalidInputError, IotGeoError
+
+if TYPE_CHECKING:
+    import requests  # imported where a download happens: reading data never pays for it
 
 log = logging.getLogger(__name__)
 
@@ -511,6 +514,8 @@ def _download(url: str, dest: Path, f: DataFile, progress: Progress | None, sess
     """Stream ``url`` to ``dest`` through a temporary file, verifying size and sha256."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.part")
+    import requests
+
     h = hashlib.sha256()
     got = 0
     task = progress.add_task(dest.name, total=f.size) if progress is not None else None
@@ -596,6 +601,8 @@ def fetch(
                 f"{ds.name}: {ds.title} has no download address ({ds.kind}); copy "
                 f"{', '.join(f.path for f in ds.files)} into {root} by hand"
             )
+    import requests
+
     done: list[Path] = []
     session = requests.Session()
     progress = (
