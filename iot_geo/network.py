@@ -396,6 +396,7 @@ class TravelNetwork:
     _cumlen: np.ndarray | None = field(default=None, repr=False)
     _seg_bbox: np.ndarray | None = field(default=None, repr=False)
     _snap_memo: dict[tuple[str, float], pd.DataFrame] = field(default_factory=dict, repr=False)
+    _snap_index: Any = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -619,22 +620,29 @@ class TravelNetwork:
                       float(x.max() + max_distance), float(y.max() + max_distance))
         elif len(x):
             window = (-np.inf, -np.inf, np.inf, np.inf)
-        tree, segs = self._snap_tree(window)
-        pts = shapely.points(x, y)
-        out_seg = np.full(len(pts), -1, dtype=np.int64)
-        out_frac = np.zeros(len(pts))
-        out_dist = np.full(len(pts), np.inf)
-        if len(pts) and len(segs):
-            md = None if not np.isfinite(max_distance) else float(max_distance)
-            (pi, ti), dist = tree.query_nearest(pts, max_distance=md, return_distance=True, all_matches=False)
-            lines = tree.geometries.take(ti)
-            loc = shapely.line_locate_point(lines, pts[pi])
-            seg = segs[ti]
-            out_seg[pi] = seg
-            out_dist[pi] = dist
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out_frac[pi] = np.clip(loc / shapely.length(lines), 0.0, 1.0)
-        return pd.DataFrame({"seg": out_seg, "frac": out_frac, "distance": out_dist})
+        out: pd.DataFrame = self._snap_index_for(window).query(x, y, max_distance=max_distance)
+        return out
+
+    def _snap_index_for(self, window: tuple[float, float, float, float] | None) -> Any:
+        """The snapping index (:class:`iot_geo.snapping.SnapIndex`) over the usable segments.
+
+        One index for the whole network, built once and kept; on networks of over
+        :data:`SNAP_TREE_CACHE_MAX` segments, one over the segments inside ``window``
+        for each call, as :meth:`_snap_tree` does.
+        """
+        from iot_geo.snapping import SnapIndex
+
+        if len(self.seg_a) <= SNAP_TREE_CACHE_MAX or window is None:
+            if self._snap_index is None:
+                self._snap_index = SnapIndex(self.seg_ptr, self.seg_x, self.seg_y, np.flatnonzero(self.snappable))
+            return self._snap_index
+        if self._seg_bbox is None:
+            self._snap_tree((0.0, 0.0, 0.0, 0.0))  # computes the segment boxes
+        assert self._seg_bbox is not None
+        sx0, sy0, sx1, sy1 = self._seg_bbox
+        minx, miny, maxx, maxy = window
+        inside = self.snappable & (sx1 >= minx) & (sx0 <= maxx) & (sy1 >= miny) & (sy0 <= maxy)
+        return SnapIndex(self.seg_ptr, self.seg_x, self.seg_y, np.flatnonzero(inside))
 
     # ---------------------------------------------------------------- times
     def travel_times(self, sites: Any, *, max_minutes: float, direction: str = "to_site") -> Any:
