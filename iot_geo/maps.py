@@ -26,6 +26,7 @@ import json
 import math
 import os
 import re
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -512,6 +513,30 @@ def _plain(text: str) -> str:
     return text.replace("$", r"\$")
 
 
+def _mpl_paths(geoms: np.ndarray) -> list[Any]:
+    """One matplotlib ``Path`` per (multi)polygon, holes included, for a single collection of patches."""
+    from matplotlib.path import Path as MplPath
+
+    out = []
+    for g in geoms:
+        if g is None or g.is_empty:
+            continue
+        polys = list(getattr(g, "geoms", [g]))
+        verts, codes = [], []
+        for poly in polys:
+            if poly.geom_type != "Polygon" or poly.is_empty:
+                continue
+            for ring in (poly.exterior, *poly.interiors):
+                xy = np.asarray(ring.coords)
+                verts.append(xy)
+                c = np.full(len(xy), MplPath.LINETO, dtype=np.uint8)
+                c[0], c[-1] = MplPath.MOVETO, MplPath.CLOSEPOLY
+                codes.append(c)
+        if verts:
+            out.append(MplPath(np.concatenate(verts), np.concatenate(codes)))
+    return out
+
+
 def save_picture(
     path: str | os.PathLike[str],
     bids: Sequence[Bid],
@@ -522,11 +547,19 @@ def save_picture(
     data_dir: str | os.PathLike[str] | None = None,
     dpi: int = 110,
 ) -> Path:
-    """A static PNG (matplotlib) with scale bar, north arrow, legend and attribution, for a bid document."""
+    """A static PNG (matplotlib) with scale bar, north arrow, legend and attribution, for a bid document.
+
+    One figure, drawn once: every layer (LEP boundaries, each band of each bid's
+    catchments, the overlaps, the sites) is one matplotlib collection added to
+    the axes, with the extent set once, rather than a geopandas ``.plot`` per
+    layer (each of which rescales and redraws).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection, PathCollection
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     from iot_geo.outputs import check_output
@@ -534,19 +567,25 @@ def save_picture(
 
     out = check_output(path)
     fig, ax = plt.subplots(figsize=(8, 8))
-    handles = []
-    parts = [shapely.union_all(b.sites.geometry.values) for b in bids]
+    ax.set_autoscale_on(False)
+    handles: list[Any] = []
+    parts = [b.sites.geometry.values for b in bids]
     if catchments is not None and len(catchments):
-        parts.append(shapely.union_all(catchments.geometry.values))
-    extent = shapely.buffer(shapely.union_all(parts), 2000)
-    minx, miny, maxx, maxy = extent.bounds
+        parts.append(catchments.geometry.values)
+    x0b, y0b, x1b, y1b = shapely.total_bounds(np.concatenate(parts)) if parts else (0.0, 0.0, 1.0, 1.0)
+    minx, miny, maxx, maxy = x0b - 2000, y0b - 2000, x1b + 2000, y1b + 2000  # bounds only: no union, no buffer
+    extent = shapely.box(minx, miny, maxx, maxy)
     try:
         lep = load_areas("lep", (bids[0].vintage or {}).get("lep") if bids else None, data_dir=data_dir)
-        lep = lep[shapely.intersects(lep.geometry.values, extent)]
-        lep.boundary.plot(ax=ax, color="#444", linewidth=1, linestyle="--")
+        near = lep.geometry.values[shapely.intersects(lep.geometry.values, extent)]
+        lines = shapely.get_parts(shapely.line_merge(shapely.boundary(shapely.clip_by_rect(
+            near, minx - 1000, miny - 1000, maxx + 1000, maxy + 1000))))
+        segs = [np.asarray(ln.coords) for ln in lines if not ln.is_empty]
+        ax.add_collection(LineCollection(segs, colors="#444", linewidths=1, linestyles="--"), autolim=False)
         handles.append(Patch(facecolor="none", edgecolor="#444", linestyle="--", label="LEP boundary"))
     except DataNotFoundError:
         pass
+    site_xy: list[tuple[np.ndarray, str, str]] = []
     for i, bid in enumerate(bids):
         colour = PALETTE[i % len(PALETTE)]
         if catchments is not None:
@@ -554,17 +593,26 @@ def save_picture(
             bands = sorted(mine["minutes"].unique(), reverse=True)
             for j, band in enumerate(bands):
                 t = 0.6 - 0.6 * j / max(len(bands) - 1, 1) if len(bands) > 1 else 0.0
-                mine[mine["minutes"] == band].plot(ax=ax, color=_shade(colour, t), alpha=0.55, edgecolor=colour,
-                                                   linewidth=0.4)
-        hub = bid.sites[bid.sites["role"] == "hub"]
-        spokes = bid.sites[bid.sites["role"] == "spoke"]
-        hub.plot(ax=ax, color=colour, edgecolor="black", markersize=120, marker="*", zorder=5)
-        if len(spokes):
-            spokes.plot(ax=ax, color=colour, edgecolor="black", markersize=40, marker="o", zorder=5)
+                paths = _mpl_paths(mine.geometry.values[(mine["minutes"] == band).to_numpy()])
+                ax.add_collection(PathCollection(paths, facecolors=_shade(colour, t), alpha=0.55, edgecolors=colour,
+                                                 linewidths=0.4), autolim=False)
+        for role in ("hub", "spoke"):
+            geoms = bid.sites.geometry.values[(bid.sites["role"] == role).to_numpy()]
+            if len(geoms):
+                site_xy.append((shapely.get_coordinates(geoms), colour, role))
         handles.append(Patch(facecolor=colour, label=_plain(_short(bid.name, 40))))
     if overlaps is not None and len(overlaps):
-        overlaps[~overlaps.geometry.is_empty].plot(ax=ax, color="#e31a1c", alpha=0.35)
+        paths = _mpl_paths(overlaps.geometry.values[~overlaps.geometry.is_empty.to_numpy()])
+        ax.add_collection(PathCollection(paths, facecolors="#e31a1c", alpha=0.35, edgecolors="none"), autolim=False)
         handles.append(Patch(facecolor="#e31a1c", alpha=0.35, label="overlap between bids"))
+    for xy, colour, role in site_xy:  # sites on top of every area
+        ax.scatter(xy[:, 0], xy[:, 1], c=colour, edgecolors="black", s=120 if role == "hub" else 40,
+                   marker="*" if role == "hub" else "o", zorder=5)
+    if any(role == "spoke" for *_, role in site_xy):
+        handles.append(Line2D([], [], marker="o", color="none", markerfacecolor="#888", markeredgecolor="black",
+                              label="spoke site"))
+    handles.append(Line2D([], [], marker="*", color="none", markerfacecolor="#888", markeredgecolor="black",
+                          markersize=12, label="hub site"))
     ax.set_xlim(minx, maxx)
     ax.set_ylim(miny, maxy)
     ax.set_aspect("equal")
@@ -581,13 +629,13 @@ def save_picture(
                 arrowprops={"arrowstyle": "-|>", "color": "black"})
     ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
     ax.set_title(_plain(_short(title, 120)), fontsize=11)
-    fig.text(0.01, 0.01, ATTRIBUTION, fontsize=5.5, color="#555", wrap=True)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.text(0.01, 0.01, textwrap.fill(ATTRIBUTION, 190), fontsize=5.5, color="#555")  # wrapped once, by length
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.05, top=0.95)
     from iot_geo.outputs import atomic
 
     try:
         with atomic(out, what="the picture") as tmp:
-            fig.savefig(tmp, dpi=dpi, format="png")
+            fig.savefig(tmp, dpi=dpi, format="png", pil_kwargs={"compress_level": 3})  # zlib 3: a third of level 6's time
     finally:
         plt.close(fig)
     return out
