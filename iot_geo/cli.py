@@ -510,8 +510,6 @@ def suggest_spokes_cmd(
 
     Example: iot-geo suggest-spokes --hub "Stamford=52.6590,-0.4715" --k 2 --network rutland.osm.pbf --minutes 15
     """
-    import pandas as pd  # deferred on purpose: see the note at the top
-
     from iot_geo.catchment import parse_site_arg
     from iot_geo.hub_spoke import suggest_spokes
 
