@@ -685,8 +685,10 @@ class TravelNetwork:
         }
 
     def _repr_html_(self) -> str:
+        import html
+
         s = self.summary()
-        rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>" for k, v in [
+        rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{html.escape(str(v))}</td></tr>" for k, v in [
             ("mode", s["mode"]), ("source", self.source.get("file", self.source.get("place", "?"))),
             ("data date", self.source.get("data_date") or "unknown"), ("nodes", f"{s['nodes']:,}"),
             ("directed edges", f"{s['edges']:,}"), ("km of road", f"{s['km_of_road']:,}"),
