@@ -49,6 +49,14 @@ SIMPLIFY_M = 25.0
 OVERLAP_SIMPLIFY_M = 100.0
 MIN_OVERLAP_KM2 = 0.1
 COORD_DECIMALS = 5
+#: Catchment fill opacity; overlaps are dashed outlines (fill :data:`OVERLAP_FILL` when the map's toggle is on).
+CATCHMENT_FILL = 0.3
+#: Each bid's catchment outline has its own dash pattern, so where two bids' edges coincide both colours show.
+CATCHMENT_DASHES: list[str | None] = [None, "10 6", "3 5", "14 4 3 4"]
+OVERLAP_COLOUR = "#b10026"
+OVERLAP_FILL = 0.35
+#: Screens at most this wide (CSS px) start with the layer list collapsed.
+SMALL_SCREEN_PX = 700
 PALETTE = ["#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#bcbd22", "#7f7f7f",
            "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#31a354", "#756bb1", "#e6550d"]
 PROVIDER_COLOURS = {"fe_college": "#d62728", "sixth_form_college": "#ff7f0e", "university": "#1f77b4",
@@ -173,6 +181,53 @@ class _FieldsTooltip(MacroElement):
         self.aliases = list(aliases)
 
 
+class _Labels(MacroElement):
+    """Permanent small labels beside points of its parent layer: text passed as JSON, shown with ``textContent``."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        iotGeo.labels({{ this._parent.get_name() }}, {{ this.items|tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, items: Sequence[tuple[float, float, str, bool]]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "Labels"
+        self.items = [[lat, lon, _txt(text), bool(hub)] for lat, lon, text, hub in items]
+
+
+class _OverlapToggle(MacroElement):
+    """A control on its parent map that fills the overlap zones (``layer``) or draws them as outlines (the default)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        iotGeo.overlapToggle({{ this._parent.get_name() }}, {{ this.layer }}, {{ this.fill|tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, layer: folium.GeoJson, fill: float) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "OverlapToggle"
+        self.layer = layer.get_name()
+        self.fill = fill
+
+
+class _CollapseOnSmall(MacroElement):
+    """Collapses the layer control (its parent's last LayerControl) on screens narrower than ``max_width`` px."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        iotGeo.collapseOnSmall({{ this._parent.get_name() }}, {{ this.control }}, {{ this.max_width|tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, control: folium.LayerControl, max_width: int) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "CollapseOnSmall"
+        self.control = control.get_name()
+        self.max_width = max_width
+
+
 def _txt(value: object) -> str:
     """A value as display text: nothing for None or NaN."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -221,10 +276,11 @@ def _kind(marker: folium.CircleMarker, kind: str) -> folium.CircleMarker:
     return marker
 
 
-def _style(kind: str, colour: str, fill: float, weight: float = 1.0, dash: str | None = None) -> Any:
+def _style(kind: str, colour: str, fill: float, weight: float = 1.0, dash: str | None = None, *,
+           stroke: str | None = None, fill_colour: str | None = None) -> Any:
     def style(_: Any) -> dict[str, Any]:
-        d: dict[str, Any] = {"color": colour, "weight": weight, "fillColor": colour, "fillOpacity": fill,
-                             "opacity": 0.9, "iotKind": kind}
+        d: dict[str, Any] = {"color": stroke or colour, "weight": weight, "fillColor": fill_colour or colour,
+                             "fillOpacity": fill, "opacity": 0.9, "iotKind": kind}
         if dash:
             d["dashArray"] = dash
         return d
@@ -343,6 +399,7 @@ def make_map(
     else:
         prov = None
     uses_cluster = False
+    provider_rows: list[dict[str, str]] = []
     if prov is not None and len(prov):
         pw = prov.to_crs(settings.wgs84)
         for ptype, grp in pw.groupby("provider_type"):
@@ -357,6 +414,7 @@ def make_map(
                 target.add_to(fg)
                 uses_cluster = True
             colour = PROVIDER_COLOURS.get(ptype, "#555555")
+            provider_rows.append({"colour": colour, "name": f"{ptype.replace('_', ' ')} ({len(grp)})"})
             for r in grp.itertuples():
                 marker = _kind(folium.CircleMarker(
                     [round(r.geometry.y, COORD_DECIMALS), round(r.geometry.x, COORD_DECIMALS)], radius=4,
@@ -366,11 +424,13 @@ def make_map(
                 marker.add_to(target)
             fg.add_to(m)
     m._iot_cluster = uses_cluster  # type: ignore[attr-defined]
-    # bids: catchments (largest band first, lighter), then sites
+    # bids' catchments (largest band first, lighter; each outlined in the bid's own colour), then the
+    # overlaps (outlines over the bids' colours, so every bid stays visible), then the sites on top
     legend_rows: list[dict[str, str]] = []
     bands = sorted(catchments["minutes"].unique()) if catchments is not None and len(catchments) else []
+    colours = {bid.id: PALETTE[i % len(PALETTE)] for i, bid in enumerate(bid_list)}
     for i, bid in enumerate(bid_list):
-        colour = PALETTE[i % len(PALETTE)]
+        colour = colours[bid.id]
         legend_rows.append({"colour": colour, "name": bid.name, "id": bid.id})
         if catchments is not None and len(catchments):
             mine = catchments[catchments["group_id"] == bid.id]
@@ -386,29 +446,11 @@ def make_map(
                 gj = _geojson(w, ["bid", "minutes", "area_km2", "people", "note"])
                 if not gj["features"]:
                     continue
-                _geojson_layer(gj, _style("catchment", _shade(colour, t), 0.35, 1.0),
+                _geojson_layer(gj, _style("catchment", _shade(colour, t), CATCHMENT_FILL, 2.0 if j == 0 else 1.0,
+                                          CATCHMENT_DASHES[i % len(CATCHMENT_DASHES)], stroke=colour),
                                ["bid", "minutes", "people", "area_km2", "note"],
                                ["bid", "minutes", "people reached", "km²", ""]).add_to(fg)
             fg.add_to(m)
-        fg = folium.FeatureGroup(name=f"{esc(bid.name)}: sites")
-        sw = bid.sites.to_crs(settings.wgs84)
-        partners = ", ".join(p.name for p in bid.partners)
-        for r in sw.itertuples():
-            hub = r.role == "hub"
-            marker = _kind(folium.CircleMarker(
-                [round(r.geometry.y, COORD_DECIMALS), round(r.geometry.x, COORD_DECIMALS)], radius=9 if hub else 5,
-                color="black" if hub else colour, weight=3 if hub else 1, fill=True, fill_color=colour,
-                fill_opacity=1.0), "site")
-            _Text([f"{r.name} ({r.role})"],
-                  [r.name, f"{r.role} of {bid.name}", f"lead {bid.lead}", f"partners: {partners}" if partners else "",
-                   f"routes: {', '.join(bid.routes)}"], max_width=280).add_to(marker)
-            marker.add_to(fg)
-            if not (catchments is not None and (catchments["group_id"] == bid.id).any()
-                    and not catchments.loc[catchments["group_id"] == bid.id].geometry.is_empty.all()):
-                folium.Marker([r.geometry.y, r.geometry.x], icon=folium.DivIcon(
-                    html='<div style="font:11px sans-serif;background:#fff8;white-space:nowrap">'
-                         'no catchment drawn</div>')).add_to(fg)
-        fg.add_to(m)
     if overlaps is not None and len(overlaps):
         fg = folium.FeatureGroup(name="Overlaps between bids")
         # one zone per pair, at the largest band (the tooltip gives its figures); slivers under
@@ -418,21 +460,61 @@ def make_map(
         ov["geometry"] = [_drop_small(g, MIN_OVERLAP_KM2 * 1e6) for g in ov.geometry.values]
         ov = ov[~ov.geometry.is_empty]
         if len(ov):
-            w = _to_wgs(ov[["bid_a", "bid_b", "minutes", "people_both", "duplicate", "geometry"]],
-                        max(simplify_m, OVERLAP_SIMPLIFY_M), decimals=COORD_DECIMALS - 1)
+            cols = ["bid_a", "bid_b", "minutes", "people_both", "people_share_a", "people_share_b", "area_share_a",
+                    "area_share_b", "shared_routes", "duplicate", "geometry"]
+            w = _to_wgs(ov[cols], max(simplify_m, OVERLAP_SIMPLIFY_M),
+                        decimals=COORD_DECIMALS - 1)
             names = {b.id: b.name for b in bid_list}
             w["pair"] = [f"{names.get(a, a)} / {names.get(b, b)}" for a, b in zip(w["bid_a"], w["bid_b"], strict=True)]
+            for side in ("a", "b"):
+                w[f"share_{side}"] = [
+                    f"{names.get(bid, bid)}: {p:.0%} of its people, {a:.0%} of its area" for bid, p, a in
+                    zip(w[f"bid_{side}"], w[f"people_share_{side}"], w[f"area_share_{side}"], strict=True)]
+            w["routes"] = [", ".join(map(str, r)) if len(r) else "none" for r in w["shared_routes"]]
             w["people_both"] = w["people_both"].map(lambda v: f"{v:,.0f}")
             w["duplicate"] = np.where(w["duplicate"], "duplicate provision", "")
-            _geojson_layer(_geojson(w, ["pair", "minutes", "people_both", "duplicate"], COORD_DECIMALS - 1),
-                           _style("overlap", "#e31a1c", 0.25, 1.0), ["pair", "minutes", "people_both", "duplicate"],
-                           ["bids", "minutes", "people in both", ""]).add_to(fg)
+            fields = ["pair", "minutes", "people_both", "share_a", "share_b", "routes", "duplicate"]
+            layer = _geojson_layer(_geojson(w, fields, COORD_DECIMALS - 1),
+                                   _style("overlap", OVERLAP_COLOUR, 0.0, 1.5, "4 4", fill_colour="#e31a1c"), fields,
+                                   ["bids", "minutes", "people in both", "share", "share", "shared routes", ""])
+            layer.add_to(fg)
+            fg.add_to(m)
+            _OverlapToggle(layer, OVERLAP_FILL).add_to(m)
+        else:
+            fg.add_to(m)
+    for bid in bid_list:
+        colour = colours[bid.id]
+        fg = folium.FeatureGroup(name=f"{esc(bid.name)}: sites")
+        sw = bid.sites.to_crs(settings.wgs84)
+        partners = ", ".join(p.name for p in bid.partners)
+        labels = []
+        for r in sw.itertuples():
+            hub = r.role == "hub"
+            lat, lon = round(r.geometry.y, COORD_DECIMALS), round(r.geometry.x, COORD_DECIMALS)
+            marker = _kind(folium.CircleMarker(
+                [lat, lon], radius=9 if hub else 5,
+                color="black" if hub else colour, weight=3 if hub else 1, fill=True, fill_color=colour,
+                fill_opacity=1.0), "site")
+            _Text([f"{r.name} ({r.role})"],
+                  [r.name, f"{r.role} of {bid.name}", f"lead {bid.lead}", f"partners: {partners}" if partners else "",
+                   f"routes: {', '.join(bid.routes)}"], max_width=280).add_to(marker)
+            marker.add_to(fg)
+            labels.append((lat, lon, r.name, hub))
+            if not (catchments is not None and (catchments["group_id"] == bid.id).any()
+                    and not catchments.loc[catchments["group_id"] == bid.id].geometry.is_empty.all()):
+                folium.Marker([r.geometry.y, r.geometry.x], icon=folium.DivIcon(
+                    html='<div style="font:11px sans-serif;background:#fff8;white-space:nowrap">'
+                         'no catchment drawn</div>')).add_to(fg)
+        _Labels(labels).add_to(fg)
         fg.add_to(m)
     band_txt = ", ".join(f"{b:g}" for b in bands)
     legend = pages.render("map_legend.html", title=title or "iot-geo", bids=legend_rows, bands=band_txt,
-                          overlaps=overlaps is not None, attribution=ATTRIBUTION, offline=offline)
+                          overlaps=overlaps is not None, providers=provider_rows, attribution=ATTRIBUTION,
+                          offline=offline, overlap_colour=OVERLAP_COLOUR)
     _Legend(legend).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    control = folium.LayerControl(collapsed=False)
+    control.add_to(m)
+    _CollapseOnSmall(control, SMALL_SCREEN_PX).add_to(m)
     _ShapeCounter().add_to(m)  # type: ignore[no-untyped-call]
     if extent is not None:
         minx, miny, maxx, maxy = gpd.GeoSeries([shapely.buffer(extent, 500)], crs=settings.crs).to_crs(
@@ -465,6 +547,18 @@ def _compact_geojson(page: str) -> str:
     return "".join(out)
 
 
+_IMAGE_URL = re.compile(r"url\((images/[\w.-]+\.png)\)")
+
+
+def _data_uri(path: Path) -> str:
+    """``url(data:...)`` of a PNG from the local Leaflet copy (left as it was when the file is missing)."""
+    import base64
+
+    if not path.is_file():
+        return f"url({path.parent.name}/{path.name})"
+    return "url(data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii") + ")"
+
+
 def render_html(m: folium.Map) -> str:
     """The map's page as text; offline maps get Leaflet inlined from the local copy."""
     page = _compact_geojson(m.get_root().render())
@@ -480,6 +574,8 @@ def render_html(m: folium.Map) -> str:
                 f"offline map: {path} not found; install the web assets with `npm install --prefix web` "
                 "(the README's setup does) or set $IOT_GEO_WEB")
         body = path.read_text(encoding="utf-8")
+        if key == "leaflet_css":  # its icons (the collapsed layer button's among them) inlined too
+            body = _IMAGE_URL.sub(lambda mt, d=path.parent: _data_uri(d / mt.group(1)), body)
         if key.endswith("_js"):
             inline = "<script>" + body.replace("</script", "<\\/script") + "</script>"
             page = page.replace(f'<script src="{url}"></script>', inline)
