@@ -21,6 +21,7 @@ Background tiles still need the internet; the page says so.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
@@ -550,12 +551,13 @@ def _compact_geojson(page: str) -> str:
 _IMAGE_URL = re.compile(r"url\((images/[\w.-]+\.png)\)")
 
 
-def _data_uri(path: Path) -> str:
-    """``url(data:...)`` of a PNG from the local Leaflet copy (left as it was when the file is missing)."""
+def _data_uri(folder: Path, match: re.Match[str]) -> str:
+    """``url(data:...)`` of a PNG ``url(images/...)`` in a CSS file of ``folder`` (left as it was when missing)."""
     import base64
 
+    path = folder / match.group(1)
     if not path.is_file():
-        return f"url({path.parent.name}/{path.name})"
+        return match.group(0)
     return "url(data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii") + ")"
 
 
@@ -575,7 +577,7 @@ def render_html(m: folium.Map) -> str:
                 "(the README's setup does) or set $IOT_GEO_WEB")
         body = path.read_text(encoding="utf-8")
         if key == "leaflet_css":  # its icons (the collapsed layer button's among them) inlined too
-            body = _IMAGE_URL.sub(lambda mt, d=path.parent: _data_uri(d / mt.group(1)), body)
+            body = _IMAGE_URL.sub(functools.partial(_data_uri, path.parent), body)
         if key.endswith("_js"):
             inline = "<script>" + body.replace("</script", "<\\/script") + "</script>"
             page = page.replace(f'<script src="{url}"></script>', inline)
