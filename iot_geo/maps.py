@@ -55,6 +55,8 @@ CATCHMENT_FILL = 0.3
 #: Each bid's catchment outline has its own dash pattern, so where two bids' edges coincide both colours show.
 CATCHMENT_DASHES: list[str | None] = [None, "10 6", "3 5", "14 4 3 4"]
 OVERLAP_COLOUR = "#b10026"
+#: The same in static pictures (matplotlib dash patterns).
+PICTURE_DASHES: list[Any] = ["solid", (0, (6, 3)), (0, (2, 2.5)), (0, (8, 2, 2, 2))]
 OVERLAP_FILL = 0.35
 #: Screens at most this wide (CSS px) start with the layer list collapsed.
 SMALL_SCREEN_PX = 700
@@ -601,9 +603,16 @@ def save_map(m: folium.Map, path: str | os.PathLike[str], inputs: Sequence[str |
     return write_text(page, path, inputs)
 
 
-def _short(text: str, n: int) -> str:
-    """At most ``n`` characters, with an ellipsis where cut."""
-    return text if len(text) <= n else text[:n - 1] + "\u2026"
+#: A name longer than this (characters) is cut with an ellipsis in pictures; shorter ones are wrapped, never cut.
+PICTURE_NAME_MAX = 300
+
+
+def _wrapped(text: str, width: int) -> str:
+    """A name for a picture: whole, wrapped at ``width`` characters (only past :data:`PICTURE_NAME_MAX` cut)."""
+    text = " ".join(str(text).split())
+    if len(text) > PICTURE_NAME_MAX:
+        text = text[:PICTURE_NAME_MAX - 1] + "\u2026"
+    return _plain(textwrap.fill(text, width, break_long_words=True, break_on_hyphens=True))
 
 
 def _plain(text: str) -> str:
@@ -647,26 +656,73 @@ def save_picture(
 ) -> Path:
     """A static PNG (matplotlib) with scale bar, north arrow, legend and attribution, for a bid document.
 
+    The legend (below the map, never over it) lists each bid by its whole name
+    (wrapped, not cut), each band's shade and the hatched overlaps; every site
+    has a small label beside it. Each bid's outer edge is drawn over every area
+    in its colour with its own dash, so a bid inside another stays visible.
+
     One figure, drawn once: every layer (LEP boundaries, each band of each bid's
     catchments, the overlaps, the sites) is one matplotlib collection added to
     the axes, with the extent set once, rather than a geopandas ``.plot`` per
     layer (each of which rescales and redraws).
     """
+    from iot_geo.outputs import atomic, check_output
+
+    out = check_output(path)
+    fig = _picture(bids, catchments=catchments, overlaps=overlaps, title=title, data_dir=data_dir)  # selects Agg
+    import matplotlib.pyplot as plt
+
+    try:
+        with atomic(out, what="the picture") as tmp:
+            fig.savefig(tmp, dpi=dpi, format="png", pil_kwargs={"compress_level": 3})  # zlib 3: a third of level 6's time
+    finally:
+        plt.close(fig)
+    return out
+
+
+def _picture(
+    bids: Sequence[Bid],
+    *,
+    catchments: gpd.GeoDataFrame | None = None,
+    overlaps: gpd.GeoDataFrame | None = None,
+    title: str = "",
+    data_dir: str | os.PathLike[str] | None = None,
+) -> Any:
+    """The figure that :func:`save_picture` writes (a matplotlib ``Figure``; the caller closes it)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib import patheffects
     from matplotlib.collections import LineCollection, PathCollection
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from iot_geo.outputs import check_output
     from iot_geo.sources.boundaries import load_areas
 
-    out = check_output(path)
-    fig, ax = plt.subplots(figsize=(8, 8))
+    all_bands = sorted(catchments["minutes"].unique()) if catchments is not None and len(catchments) else []
+
+    def band_shade(band: float) -> float:  # longest band lightest (t=0.6), shortest the colour itself
+        k = all_bands.index(band)
+        return 0.6 * k / (len(all_bands) - 1) if len(all_bands) > 1 else 0.0
+
+    # the legend: each bid (its whole name, wrapped), each band, overlaps, LEP boundary, sites
+    entries: list[Any] = [Patch(facecolor=_shade(PALETTE[i % len(PALETTE)], 0.5), edgecolor=PALETTE[i % len(PALETTE)],
+                                linewidth=1.4, linestyle=PICTURE_DASHES[i % len(PICTURE_DASHES)],
+                                label=_wrapped(bid.name, 44)) for i, bid in enumerate(bids)]
+    entries += [Patch(facecolor=_shade("#555555", band_shade(band)), alpha=0.55, edgecolor="#555555",
+                      label=f"{band:g} min" + (" (darker = shorter)" if k == 0 and len(all_bands) > 1 else ""))
+                for k, band in enumerate(all_bands)]
+    show_overlaps = overlaps is not None and len(overlaps) and not overlaps.geometry.is_empty.all()
+    lines = sum(str(e.get_label()).count("\n") + 1 for e in entries) + 3 + bool(show_overlaps)
+    title_text = _wrapped(title, 90) if title else ""
+    title_h = 0.2 + 0.22 * (title_text.count("\n") + 1) if title_text else 0.15
+    map_h, attr_h = 7.0, 0.35
+    legend_h = 0.25 + 0.16 * math.ceil(lines / 2)
+    height = title_h + map_h + legend_h + attr_h
+    fig = plt.figure(figsize=(8, height))
+    ax = fig.add_axes((0.02, (attr_h + legend_h) / height, 0.96, map_h / height))
     ax.set_autoscale_on(False)
-    handles: list[Any] = []
     parts = [b.sites.geometry.values for b in bids]
     if catchments is not None and len(catchments):
         parts.append(catchments.geometry.values)
@@ -676,41 +732,59 @@ def save_picture(
     try:
         lep = load_areas("lep", (bids[0].vintage or {}).get("lep") if bids else None, data_dir=data_dir)
         near = lep.geometry.values[shapely.intersects(lep.geometry.values, extent)]
-        lines = shapely.get_parts(shapely.line_merge(shapely.boundary(shapely.clip_by_rect(
+        segments = shapely.get_parts(shapely.line_merge(shapely.boundary(shapely.clip_by_rect(
             near, minx - 1000, miny - 1000, maxx + 1000, maxy + 1000))))
-        segs = [np.asarray(ln.coords) for ln in lines if not ln.is_empty]
+        segs = [np.asarray(ln.coords) for ln in segments if not ln.is_empty]
         ax.add_collection(LineCollection(segs, colors="#444", linewidths=1, linestyles="--"), autolim=False)
-        handles.append(Patch(facecolor="none", edgecolor="#444", linestyle="--", label="LEP boundary"))
+        entries.append(Patch(facecolor="none", edgecolor="#444", linestyle="--", label="LEP boundary"))
     except DataNotFoundError:
         pass
-    site_xy: list[tuple[np.ndarray, str, str]] = []
+    site_xy: list[tuple[np.ndarray, str, str, list[str]]] = []
+    edges: list[Any] = []
     for i, bid in enumerate(bids):
         colour = PALETTE[i % len(PALETTE)]
         if catchments is not None:
             mine = catchments[catchments["group_id"] == bid.id]
-            bands = sorted(mine["minutes"].unique(), reverse=True)
-            for j, band in enumerate(bands):
-                t = 0.6 - 0.6 * j / max(len(bands) - 1, 1) if len(bands) > 1 else 0.0
+            for j, band in enumerate(sorted(mine["minutes"].unique(), reverse=True)):
                 paths = _mpl_paths(mine.geometry.values[(mine["minutes"] == band).to_numpy()])
-                ax.add_collection(PathCollection(paths, facecolors=_shade(colour, t), alpha=0.55, edgecolors=colour,
-                                                 linewidths=0.4), autolim=False)
+                ax.add_collection(PathCollection(paths, facecolors=_shade(colour, band_shade(band)), alpha=0.45,
+                                                 edgecolors=colour, linewidths=0.5), autolim=False)
+                if j == 0:  # the outer edge, drawn over every area, in the bid's colour and its own dash
+                    dash = PICTURE_DASHES[i % len(PICTURE_DASHES)]
+                    edges.append(PathCollection(paths, facecolors="none", edgecolors=colour, linewidths=1.4,
+                                                linestyles=[dash]))
         for role in ("hub", "spoke"):
-            geoms = bid.sites.geometry.values[(bid.sites["role"] == role).to_numpy()]
-            if len(geoms):
-                site_xy.append((shapely.get_coordinates(geoms), colour, role))
-        handles.append(Patch(facecolor=colour, label=_plain(_short(bid.name, 40))))
-    if overlaps is not None and len(overlaps):
-        paths = _mpl_paths(overlaps.geometry.values[~overlaps.geometry.is_empty.to_numpy()])
-        ax.add_collection(PathCollection(paths, facecolors="#e31a1c", alpha=0.35, edgecolors="none"), autolim=False)
-        handles.append(Patch(facecolor="#e31a1c", alpha=0.35, label="overlap between bids"))
-    for xy, colour, role in site_xy:  # sites on top of every area
+            mask = (bid.sites["role"] == role).to_numpy()
+            if mask.any():
+                site_xy.append((shapely.get_coordinates(bid.sites.geometry.values[mask]), colour, role,
+                                [str(n) for n in bid.sites["name"].to_numpy()[mask]]))
+    if show_overlaps:
+        assert overlaps is not None
+        ov = overlaps[~overlaps.geometry.is_empty]
+        if {"bid_a", "bid_b", "minutes"} <= set(ov.columns):  # one zone per pair, at its largest band
+            ov = ov[ov["minutes"] == ov.groupby(["bid_a", "bid_b"])["minutes"].transform("max")]
+        # hatched, over the bids' own colours, which stay visible beneath
+        zones = PathCollection(_mpl_paths(ov.geometry.values), facecolors="none", edgecolors=OVERLAP_COLOUR,
+                               hatch="///", linewidths=0.6, alpha=0.7)
+        zones.set_hatch_linewidth(0.6)
+        ax.add_collection(zones, autolim=False)
+    for edge in edges:
+        ax.add_collection(edge, autolim=False)
+    halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
+    for xy, colour, role, names in site_xy:  # sites and their labels on top of every area
         ax.scatter(xy[:, 0], xy[:, 1], c=colour, edgecolors="black", s=120 if role == "hub" else 40,
                    marker="*" if role == "hub" else "o", zorder=5)
-    if any(role == "spoke" for *_, role in site_xy):
-        handles.append(Line2D([], [], marker="o", color="none", markerfacecolor="#888", markeredgecolor="black",
+        for (x, y), name in zip(xy, names, strict=True):
+            ax.annotate(_wrapped(name, 28), (x, y), xytext=(7, 4), textcoords="offset points", fontsize=7,
+                        fontweight="bold" if role == "hub" else "normal", zorder=6, path_effects=halo,
+                        annotation_clip=True)
+    if any(role == "spoke" for *_, role, _n in site_xy):
+        entries.append(Line2D([], [], marker="o", color="none", markerfacecolor="#888", markeredgecolor="black",
                               label="spoke site"))
-    handles.append(Line2D([], [], marker="*", color="none", markerfacecolor="#888", markeredgecolor="black",
+    entries.append(Line2D([], [], marker="*", color="none", markerfacecolor="#888", markeredgecolor="black",
                           markersize=12, label="hub site"))
+    if show_overlaps:  # last, so that the entries above keep their places
+        entries.append(Patch(facecolor="none", edgecolor=OVERLAP_COLOUR, hatch="///", label="overlap between bids"))
     ax.set_xlim(minx, maxx)
     ax.set_ylim(miny, maxy)
     ax.set_aspect("equal")
@@ -725,18 +799,13 @@ def save_picture(
     ax.text(x0 + km * 500, y0 + (maxy - miny) * 0.015, f"{km} km", ha="center", fontsize=9)
     ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction", ha="center", fontsize=12,
                 arrowprops={"arrowstyle": "-|>", "color": "black"})
-    ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
-    ax.set_title(_plain(_short(title, 120)), fontsize=11)
+    # the legend below the map, never over it; the title above
+    fig.legend(handles=entries, loc="upper left", bbox_to_anchor=(0.02, (attr_h + legend_h) / height - 0.004),
+               ncol=2, fontsize=7.5, frameon=False, handlelength=1.8, columnspacing=1.5)
+    if title_text:
+        fig.text(0.5, 1 - 0.12 / height, title_text, ha="center", va="top", fontsize=11)
     fig.text(0.01, 0.01, textwrap.fill(ATTRIBUTION, 190), fontsize=5.5, color="#555")  # wrapped once, by length
-    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.05, top=0.95)
-    from iot_geo.outputs import atomic
-
-    try:
-        with atomic(out, what="the picture") as tmp:
-            fig.savefig(tmp, dpi=dpi, format="png", pil_kwargs={"compress_level": 3})  # zlib 3: a third of level 6's time
-    finally:
-        plt.close(fig)
-    return out
+    return fig
 
 
 __all__ = ["esc", "make_map", "render_html", "save_map", "save_picture"]

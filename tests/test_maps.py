@@ -104,6 +104,46 @@ def test_static_picture(cambridge_map, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
 
 
+def test_static_picture_legend_labels_and_whole_names(cambridge_map, data_dir):
+    import matplotlib.pyplot as plt
+
+    from iot_geo.maps import _picture
+
+    _, bids, bc, ov = cambridge_map
+    bids = list(bids)
+    long_name = ("Hills Road Digital and Health Institute of Technology with the Cambridge Biomedical Campus "
+                 "employers, Anglia Ruskin University and Addenbrooke's $5m training centre")
+    original = bids[0].name
+    bids[0].name = long_name
+    try:
+        fig = _picture(bids, catchments=bc.table, overlaps=ov, title="Cambridge " * 20, data_dir=data_dir)
+    finally:
+        bids[0].name = original
+    try:
+        legend = [t.get_text() for t in fig.legends[0].get_texts()]
+        ax = fig.axes[0]
+        labels = [t.get_text() for t in ax.texts if t.get_text() not in ("N",) and not t.get_text().endswith(" km")]
+        titles = [t.get_text() for t in fig.texts]
+        fig.canvas.draw()
+        legend_box = fig.legends[0].get_window_extent()
+        map_box = ax.get_window_extent()
+    finally:
+        plt.close(fig)
+    # a band legend: each band's shade, darker = shorter
+    assert [x for x in legend if x.endswith("min") or "min (" in x] == ["5 min (darker = shorter)", "10 min", "15 min"]
+    # every bid's whole name, wrapped (never cut), $ drawn as written
+    unwrap = [" ".join(x.split()) for x in legend]
+    assert long_name.replace("$", r"\$") in unwrap and "\u2026" not in "".join(legend)
+    assert max(len(line) for x in legend for line in x.split("\n")) <= 44
+    assert {b.name for b in bids[1:]} <= set(unwrap)
+    assert legend[-1] == "overlap between bids" and "hub site" in legend and "spoke site" in legend
+    # a label beside every site, with its name
+    assert sorted(" ".join(x.split()) for x in labels) == sorted(n for b in bids for n in b.sites["name"])
+    # the title wrapped, whole; the legend below the map, not over it
+    assert " ".join(titles[0].split()) == ("Cambridge " * 20).strip() and titles[0].count("\n") >= 1
+    assert legend_box.y1 <= map_box.y0
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (CI installs it)")
 def test_map_renders_in_chromium(cambridge_map):
     from playwright.sync_api import sync_playwright
