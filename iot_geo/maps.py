@@ -1,13 +1,18 @@
 """Interactive Folium maps of bids, catchments, overlaps, areas and providers; static pictures.
 
 A user's text (bid, lead, partner, route, site and file names) never reaches
-JavaScript as code nor HTML as markup: tooltips and popups are bound by
-:class:`_Text` and :class:`_FieldsTooltip`, which pass it as JSON and show it
-with ``textContent`` (``resources/map_text.js``); folium's own ``Popup``,
+JavaScript as code nor HTML as markup: tooltips, popups and the sites' permanent
+labels are bound by :class:`_Text`, :class:`_FieldsTooltip` and :class:`_Labels`,
+which pass it as JSON and show it with ``textContent`` (``resources/map_text.js``); folium's own ``Popup``,
 ``Tooltip`` and ``GeoJsonTooltip`` build HTML in JavaScript template literals
 and are not used. The legend is an autoescaped Jinja2 template
 (``resources/map_legend.html``); layer names are HTML-escaped (Leaflet's layer
 control shows them as HTML) and reach the page as JSON.
+Every bid stays visible: each bid's catchment is outlined in its colour with its
+own dash (:data:`CATCHMENT_DASHES`), the overlaps between bids are dashed outlines
+(a "fill overlaps" control fills them) whose tooltip gives the shared routes and
+each bid's share, and on screens under :data:`SMALL_SCREEN_PX` the layer list
+starts collapsed.
 Geometry is simplified to :data:`SIMPLIFY_M` metres in British National Grid
 and coordinates are rounded to :data:`COORD_DECIMALS` decimal places (about
 1 m) before they are written, and the map draws on a canvas
