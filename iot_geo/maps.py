@@ -411,7 +411,7 @@ def make_map(
     if prov is not None and len(prov):
         pw = prov.to_crs(settings.wgs84)
         for ptype, grp in pw.groupby("provider_type"):
-            fg = folium.FeatureGroup(name=f"Providers: {ptype.replace('_', ' ')} ({len(grp)})",
+            fg = folium.FeatureGroup(name=f"Providers: {esc(ptype.replace('_', ' '))} ({len(grp)})",
                                      show=ptype != "school_sixth_form")
             target: Any = fg
             if len(grp) > 50:

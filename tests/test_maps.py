@@ -274,3 +274,20 @@ def test_bid_with_empty_catchment_is_drawn_with_a_note(data_dir, tmp_path):
     m = make_map([stamford], catchments=bc.table, tiles=None)
     page = save_map(m, tmp_path / "empty.html").read_text()
     assert "no catchment drawn" in page and page.count('"iotKind": "site"') + page.count('"iotKind":"site"') == 3
+
+
+def test_provider_type_from_a_user_is_escaped_in_layer_list_and_legend(cambridge_map):
+    import geopandas as gpd
+    import shapely
+
+    from iot_geo import settings
+    from iot_geo.maps import render_html
+
+    _, bids, bc, _ = cambridge_map
+    prov = gpd.GeoDataFrame({"name": ["A"], "provider_type": [EVIL], "provider_id": ["p1"], "postcode": [None]},
+                            geometry=[shapely.Point(0.13, 52.21)], crs=settings.wgs84).to_crs(settings.crs)
+    page = render_html(make_map(bids, catchments=bc.table, providers=prov, tiles=None))
+    assert EVIL not in page
+    # the layer list's name: escaped HTML, written as HTML-safe JSON (& as \u0026)
+    assert '"Providers: \\u0026lt;img src=x onerror=alert(1)\\u0026gt; (1)"' in page
+    assert '</span>&lt;img src=x onerror=alert(1)&gt; (1)</div>' in page  # the legend's row
