@@ -4,7 +4,7 @@ Prints the page size, the time to compute and to write it, and the page's load
 time in Chromium (navigation start to the shape counter's mark), against the
 goals of under 5 MB and under 2 s.
 
-    python benchmarks/bench_map.py [--bids 30]
+    python benchmarks/bench_map.py [--bids 30] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ warnings.simplefilter("ignore")
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--bids", type=int, default=30)
+    ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     data = Path(os.environ.get("IOT_GEO_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
     net = load_network(data / "osm/rutland-2022-07-20.osm.pbf")
@@ -51,15 +52,17 @@ def main() -> None:
                         None, list(rng.choice(list(ROUTES), 2, replace=False)), [3, 4], sites,
                         vintage={"lep": 2017, "ca": 2017}))
     bset = Bids(bids, {"lep": 2017, "ca": 2017}, "synthetic")
-    t0 = time.perf_counter()
-    bc = bid_catchments(net, bset, minutes=(10, 15, 20))
-    ov = overlap_areas(bc, bset)
-    t_compute = time.perf_counter() - t0
+    t_compute = t_write = float("inf")
     out = Path(tempfile.mkdtemp()) / "map30.html"
-    t1 = time.perf_counter()
-    m = make_map(bset, catchments=bc.table, overlaps=ov, offline=True, tiles=None)
-    save_map(m, out)
-    t_write = time.perf_counter() - t1
+    for _ in range(args.repeat):  # the best of --repeat runs of each step
+        t0 = time.perf_counter()
+        bc = bid_catchments(net, bset, minutes=(10, 15, 20))
+        ov = overlap_areas(bc, bset)
+        t_compute = min(t_compute, time.perf_counter() - t0)
+        t1 = time.perf_counter()
+        m = make_map(bset, catchments=bc.table, overlaps=ov, offline=True, tiles=None)
+        save_map(m, out)
+        t_write = min(t_write, time.perf_counter() - t1)
     size = out.stat().st_size
     load_s = None
     chromium = shutil.which("chromium")

@@ -116,9 +116,9 @@ class Bid:
         return sum(r in STEM_ROUTES for r in self.routes) / len(self.routes) if self.routes else 0.0
 
     def _repr_html_(self) -> str:
-        head = (f"<b>{_esc(self.name)}</b> ({_esc(self.id)}), lead {_esc(self.lead)} ({self.lead_type}); "
+        head = (f"<b>{_esc(self.name)}</b> ({_esc(self.id)}), lead {_esc(self.lead)} ({_esc(self.lead_type)}); "
                 f"LEP {', '.join(map(_esc, self.lep_names)) or '-'}; CA {_esc(self.ca_name or '-')}; "
-                f"routes {', '.join(self.routes)}; levels {self.levels}")
+                f"routes {_esc(', '.join(self.routes))}; levels {_esc(self.levels)}")
         return head + str(self.sites.drop(columns="geometry").to_html(index=False))
 
 

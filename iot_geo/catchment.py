@@ -436,7 +436,9 @@ def _raw_point_minutes(tt: TravelTimes, x: np.ndarray, y: np.ndarray, snap_max_m
     rx, ry = net.node_x[reached], net.node_y[reached]
     pad = snap_max_m + float(net.seg_length.max(initial=0.0))
     near = ((x >= rx.min() - pad) & (x <= rx.max() + pad) & (y >= ry.min() - pad) & (y <= ry.max() + pad))
-    if near.all():
+    # every point is snapped once per network and remembered (the same population serves every bid and
+    # band); a part only when few of many points are near the reached area
+    if near.all() or near.mean() > 0.05 or len(x) <= 50_000:
         snap = net.snap_cached(x, y, max_distance=snap_max_m)
     else:
         part = net.snap_cached(x[near], y[near], max_distance=snap_max_m)

@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import numbers
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from iot_geo import settings
 from iot_geo.errors import IotGeoError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas, geopandas and every iot_geo module that needs them are imported inside the commands on purpose
+# (deferred): `iot-geo --help` and the first lines of any command then start in a fraction of a second.
 
 app = typer.Typer(
     name="iot-geo",
@@ -104,7 +110,7 @@ def _cell(v: Any, column: str = "") -> str:
     """One value as a person reads it: counts with thousands separators, no ``.00`` on whole numbers."""
     if isinstance(v, list | tuple):
         return ", ".join(map(str, v))
-    if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)):
+    if v is None or (isinstance(v, float) and math.isnan(v)) or type(v).__name__ == "NAType":  # pandas.NA
         return ""
     if isinstance(v, bool):
         return str(v)
@@ -120,6 +126,8 @@ def _cell(v: Any, column: str = "") -> str:
 
 def emit(df: pd.DataFrame, fmt: str, *, title: str | None = None) -> None:
     """Print a table as a rich table, CSV or JSON (geometry dropped)."""
+    import pandas as pd  # deferred on purpose: see the note at the top
+
     if "geometry" in df.columns:
         df = pd.DataFrame(df.drop(columns="geometry"))
     if fmt == "csv":
@@ -145,6 +153,8 @@ def data_list(data_dir: DataDir = None, fmt: Format = "table") -> None:
 
     Example: iot-geo data list --format csv
     """
+    import pandas as pd  # deferred on purpose: see the note at the top
+
     from iot_geo.sources.catalogue import DATASETS
 
     _set_data_dir(data_dir)
@@ -186,6 +196,8 @@ def data_check(data_dir: DataDir = None, fmt: Format = "table") -> None:
 
     Example: iot-geo data check --data-dir ../shared/data
     """
+    import pandas as pd  # deferred on purpose: see the note at the top
+
     from iot_geo.sources.catalogue import check
 
     _set_data_dir(data_dir)
@@ -231,6 +243,8 @@ def locate_cmd(
 
     Examples: iot-geo locate 52.67 -0.73 --vintage 2017; iot-geo locate "LE15 6RP"
     """
+    import pandas as pd  # deferred on purpose: see the note at the top
+
     from iot_geo.locate import locate
     from iot_geo.postcodes import is_postcode, lookup_postcodes
 
@@ -308,7 +322,12 @@ def catchment_cmd(
     mode: Annotated[str, typer.Option("--mode", help="drive, cycle or walk.")] = "drive",
     union: Annotated[bool, typer.Option("--union", help="One catchment per group of sites.")] = False,
     direction: Annotated[str, typer.Option("--direction", help="to_site or from_site.")] = "to_site",
-    free_flow: Annotated[bool, typer.Option("--free-flow", help="Drive at speed limits, not peak speeds.")] = False,
+    free_flow: Annotated[bool, typer.Option("--free-flow", help="Drive at free-flow speeds, not peak speeds.")] = False,
+    park_minutes: Annotated[float | None, typer.Option("--park-minutes", help="Drive: minutes to park and walk to "
+                                                       "the door, added to every trip (default 3; 0: driving only).")
+                            ] = None,
+    speeds: Annotated[Path | None, typer.Option("--speeds", help="Your own speed table (YAML) over the documented "
+                                                "figures; see iot_geo.speeds.read_speeds.")] = None,
     resolution: Annotated[float | None, typer.Option("--resolution", help="Polygon grid in metres.")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="GeoPackage to write.")] = None,
     csv: Annotated[Path | None, typer.Option("--csv", help="CSV table to write.")] = None,
@@ -323,6 +342,8 @@ def catchment_cmd(
     --site "Handbridge=53.1795,-2.8870"
     """
     import warnings
+
+    import pandas as pd  # deferred on purpose: see the note at the top
 
     from iot_geo.catchment import as_sites, catchments, parse_site_arg
     from iot_geo.network import load_network
@@ -355,16 +376,27 @@ def catchment_cmd(
                            percentile=percentile, max_transfers=max_transfers)
         err.print(f"timetable of {net.source['day']}: {net.timetable.n_stops:,} stops, {net.source['trips']} trips")
     else:
-        net = load_network(source, mode=mode, free_flow=free_flow, progress=err.is_terminal)
+        from iot_geo.speeds import Speeds, park_note, read_speeds
+
+        if park_minutes is not None and not 0 <= park_minutes <= 60:
+            raise IotGeoError(f"--park-minutes {park_minutes:g}: give 0 to 60 minutes")
+        profile = None  # an unknown mode is refused by load_network
+        if speeds is not None:
+            profile = read_speeds(speeds, mode=mode, free_flow=free_flow, park_minutes=park_minutes)
+        elif mode in ("drive", "cycle", "walk"):
+            profile = Speeds.for_mode(mode, free_flow=free_flow, park_minutes=park_minutes)
+        net = load_network(source, mode=mode, speeds=profile, free_flow=free_flow, progress=err.is_terminal)
         if net.source.get("cached"):
             err.print(f"reused the cached {mode} network for {source.name}")
+        if (note := park_note(net.speeds, minutes)) is not None:
+            err.print(f"note: {note}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = catchments(net, site_gdf, minutes=minutes, union=union, direction=direction, resolution=resolution)
     for w in caught:
         err.print(f"[yellow]warning:[/yellow] {w.message}")
     st = _stamp([net], minutes=sorted(minutes), union=union, direction=direction, free_flow=free_flow,
-                resolution=resolution)
+                resolution=resolution, speeds=str(speeds) if speeds else None)
     if output is not None:
         write_gpkg({"catchments": result, "sites": site_gdf}, output, [source, sites], provenance=st)
         err.print(f"wrote {output}")
@@ -609,6 +641,8 @@ def overlap_cmd(
 
     Example: iot-geo overlap data/examples/cambridge.yaml --network cambridge.graphml.gz --minutes 10 15 -o overlap.csv
     """
+    import pandas as pd  # deferred on purpose: see the note at the top
+
     from iot_geo.outputs import check_output, write_csv, write_gpkg
     from iot_geo.overlap import DUPLICATE_SHARE, bid_catchments, overlap
 
@@ -797,6 +831,8 @@ def provenance_cmd(
 
     Example: iot-geo provenance reports/cambridge/overlap.csv
     """
+    import pandas as pd  # deferred on purpose: see the note at the top
+
     from iot_geo.provenance import dumps, read
 
     st = read(file)

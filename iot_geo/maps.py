@@ -1,13 +1,18 @@
 """Interactive Folium maps of bids, catchments, overlaps, areas and providers; static pictures.
 
 A user's text (bid, lead, partner, route, site and file names) never reaches
-JavaScript as code nor HTML as markup: tooltips and popups are bound by
-:class:`_Text` and :class:`_FieldsTooltip`, which pass it as JSON and show it
-with ``textContent`` (``resources/map_text.js``); folium's own ``Popup``,
+JavaScript as code nor HTML as markup: tooltips, popups and the sites' permanent
+labels are bound by :class:`_Text`, :class:`_FieldsTooltip` and :class:`_Labels`,
+which pass it as JSON and show it with ``textContent`` (``resources/map_text.js``); folium's own ``Popup``,
 ``Tooltip`` and ``GeoJsonTooltip`` build HTML in JavaScript template literals
 and are not used. The legend is an autoescaped Jinja2 template
 (``resources/map_legend.html``); layer names are HTML-escaped (Leaflet's layer
 control shows them as HTML) and reach the page as JSON.
+Every bid stays visible: each bid's catchment is outlined in its colour with its
+own dash (:data:`CATCHMENT_DASHES`), the overlaps between bids are dashed outlines
+(a "fill overlaps" control fills them) whose tooltip gives the shared routes and
+each bid's share, and on screens under :data:`SMALL_SCREEN_PX` the layer list
+starts collapsed.
 Geometry is simplified to :data:`SIMPLIFY_M` metres in British National Grid
 and coordinates are rounded to :data:`COORD_DECIMALS` decimal places (about
 1 m) before they are written, and the map draws on a canvas
@@ -21,11 +26,13 @@ Background tiles still need the internet; the page says so.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
 import os
 import re
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -48,6 +55,16 @@ SIMPLIFY_M = 25.0
 OVERLAP_SIMPLIFY_M = 100.0
 MIN_OVERLAP_KM2 = 0.1
 COORD_DECIMALS = 5
+#: Catchment fill opacity; overlaps are dashed outlines (fill :data:`OVERLAP_FILL` when the map's toggle is on).
+CATCHMENT_FILL = 0.3
+#: Each bid's catchment outline has its own dash pattern, so where two bids' edges coincide both colours show.
+CATCHMENT_DASHES: list[str | None] = [None, "10 6", "3 5", "14 4 3 4"]
+OVERLAP_COLOUR = "#b10026"
+#: The same in static pictures (matplotlib dash patterns).
+PICTURE_DASHES: list[Any] = ["solid", (0, (6, 3)), (0, (2, 2.5)), (0, (8, 2, 2, 2))]
+OVERLAP_FILL = 0.35
+#: Screens at most this wide (CSS px) start with the layer list collapsed.
+SMALL_SCREEN_PX = 700
 PALETTE = ["#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#bcbd22", "#7f7f7f",
            "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#31a354", "#756bb1", "#e6550d"]
 PROVIDER_COLOURS = {"fe_college": "#d62728", "sixth_form_college": "#ff7f0e", "university": "#1f77b4",
@@ -172,6 +189,53 @@ class _FieldsTooltip(MacroElement):
         self.aliases = list(aliases)
 
 
+class _Labels(MacroElement):
+    """Permanent small labels beside points of its parent layer: text passed as JSON, shown with ``textContent``."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        iotGeo.labels({{ this._parent.get_name() }}, {{ this.items|tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, items: Sequence[tuple[float, float, str, bool]]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "Labels"
+        self.items = [[lat, lon, _txt(text), bool(hub)] for lat, lon, text, hub in items]
+
+
+class _OverlapToggle(MacroElement):
+    """A control on its parent map that fills the overlap zones (``layer``) or draws them as outlines (the default)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        iotGeo.overlapToggle({{ this._parent.get_name() }}, {{ this.layer }}, {{ this.fill|tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, layer: folium.GeoJson, fill: float) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "OverlapToggle"
+        self.layer = layer.get_name()
+        self.fill = fill
+
+
+class _CollapseOnSmall(MacroElement):
+    """Collapses the layer control (its parent's last LayerControl) on screens narrower than ``max_width`` px."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        iotGeo.collapseOnSmall({{ this._parent.get_name() }}, {{ this.control }}, {{ this.max_width|tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, control: folium.LayerControl, max_width: int) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "CollapseOnSmall"
+        self.control = control.get_name()
+        self.max_width = max_width
+
+
 def _txt(value: object) -> str:
     """A value as display text: nothing for None or NaN."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -220,10 +284,11 @@ def _kind(marker: folium.CircleMarker, kind: str) -> folium.CircleMarker:
     return marker
 
 
-def _style(kind: str, colour: str, fill: float, weight: float = 1.0, dash: str | None = None) -> Any:
+def _style(kind: str, colour: str, fill: float, weight: float = 1.0, dash: str | None = None, *,
+           stroke: str | None = None, fill_colour: str | None = None) -> Any:
     def style(_: Any) -> dict[str, Any]:
-        d: dict[str, Any] = {"color": colour, "weight": weight, "fillColor": colour, "fillOpacity": fill,
-                             "opacity": 0.9, "iotKind": kind}
+        d: dict[str, Any] = {"color": stroke or colour, "weight": weight, "fillColor": fill_colour or colour,
+                             "fillOpacity": fill, "opacity": 0.9, "iotKind": kind}
         if dash:
             d["dashArray"] = dash
         return d
@@ -356,10 +421,11 @@ def make_map(
     else:
         prov = None
     uses_cluster = False
+    provider_rows: list[dict[str, str]] = []
     if prov is not None and len(prov):
         pw = prov.to_crs(settings.wgs84)
         for ptype, grp in pw.groupby("provider_type"):
-            fg = folium.FeatureGroup(name=f"Providers: {ptype.replace('_', ' ')} ({len(grp)})",
+            fg = folium.FeatureGroup(name=f"Providers: {esc(ptype.replace('_', ' '))} ({len(grp)})",
                                      show=ptype != "school_sixth_form")
             target: Any = fg
             if len(grp) > 50:
@@ -370,6 +436,7 @@ def make_map(
                 target.add_to(fg)
                 uses_cluster = True
             colour = PROVIDER_COLOURS.get(ptype, "#555555")
+            provider_rows.append({"colour": colour, "name": f"{ptype.replace('_', ' ')} ({len(grp)})"})
             for r in grp.itertuples():
                 marker = _kind(folium.CircleMarker(
                     [round(r.geometry.y, COORD_DECIMALS), round(r.geometry.x, COORD_DECIMALS)], radius=4,
@@ -379,11 +446,13 @@ def make_map(
                 marker.add_to(target)
             fg.add_to(m)
     m._iot_cluster = uses_cluster  # type: ignore[attr-defined]
-    # bids: catchments (largest band first, lighter), then sites
+    # bids' catchments (largest band first, lighter; each outlined in the bid's own colour), then the
+    # overlaps (outlines over the bids' colours, so every bid stays visible), then the sites on top
     legend_rows: list[dict[str, str]] = []
     bands = sorted(catchments["minutes"].unique()) if catchments is not None and len(catchments) else []
+    colours = {bid.id: PALETTE[i % len(PALETTE)] for i, bid in enumerate(bid_list)}
     for i, bid in enumerate(bid_list):
-        colour = PALETTE[i % len(PALETTE)]
+        colour = colours[bid.id]
         legend_rows.append({"colour": colour, "name": bid.name, "id": bid.id})
         if catchments is not None and len(catchments):
             mine = catchments[catchments["group_id"] == bid.id]
@@ -399,30 +468,11 @@ def make_map(
                 gj = _geojson(w, ["bid", "minutes", "area_km2", "people", "note"])
                 if not gj["features"]:
                     continue
-                _geojson_layer(gj, _style("catchment", _shade(colour, t), 0.35, 1.0),
+                _geojson_layer(gj, _style("catchment", _shade(colour, t), CATCHMENT_FILL, 2.0 if j == 0 else 1.0,
+                                          CATCHMENT_DASHES[i % len(CATCHMENT_DASHES)], stroke=colour),
                                ["bid", "minutes", "people", "area_km2", "note"],
                                ["bid", "minutes", "people reached", "km²", ""]).add_to(fg)
             fg.add_to(m)
-        fg = folium.FeatureGroup(name=f"{esc(bid.name)}: sites")
-        sw = bid.sites.to_crs(settings.wgs84)
-        partners = ", ".join(p.name for p in bid.partners)
-        for r in sw.itertuples():
-            hub = r.role == "hub"
-            marker = _kind(folium.CircleMarker(
-                [round(r.geometry.y, COORD_DECIMALS), round(r.geometry.x, COORD_DECIMALS)], radius=9 if hub else 5,
-                color="black" if hub else colour, weight=3 if hub else 1, fill=True, fill_color=colour,
-                fill_opacity=1.0), "site")
-            _Text([f"{r.name} ({r.role})"],
-                  [r.name, f"{r.role} of {bid.name}", f"lead {bid.lead}", f"partners: {partners}" if partners else "",
-                   f"routes: {', '.join(bid.routes)}", *(_evidence_lines(evidence, bid.id) if hub else [])],
-                  max_width=280).add_to(marker)
-            marker.add_to(fg)
-            if not (catchments is not None and (catchments["group_id"] == bid.id).any()
-                    and not catchments.loc[catchments["group_id"] == bid.id].geometry.is_empty.all()):
-                folium.Marker([r.geometry.y, r.geometry.x], icon=folium.DivIcon(
-                    html='<div style="font:11px sans-serif;background:#fff8;white-space:nowrap">'
-                         'no catchment drawn</div>')).add_to(fg)
-        fg.add_to(m)
     if overlaps is not None and len(overlaps):
         fg = folium.FeatureGroup(name="Overlaps between bids")
         # one zone per pair, at the largest band (the tooltip gives its figures); slivers under
@@ -432,21 +482,62 @@ def make_map(
         ov["geometry"] = [_drop_small(g, MIN_OVERLAP_KM2 * 1e6) for g in ov.geometry.values]
         ov = ov[~ov.geometry.is_empty]
         if len(ov):
-            w = _to_wgs(ov[["bid_a", "bid_b", "minutes", "people_both", "duplicate", "geometry"]],
-                        max(simplify_m, OVERLAP_SIMPLIFY_M), decimals=COORD_DECIMALS - 1)
+            cols = ["bid_a", "bid_b", "minutes", "people_both", "people_share_a", "people_share_b", "area_share_a",
+                    "area_share_b", "shared_routes", "duplicate", "geometry"]
+            w = _to_wgs(ov[cols], max(simplify_m, OVERLAP_SIMPLIFY_M),
+                        decimals=COORD_DECIMALS - 1)
             names = {b.id: b.name for b in bid_list}
             w["pair"] = [f"{names.get(a, a)} / {names.get(b, b)}" for a, b in zip(w["bid_a"], w["bid_b"], strict=True)]
+            for side in ("a", "b"):
+                w[f"share_{side}"] = [
+                    f"{names.get(bid, bid)}: {p:.0%} of its people, {a:.0%} of its area" for bid, p, a in
+                    zip(w[f"bid_{side}"], w[f"people_share_{side}"], w[f"area_share_{side}"], strict=True)]
+            w["routes"] = [", ".join(map(str, r)) if len(r) else "none" for r in w["shared_routes"]]
             w["people_both"] = w["people_both"].map(lambda v: f"{v:,.0f}")
             w["duplicate"] = np.where(w["duplicate"], "duplicate provision", "")
-            _geojson_layer(_geojson(w, ["pair", "minutes", "people_both", "duplicate"], COORD_DECIMALS - 1),
-                           _style("overlap", "#e31a1c", 0.25, 1.0), ["pair", "minutes", "people_both", "duplicate"],
-                           ["bids", "minutes", "people in both", ""]).add_to(fg)
+            fields = ["pair", "minutes", "people_both", "share_a", "share_b", "routes", "duplicate"]
+            layer = _geojson_layer(_geojson(w, fields, COORD_DECIMALS - 1),
+                                   _style("overlap", OVERLAP_COLOUR, 0.0, 1.5, "4 4", fill_colour="#e31a1c"), fields,
+                                   ["bids", "minutes", "people in both", "share", "share", "shared routes", ""])
+            layer.add_to(fg)
+            fg.add_to(m)
+            _OverlapToggle(layer, OVERLAP_FILL).add_to(m)
+        else:
+            fg.add_to(m)
+    for bid in bid_list:
+        colour = colours[bid.id]
+        fg = folium.FeatureGroup(name=f"{esc(bid.name)}: sites")
+        sw = bid.sites.to_crs(settings.wgs84)
+        partners = ", ".join(p.name for p in bid.partners)
+        labels = []
+        for r in sw.itertuples():
+            hub = r.role == "hub"
+            lat, lon = round(r.geometry.y, COORD_DECIMALS), round(r.geometry.x, COORD_DECIMALS)
+            marker = _kind(folium.CircleMarker(
+                [lat, lon], radius=9 if hub else 5,
+                color="black" if hub else colour, weight=3 if hub else 1, fill=True, fill_color=colour,
+                fill_opacity=1.0), "site")
+            _Text([f"{r.name} ({r.role})"],
+                  [r.name, f"{r.role} of {bid.name}", f"lead {bid.lead}", f"partners: {partners}" if partners else "",
+                   f"routes: {', '.join(bid.routes)}", *(_evidence_lines(evidence, bid.id) if hub else [])],
+                  max_width=280).add_to(marker)
+            marker.add_to(fg)
+            labels.append((lat, lon, r.name, hub))
+            if not (catchments is not None and (catchments["group_id"] == bid.id).any()
+                    and not catchments.loc[catchments["group_id"] == bid.id].geometry.is_empty.all()):
+                folium.Marker([r.geometry.y, r.geometry.x], icon=folium.DivIcon(
+                    html='<div style="font:11px sans-serif;background:#fff8;white-space:nowrap">'
+                         'no catchment drawn</div>')).add_to(fg)
+        _Labels(labels).add_to(fg)
         fg.add_to(m)
     band_txt = ", ".join(f"{b:g}" for b in bands)
     legend = pages.render("map_legend.html", title=title or "iot-geo", bids=legend_rows, bands=band_txt,
-                          overlaps=overlaps is not None, attribution=ATTRIBUTION, offline=offline)
+                          overlaps=overlaps is not None, providers=provider_rows, attribution=ATTRIBUTION,
+                          offline=offline, overlap_colour=OVERLAP_COLOUR)
     _Legend(legend).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    control = folium.LayerControl(collapsed=False)
+    control.add_to(m)
+    _CollapseOnSmall(control, SMALL_SCREEN_PX).add_to(m)
     _ShapeCounter().add_to(m)  # type: ignore[no-untyped-call]
     if extent is not None:
         minx, miny, maxx, maxy = gpd.GeoSeries([shapely.buffer(extent, 500)], crs=settings.crs).to_crs(
@@ -479,6 +570,19 @@ def _compact_geojson(page: str) -> str:
     return "".join(out)
 
 
+_IMAGE_URL = re.compile(r"url\((images/[\w.-]+\.png)\)")
+
+
+def _data_uri(folder: Path, match: re.Match[str]) -> str:
+    """``url(data:...)`` of a PNG ``url(images/...)`` in a CSS file of ``folder`` (left as it was when missing)."""
+    import base64
+
+    path = folder / match.group(1)
+    if not path.is_file():
+        return match.group(0)
+    return "url(data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii") + ")"
+
+
 def render_html(m: folium.Map) -> str:
     """The map's page as text; offline maps get Leaflet inlined from the local copy."""
     page = _compact_geojson(m.get_root().render())
@@ -494,6 +598,8 @@ def render_html(m: folium.Map) -> str:
                 f"offline map: {path} not found; install the web assets with `npm install --prefix web` "
                 "(the README's setup does) or set $IOT_GEO_WEB")
         body = path.read_text(encoding="utf-8")
+        if key == "leaflet_css":  # its icons (the collapsed layer button's among them) inlined too
+            body = _IMAGE_URL.sub(functools.partial(_data_uri, path.parent), body)
         if key.endswith("_js"):
             inline = "<script>" + body.replace("</script", "<\\/script") + "</script>"
             page = page.replace(f'<script src="{url}"></script>', inline)
@@ -524,14 +630,45 @@ def save_map(m: folium.Map, path: str | os.PathLike[str], inputs: Sequence[str |
     return write_text(page, path, inputs)
 
 
-def _short(text: str, n: int) -> str:
-    """At most ``n`` characters, with an ellipsis where cut."""
-    return text if len(text) <= n else text[:n - 1] + "\u2026"
+#: A name longer than this (characters) is cut with an ellipsis in pictures; shorter ones are wrapped, never cut.
+PICTURE_NAME_MAX = 300
+
+
+def _wrapped(text: str, width: int) -> str:
+    """A name for a picture: whole, wrapped at ``width`` characters (only past :data:`PICTURE_NAME_MAX` cut)."""
+    text = " ".join(str(text).split())
+    if len(text) > PICTURE_NAME_MAX:
+        text = text[:PICTURE_NAME_MAX - 1] + "\u2026"
+    return _plain(textwrap.fill(text, width, break_long_words=True, break_on_hyphens=True))
 
 
 def _plain(text: str) -> str:
     """Text that matplotlib draws as written: a ``$`` never starts mathtext (which fails or draws formulas)."""
     return text.replace("$", r"\$")
+
+
+def _mpl_paths(geoms: np.ndarray) -> list[Any]:
+    """One matplotlib ``Path`` per (multi)polygon, holes included, for a single collection of patches."""
+    from matplotlib.path import Path as MplPath
+
+    out = []
+    for g in geoms:
+        if g is None or g.is_empty:
+            continue
+        polys = list(getattr(g, "geoms", [g]))
+        verts, codes = [], []
+        for poly in polys:
+            if poly.geom_type != "Polygon" or poly.is_empty:
+                continue
+            for ring in (poly.exterior, *poly.interiors):
+                xy = np.asarray(ring.coords)
+                verts.append(xy)
+                c = np.full(len(xy), MplPath.LINETO, dtype=np.uint8)
+                c[0], c[-1] = MplPath.MOVETO, MplPath.CLOSEPOLY
+                codes.append(c)
+        if verts:
+            out.append(MplPath(np.concatenate(verts), np.concatenate(codes)))
+    return out
 
 
 def save_picture(
@@ -544,49 +681,137 @@ def save_picture(
     data_dir: str | os.PathLike[str] | None = None,
     dpi: int = 110,
 ) -> Path:
-    """A static PNG (matplotlib) with scale bar, north arrow, legend and attribution, for a bid document."""
+    """A static PNG (matplotlib) with scale bar, north arrow, legend and attribution, for a bid document.
+
+    The legend (below the map, never over it) lists each bid by its whole name
+    (wrapped, not cut), each band's shade and the hatched overlaps; every site
+    has a small label beside it. Each bid's outer edge is drawn over every area
+    in its colour with its own dash, so a bid inside another stays visible.
+
+    One figure, drawn once: every layer (LEP boundaries, each band of each bid's
+    catchments, the overlaps, the sites) is one matplotlib collection added to
+    the axes, with the extent set once, rather than a geopandas ``.plot`` per
+    layer (each of which rescales and redraws).
+    """
+    from iot_geo.outputs import atomic, check_output
+
+    out = check_output(path)
+    fig = _picture(bids, catchments=catchments, overlaps=overlaps, title=title, data_dir=data_dir)  # selects Agg
+    import matplotlib.pyplot as plt
+
+    try:
+        with atomic(out, what="the picture") as tmp:
+            fig.savefig(tmp, dpi=dpi, format="png", pil_kwargs={"compress_level": 3})  # zlib 3: a third of level 6's time
+    finally:
+        plt.close(fig)
+    return out
+
+
+def _picture(
+    bids: Sequence[Bid],
+    *,
+    catchments: gpd.GeoDataFrame | None = None,
+    overlaps: gpd.GeoDataFrame | None = None,
+    title: str = "",
+    data_dir: str | os.PathLike[str] | None = None,
+) -> Any:
+    """The figure that :func:`save_picture` writes (a matplotlib ``Figure``; the caller closes it)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib import patheffects
+    from matplotlib.collections import LineCollection, PathCollection
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from iot_geo.outputs import check_output
     from iot_geo.sources.boundaries import load_areas
 
-    out = check_output(path)
-    fig, ax = plt.subplots(figsize=(8, 8))
-    handles = []
-    parts = [shapely.union_all(b.sites.geometry.values) for b in bids]
+    all_bands = sorted(catchments["minutes"].unique()) if catchments is not None and len(catchments) else []
+
+    def band_shade(band: float) -> float:  # longest band lightest (t=0.6), shortest the colour itself
+        k = all_bands.index(band)
+        return 0.6 * k / (len(all_bands) - 1) if len(all_bands) > 1 else 0.0
+
+    # the legend: each bid (its whole name, wrapped), each band, overlaps, LEP boundary, sites
+    entries: list[Any] = [Patch(facecolor=_shade(PALETTE[i % len(PALETTE)], 0.5), edgecolor=PALETTE[i % len(PALETTE)],
+                                linewidth=1.4, linestyle=PICTURE_DASHES[i % len(PICTURE_DASHES)],
+                                label=_wrapped(bid.name, 44)) for i, bid in enumerate(bids)]
+    entries += [Patch(facecolor=_shade("#555555", band_shade(band)), alpha=0.55, edgecolor="#555555",
+                      label=f"{band:g} min" + (" (darker = shorter)" if k == 0 and len(all_bands) > 1 else ""))
+                for k, band in enumerate(all_bands)]
+    show_overlaps = overlaps is not None and len(overlaps) and not overlaps.geometry.is_empty.all()
+    lines = sum(str(e.get_label()).count("\n") + 1 for e in entries) + 3 + bool(show_overlaps)
+    title_text = _wrapped(title, 90) if title else ""
+    title_h = 0.2 + 0.22 * (title_text.count("\n") + 1) if title_text else 0.15
+    map_h, attr_h = 7.0, 0.35
+    legend_h = 0.25 + 0.16 * math.ceil(lines / 2)
+    height = title_h + map_h + legend_h + attr_h
+    fig = plt.figure(figsize=(8, height))
+    ax = fig.add_axes((0.02, (attr_h + legend_h) / height, 0.96, map_h / height))
+    ax.set_autoscale_on(False)
+    parts = [b.sites.geometry.values for b in bids]
     if catchments is not None and len(catchments):
-        parts.append(shapely.union_all(catchments.geometry.values))
-    extent = shapely.buffer(shapely.union_all(parts), 2000)
-    minx, miny, maxx, maxy = extent.bounds
+        parts.append(catchments.geometry.values)
+    x0b, y0b, x1b, y1b = shapely.total_bounds(np.concatenate(parts)) if parts else (0.0, 0.0, 1.0, 1.0)
+    minx, miny, maxx, maxy = x0b - 2000, y0b - 2000, x1b + 2000, y1b + 2000  # bounds only: no union, no buffer
+    extent = shapely.box(minx, miny, maxx, maxy)
     try:
         lep = load_areas("lep", (bids[0].vintage or {}).get("lep") if bids else None, data_dir=data_dir)
-        lep = lep[shapely.intersects(lep.geometry.values, extent)]
-        lep.boundary.plot(ax=ax, color="#444", linewidth=1, linestyle="--")
-        handles.append(Patch(facecolor="none", edgecolor="#444", linestyle="--", label="LEP boundary"))
+        near = lep.geometry.values[shapely.intersects(lep.geometry.values, extent)]
+        segments = shapely.get_parts(shapely.line_merge(shapely.boundary(shapely.clip_by_rect(
+            near, minx - 1000, miny - 1000, maxx + 1000, maxy + 1000))))
+        segs = [np.asarray(ln.coords) for ln in segments if not ln.is_empty]
+        ax.add_collection(LineCollection(segs, colors="#444", linewidths=1, linestyles="--"), autolim=False)
+        entries.append(Patch(facecolor="none", edgecolor="#444", linestyle="--", label="LEP boundary"))
     except DataNotFoundError:
         pass
+    site_xy: list[tuple[np.ndarray, str, str, list[str]]] = []
+    edges: list[Any] = []
     for i, bid in enumerate(bids):
         colour = PALETTE[i % len(PALETTE)]
         if catchments is not None:
             mine = catchments[catchments["group_id"] == bid.id]
-            bands = sorted(mine["minutes"].unique(), reverse=True)
-            for j, band in enumerate(bands):
-                t = 0.6 - 0.6 * j / max(len(bands) - 1, 1) if len(bands) > 1 else 0.0
-                mine[mine["minutes"] == band].plot(ax=ax, color=_shade(colour, t), alpha=0.55, edgecolor=colour,
-                                                   linewidth=0.4)
-        hub = bid.sites[bid.sites["role"] == "hub"]
-        spokes = bid.sites[bid.sites["role"] == "spoke"]
-        hub.plot(ax=ax, color=colour, edgecolor="black", markersize=120, marker="*", zorder=5)
-        if len(spokes):
-            spokes.plot(ax=ax, color=colour, edgecolor="black", markersize=40, marker="o", zorder=5)
-        handles.append(Patch(facecolor=colour, label=_plain(_short(bid.name, 40))))
-    if overlaps is not None and len(overlaps):
-        overlaps[~overlaps.geometry.is_empty].plot(ax=ax, color="#e31a1c", alpha=0.35)
-        handles.append(Patch(facecolor="#e31a1c", alpha=0.35, label="overlap between bids"))
+            for j, band in enumerate(sorted(mine["minutes"].unique(), reverse=True)):
+                paths = _mpl_paths(mine.geometry.values[(mine["minutes"] == band).to_numpy()])
+                ax.add_collection(PathCollection(paths, facecolors=_shade(colour, band_shade(band)), alpha=0.45,
+                                                 edgecolors=colour, linewidths=0.5), autolim=False)
+                if j == 0:  # the outer edge, drawn over every area, in the bid's colour and its own dash
+                    dash = PICTURE_DASHES[i % len(PICTURE_DASHES)]
+                    edges.append(PathCollection(paths, facecolors="none", edgecolors=colour, linewidths=1.4,
+                                                linestyles=[dash]))
+        for role in ("hub", "spoke"):
+            mask = (bid.sites["role"] == role).to_numpy()
+            if mask.any():
+                site_xy.append((shapely.get_coordinates(bid.sites.geometry.values[mask]), colour, role,
+                                [str(n) for n in bid.sites["name"].to_numpy()[mask]]))
+    if show_overlaps:
+        assert overlaps is not None
+        ov = overlaps[~overlaps.geometry.is_empty]
+        if {"bid_a", "bid_b", "minutes"} <= set(ov.columns):  # one zone per pair, at its largest band
+            ov = ov[ov["minutes"] == ov.groupby(["bid_a", "bid_b"])["minutes"].transform("max")]
+        # hatched, over the bids' own colours, which stay visible beneath
+        zones = PathCollection(_mpl_paths(ov.geometry.values), facecolors="none", edgecolors=OVERLAP_COLOUR,
+                               hatch="///", linewidths=0.6, alpha=0.7)
+        zones.set_hatch_linewidth(0.6)
+        ax.add_collection(zones, autolim=False)
+    for edge in edges:
+        ax.add_collection(edge, autolim=False)
+    halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
+    for xy, colour, role, names in site_xy:  # sites and their labels on top of every area
+        ax.scatter(xy[:, 0], xy[:, 1], c=colour, edgecolors="black", s=120 if role == "hub" else 40,
+                   marker="*" if role == "hub" else "o", zorder=5)
+        for (x, y), name in zip(xy, names, strict=True):
+            ax.annotate(_wrapped(name, 28), (x, y), xytext=(7, 4), textcoords="offset points", fontsize=7,
+                        fontweight="bold" if role == "hub" else "normal", zorder=6, path_effects=halo,
+                        annotation_clip=True)
+    if any(role == "spoke" for *_, role, _n in site_xy):
+        entries.append(Line2D([], [], marker="o", color="none", markerfacecolor="#888", markeredgecolor="black",
+                              label="spoke site"))
+    entries.append(Line2D([], [], marker="*", color="none", markerfacecolor="#888", markeredgecolor="black",
+                          markersize=12, label="hub site"))
+    if show_overlaps:  # last, so that the entries above keep their places
+        entries.append(Patch(facecolor="none", edgecolor=OVERLAP_COLOUR, hatch="///", label="overlap between bids"))
     ax.set_xlim(minx, maxx)
     ax.set_ylim(miny, maxy)
     ax.set_aspect("equal")
@@ -601,18 +826,13 @@ def save_picture(
     ax.text(x0 + km * 500, y0 + (maxy - miny) * 0.015, f"{km} km", ha="center", fontsize=9)
     ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction", ha="center", fontsize=12,
                 arrowprops={"arrowstyle": "-|>", "color": "black"})
-    ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
-    ax.set_title(_plain(_short(title, 120)), fontsize=11)
-    fig.text(0.01, 0.01, ATTRIBUTION, fontsize=5.5, color="#555", wrap=True)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    from iot_geo.outputs import atomic
-
-    try:
-        with atomic(out, what="the picture") as tmp:
-            fig.savefig(tmp, dpi=dpi, format="png")
-    finally:
-        plt.close(fig)
-    return out
+    # the legend below the map, never over it; the title above
+    fig.legend(handles=entries, loc="upper left", bbox_to_anchor=(0.02, (attr_h + legend_h) / height - 0.004),
+               ncol=2, fontsize=7.5, frameon=False, handlelength=1.8, columnspacing=1.5)
+    if title_text:
+        fig.text(0.5, 1 - 0.12 / height, title_text, ha="center", va="top", fontsize=11)
+    fig.text(0.01, 0.01, textwrap.fill(ATTRIBUTION, 190), fontsize=5.5, color="#555")  # wrapped once, by length
+    return fig
 
 
 __all__ = ["esc", "make_map", "render_html", "save_map", "save_picture"]

@@ -67,7 +67,7 @@ log = logging.getLogger(__name__)
 SNAP_TREE_CACHE_MAX = 400_000
 
 #: Version of the cached network format; bump when the arrays change meaning.
-CACHE_FORMAT = 4
+CACHE_FORMAT = 5
 #: Version of the builder (the code that turns OSM into arrays); bump when a build would come out different.
 BUILD_FORMAT = 1
 
@@ -89,6 +89,7 @@ _NO_ACCESS = {"no", "private"}
 _DRIVE = {
     "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link", "secondary",
     "secondary_link", "tertiary", "tertiary_link", "unclassified", "residential", "living_street", "road",
+    "service",  # car parks, access roads, driveways: at the low speed speeds.py documents, so sites join their own road
 }
 _NEVER = {
     "proposed", "construction", "abandoned", "platform", "raceway", "bus_guideway", "razed", "planned",
@@ -105,6 +106,7 @@ def _ok_drive(t: dict[str, str]) -> bool:
         and t.get("access") not in _NO_ACCESS
         and t.get("motor_vehicle") not in _NO_ACCESS
         and t.get("motorcar") not in _NO_ACCESS
+        and t.get("service") != "emergency_access"
     )
 
 
@@ -181,7 +183,7 @@ def _read_osm_file(path: Path, mode: str) -> RawNetwork:
             if not isinstance(obj, osmium.osm.Way):
                 continue
             tags = {k: str(obj.tags.get(k)) for k in ("highway", "oneway", "junction", "maxspeed", "access", "area",
-                                                      "motor_vehicle", "motorcar", "bicycle", "foot") if k in obj.tags}
+                                                      "motor_vehicle", "motorcar", "bicycle", "foot", "service") if k in obj.tags}
             if not rule(tags):
                 continue
             refs: list[int] = []
@@ -411,6 +413,7 @@ class TravelNetwork:
     _cumlen: np.ndarray | None = field(default=None, repr=False)
     _seg_bbox: np.ndarray | None = field(default=None, repr=False)
     _snap_memo: dict[tuple[str, float], pd.DataFrame] = field(default_factory=dict, repr=False)
+    _snap_index: Any = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -634,22 +637,29 @@ class TravelNetwork:
                       float(x.max() + max_distance), float(y.max() + max_distance))
         elif len(x):
             window = (-np.inf, -np.inf, np.inf, np.inf)
-        tree, segs = self._snap_tree(window)
-        pts = shapely.points(x, y)
-        out_seg = np.full(len(pts), -1, dtype=np.int64)
-        out_frac = np.zeros(len(pts))
-        out_dist = np.full(len(pts), np.inf)
-        if len(pts) and len(segs):
-            md = None if not np.isfinite(max_distance) else float(max_distance)
-            (pi, ti), dist = tree.query_nearest(pts, max_distance=md, return_distance=True, all_matches=False)
-            lines = tree.geometries.take(ti)
-            loc = shapely.line_locate_point(lines, pts[pi])
-            seg = segs[ti]
-            out_seg[pi] = seg
-            out_dist[pi] = dist
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out_frac[pi] = np.clip(loc / shapely.length(lines), 0.0, 1.0)
-        return pd.DataFrame({"seg": out_seg, "frac": out_frac, "distance": out_dist})
+        out: pd.DataFrame = self._snap_index_for(window).query(x, y, max_distance=max_distance)
+        return out
+
+    def _snap_index_for(self, window: tuple[float, float, float, float] | None) -> Any:
+        """The snapping index (:class:`iot_geo.snapping.SnapIndex`) over the usable segments.
+
+        One index for the whole network, built once and kept; on networks of over
+        :data:`SNAP_TREE_CACHE_MAX` segments, one over the segments inside ``window``
+        for each call, as :meth:`_snap_tree` does.
+        """
+        from iot_geo.snapping import SnapIndex
+
+        if len(self.seg_a) <= SNAP_TREE_CACHE_MAX or window is None:
+            if self._snap_index is None:
+                self._snap_index = SnapIndex(self.seg_ptr, self.seg_x, self.seg_y, np.flatnonzero(self.snappable))
+            return self._snap_index
+        if self._seg_bbox is None:
+            self._snap_tree((0.0, 0.0, 0.0, 0.0))  # computes the segment boxes
+        assert self._seg_bbox is not None
+        sx0, sy0, sx1, sy1 = self._seg_bbox
+        minx, miny, maxx, maxy = window
+        inside = self.snappable & (sx1 >= minx) & (sx0 <= maxx) & (sy1 >= miny) & (sy0 <= maxy)
+        return SnapIndex(self.seg_ptr, self.seg_x, self.seg_y, np.flatnonzero(inside))
 
     # ---------------------------------------------------------------- times
     def travel_times(self, sites: Any, *, max_minutes: float, direction: str = "to_site") -> Any:
@@ -675,8 +685,10 @@ class TravelNetwork:
         }
 
     def _repr_html_(self) -> str:
+        import html
+
         s = self.summary()
-        rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>" for k, v in [
+        rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{html.escape(str(v))}</td></tr>" for k, v in [
             ("mode", s["mode"]), ("source", self.source.get("file", self.source.get("place", "?"))),
             ("data date", self.source.get("data_date") or "unknown"), ("nodes", f"{s['nodes']:,}"),
             ("directed edges", f"{s['edges']:,}"), ("km of road", f"{s['km_of_road']:,}"),

@@ -660,11 +660,14 @@ class TransitNetwork:
         return self.timetable.n_stops
 
     def _repr_html_(self) -> str:
+        import html
+
         s = self.source
-        return (f"<b>TransitNetwork</b> {s.get('file')}: {self.timetable.n_stops:,} stops, {s.get('trips')} trips on "
+        text = (f"{s.get('file')}: {self.timetable.n_stops:,} stops, {s.get('trips')} trips on "
                 f"{s.get('day')} (feed valid {s.get('valid')}); arrive by {int(self.arrive_by // 3600):02d}:"
                 f"{int(self.arrive_by % 3600 // 60):02d}, window {self.window_minutes:g} min, "
                 f"{self.percentile:g}th percentile, up to {self.max_transfers} changes, walks up to {self.max_walk_m:g} m")
+        return "<b>TransitNetwork</b> " + html.escape(text)
 
 
 def load_transit(

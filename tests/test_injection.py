@@ -89,7 +89,8 @@ OPEN_ALL = """() => {
   const labels = Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label span span'))
     .map((s) => s.textContent.replace(/^ /, ''));
   const legend = document.getElementById('iot-legend');
-  return {layers: out, labels: labels, legend: legend ? texts(legend) : []};
+  const siteLabels = Array.from(document.querySelectorAll('.iot-label')).map((e) => e.textContent);
+  return {layers: out, labels: labels, legend: legend ? texts(legend) : [], siteLabels: siteLabels};
 }"""
 
 
@@ -213,6 +214,7 @@ def _check_map(got: dict[str, Any], a, *, providers: bool, title: str) -> None:
             (p, "fe college", p, p) for p in PAYLOADS} | {(n, "university", u) for n, u in clustered.items()}
     assert {f"{n}: catchments" for n in names} | {f"{n}: sites" for n in names} <= set(got["labels"])
     assert got["legend"][0] == title
+    assert sorted(got["siteLabels"]) == sorted(r.name for b in a.bids for r in b.sites.itertuples())
     assert {f"{b.name} ({b.id})" for b in a.bids} <= set(got["legend"])
 
 

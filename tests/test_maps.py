@@ -21,6 +21,33 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "data" / "examples"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 EVIL = "<img src=x onerror=alert(1)>"
+# the overlap zones' drawing: outline or filled, their fill opacity and dash pattern
+OVERLAP_STYLE = """(() => {
+  const ls = [];
+  const key = Object.keys(window).find((k) => /^map_[0-9a-f]+$/.test(k));
+  window[key].eachLayer((l) => { if (l.options && l.options.iotKind === 'overlap') ls.push(l); });
+  return {state: document.documentElement.getAttribute('data-iot-overlap-style'),
+          fill: ls.map((l) => l.options.fillOpacity), dash: ls.map((l) => l.options.dashArray)};
+})()"""
+# each overlap zone's tooltip, opened, read back as {alias: value}, repeated aliases as lists
+OVERLAP_TIPS = """(() => {
+  const out = [];
+  const key = Object.keys(window).find((k) => /^map_[0-9a-f]+$/.test(k));
+  window[key].eachLayer((l) => {
+    if (!(l.options && l.options.iotKind === 'overlap')) return;
+    const ll = l.getBounds().getCenter();
+    l.fire('mouseover', {latlng: ll}, true);
+    const tip = l.getTooltip() || Object.values(l._eventParents || {}).map((p) => p.getTooltip()).find((t) => t);
+    const rec = {};
+    tip.getElement().querySelectorAll('tr').forEach((tr) => {
+      const k = tr.cells[0].textContent, v = tr.cells[1].textContent;
+      if (k in rec) { rec[k] = [].concat(rec[k], v); } else { rec[k] = v; }
+    });
+    out.push(rec);
+    l.fire('mouseout', {latlng: ll}, true);
+  });
+  return out;
+})()"""
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +71,7 @@ def test_offline_page_is_self_contained(cambridge_map):
     page = path.read_text()
     assert "cdn.jsdelivr" not in page and "code.jquery" not in page and "cdnjs" not in page
     assert "L.Map" in page or "L.map" in page  # Leaflet itself is inlined
+    assert "url(images/" not in page  # and its icons
     assert path.stat().st_size < 5_000_000
     assert EVIL not in page  # only ever written escaped
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
@@ -74,6 +102,46 @@ def test_static_picture(cambridge_map, tmp_path):
     _, bids, bc, ov = cambridge_map
     png = save_picture(tmp_path / "overview.png", list(bids), catchments=bc.table, overlaps=ov, title="Cambridge")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+
+
+def test_static_picture_legend_labels_and_whole_names(cambridge_map, data_dir):
+    import matplotlib.pyplot as plt
+
+    from iot_geo.maps import _picture
+
+    _, bids, bc, ov = cambridge_map
+    bids = list(bids)
+    long_name = ("Hills Road Digital and Health Institute of Technology with the Cambridge Biomedical Campus "
+                 "employers, Anglia Ruskin University and Addenbrooke's $5m training centre")
+    original = bids[0].name
+    bids[0].name = long_name
+    try:
+        fig = _picture(bids, catchments=bc.table, overlaps=ov, title="Cambridge " * 20, data_dir=data_dir)
+    finally:
+        bids[0].name = original
+    try:
+        legend = [t.get_text() for t in fig.legends[0].get_texts()]
+        ax = fig.axes[0]
+        labels = [t.get_text() for t in ax.texts if t.get_text() not in ("N",) and not t.get_text().endswith(" km")]
+        titles = [t.get_text() for t in fig.texts]
+        fig.canvas.draw()
+        legend_box = fig.legends[0].get_window_extent()
+        map_box = ax.get_window_extent()
+    finally:
+        plt.close(fig)
+    # a band legend: each band's shade, darker = shorter
+    assert [x for x in legend if x.endswith("min") or "min (" in x] == ["5 min (darker = shorter)", "10 min", "15 min"]
+    # every bid's whole name, wrapped (never cut), $ drawn as written
+    unwrap = [" ".join(x.split()) for x in legend]
+    assert long_name.replace("$", r"\$") in unwrap and "\u2026" not in "".join(legend)
+    assert max(len(line) for x in legend for line in x.split("\n")) <= 44
+    assert {b.name for b in bids[1:]} <= set(unwrap)
+    assert legend[-1] == "overlap between bids" and "hub site" in legend and "spoke site" in legend
+    # a label beside every site, with its name
+    assert sorted(" ".join(x.split()) for x in labels) == sorted(n for b in bids for n in b.sites["name"])
+    # the title wrapped, whole; the legend below the map, not over it
+    assert " ".join(titles[0].split()) == ("Cambridge " * 20).strip() and titles[0].count("\n") >= 1
+    assert legend_box.y1 <= map_box.y0
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (CI installs it)")
@@ -111,6 +179,15 @@ def test_map_renders_in_chromium(cambridge_map):
             labels = [t.strip() for t in page.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
             injected = page.evaluate("document.querySelectorAll('img[src=\"x\"]').length")
             legend = page.locator("#iot-legend").inner_text()
+            providers = page.locator("#iot-legend .iot-provider").all_inner_texts()
+            site_labels = page.locator(".iot-label").all_text_contents()
+            expanded = page.locator(".leaflet-control-layers-expanded").count()
+            style_before = page.evaluate(OVERLAP_STYLE)
+            tips = page.evaluate(OVERLAP_TIPS)
+            page.check("#iot-overlap-fill")  # the toggle: filled zones
+            style_filled = page.evaluate(OVERLAP_STYLE)
+            page.uncheck("#iot-overlap-fill")
+            style_after = page.evaluate(OVERLAP_STYLE)
             shot = REPO / "maps" / "test-cambridge-screenshot.png"
             page.screenshot(path=str(shot))
             browser.close()
@@ -127,6 +204,63 @@ def test_map_renders_in_chromium(cambridge_map):
     assert shapes["site"] == len(bids.sites)
     assert injected == 0 and EVIL in legend
     assert shot.stat().st_size > 30_000
+    # overlaps are outlines over the bids' colours by default; the toggle fills them and back
+    assert style_before == {"state": "outline", "fill": [0, 0, 0], "dash": ["4 4"] * 3}
+    assert style_filled["state"] == "filled" and style_filled["fill"] == [0.35] * 3
+    assert style_after == style_before
+    # each overlap's tooltip: the pair, the shared routes and each bid's share of its own people and area
+    names = {b.id: b.name for b in bids}
+    big = ov[ov["minutes"] == 15]
+    want = set()
+    for r in big.itertuples():
+        want.add((f"{names[r.bid_a]} / {names[r.bid_b]}", "15", f"{r.people_both:,}",
+                  f"{names[r.bid_a]}: {r.people_share_a:.0%} of its people, {r.area_share_a:.0%} of its area",
+                  f"{names[r.bid_b]}: {r.people_share_b:.0%} of its people, {r.area_share_b:.0%} of its area",
+                  ", ".join(r.shared_routes) or "none"))
+    got = {(t["bids"], t["minutes"], t["people in both"], t["share"][0], t["share"][1], t["shared routes"])
+           for t in tips}
+    assert got == want and len(tips) == 3
+    assert all(t["shared routes"] != "none" for t in tips)  # every Cambridge pair offers a route in common
+    # a permanent label beside every site, with its name as written
+    assert sorted(site_labels) == sorted(bids.sites["name"])
+    # the legend lists the provider types drawn, with their counts
+    assert providers and {p.rsplit(" (", 1)[0] for p in providers} <= {
+        "fe college", "sixth form college", "university", "school sixth form", "utc",
+        "independent training provider", "other"}
+    assert "sixth form college (2)" in providers
+    assert expanded == 1  # a wide screen shows the layer list open
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (CI installs it)")
+def test_layer_list_collapsed_on_a_narrow_screen(cambridge_map):
+    from playwright.sync_api import sync_playwright
+
+    path, *_ = cambridge_map
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(path.parent))
+    handler.log_message = lambda *a, **k: None  # type: ignore[method-assign]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page(viewport={"width": 390, "height": 800})
+            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("http://127.0.0.1") else r.abort())
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/{path.name}")
+            page.wait_for_timeout(800)
+            controls = page.locator(".leaflet-control-layers").count()
+            expanded = page.locator(".leaflet-control-layers-expanded").count()
+            button = page.locator(".leaflet-control-layers-toggle").bounding_box()
+            icon = page.evaluate("getComputedStyle(document.querySelector('.leaflet-control-layers-toggle'))"
+                                 ".backgroundImage")
+            page.locator(".leaflet-control-layers").hover()  # pointing at (or tapping) the button opens it
+            opened = page.locator(".leaflet-control-layers-expanded").count()
+            labels = page.locator(".leaflet-control-layers-overlays label").count()
+            browser.close()
+    finally:
+        server.shutdown()
+    assert controls == 1 and expanded == 0
+    assert button and button["width"] >= 30 and icon.startswith('url("data:image/png;base64,')  # inlined offline
+    assert opened == 1 and labels > 10
 
 
 def test_bid_with_empty_catchment_is_drawn_with_a_note(data_dir, tmp_path):
@@ -140,3 +274,20 @@ def test_bid_with_empty_catchment_is_drawn_with_a_note(data_dir, tmp_path):
     m = make_map([stamford], catchments=bc.table, tiles=None)
     page = save_map(m, tmp_path / "empty.html").read_text()
     assert "no catchment drawn" in page and page.count('"iotKind": "site"') + page.count('"iotKind":"site"') == 3
+
+
+def test_provider_type_from_a_user_is_escaped_in_layer_list_and_legend(cambridge_map):
+    import geopandas as gpd
+    import shapely
+
+    from iot_geo import settings
+    from iot_geo.maps import render_html
+
+    _, bids, bc, _ = cambridge_map
+    prov = gpd.GeoDataFrame({"name": ["A"], "provider_type": [EVIL], "provider_id": ["p1"], "postcode": [None]},
+                            geometry=[shapely.Point(0.13, 52.21)], crs=settings.wgs84).to_crs(settings.crs)
+    page = render_html(make_map(bids, catchments=bc.table, providers=prov, tiles=None))
+    assert EVIL not in page
+    # the layer list's name: escaped HTML, written as HTML-safe JSON (& as \u0026)
+    assert '"Providers: \\u0026lt;img src=x onerror=alert(1)\\u0026gt; (1)"' in page
+    assert '</span>&lt;img src=x onerror=alert(1)&gt; (1)</div>' in page  # the legend's row

@@ -32,9 +32,9 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import requests
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from iot_geo import settings
@@ -46,6 +46,9 @@ from iot_geo.errors import (
     IotGeoError,
     ModifiedDataWarning,
 )
+
+if TYPE_CHECKING:
+    import requests  # imported where a download happens: reading data never pays for it
 
 log = logging.getLogger(__name__)
 
@@ -740,6 +743,8 @@ def _atomic_write_bytes(path: Path, payload: bytes) -> None:
 
 def _download(url: str, dest: Path, f: DataFile, progress: Progress | None, session: requests.Session) -> None:
     """Stream ``url`` to ``dest`` through a temporary file, verifying size and sha256."""
+    import requests
+
     from iot_geo.outputs import atomic
 
     h = hashlib.sha256()
@@ -824,6 +829,8 @@ def fetch(
                 f"{ds.name}: {ds.title} has no download address ({ds.kind}); copy "
                 f"{', '.join(f.path for f in ds.files)} into {root} by hand"
             )
+    import requests
+
     done: list[Path] = []
     session = requests.Session()
     progress = (
