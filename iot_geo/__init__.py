@@ -13,6 +13,8 @@ work that does not need them.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names below, for type checkers and IDEs; at run time they load on first use
@@ -87,6 +89,23 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'iot_geo' has no attribute {name!r}")
     globals()[name] = value
     return value
+
+
+class _Package(types.ModuleType):
+    """The package's module type: ``overlap``, ``hub_spoke`` and ``locate`` stay functions.
+
+    Importing a submodule binds its name on the package; where a submodule is
+    named like the public function it holds (``iot_geo.overlap.overlap``), the
+    function keeps the name, as it did when ``__init__`` imported it eagerly.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _LAZY.get(name) == value.__name__ and hasattr(value, name):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __dir__() -> list[str]:

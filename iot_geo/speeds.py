@@ -102,7 +102,8 @@ large share: a 5-minute band leaves 2 minutes of driving, and
 Your own figures
 ----------------
 :func:`read_speeds` reads a YAML speed table (``--speeds FILE``) that
-overrides any figure here; see its docstring for the format.
+overrides any figure here; see its docstring for the format, and
+``data/examples/speeds.yaml`` for every default written out.
 
 Cycle and walk
 --------------

@@ -77,3 +77,20 @@ def test_rutland_against_shapely(data_dir):
     assert same.mean() > 0.99
     np.testing.assert_allclose(got["frac"].to_numpy()[same], frac[same], atol=1e-9)
     assert (got["seg"].to_numpy() >= 0).sum() == np.isfinite(dist).sum() > 1000
+
+
+def test_windowed_index_on_large_networks_agrees(data_dir, monkeypatch):
+    """Past SNAP_TREE_CACHE_MAX segments the index is built per call over a window; the answer is the same."""
+    import iot_geo.network as network_mod
+
+    net = load_network(data_dir / "osm/rutland-2022-07-20.osm.pbf")
+    rng = np.random.default_rng(5)
+    x0, y0, x1, y1 = net.bounds
+    px, py = rng.uniform(x0, (x0 + x1) / 2, 500), rng.uniform(y0, (y0 + y1) / 2, 500)
+    whole = net.snap(px, py, max_distance=800.0)
+    monkeypatch.setattr(network_mod, "SNAP_TREE_CACHE_MAX", 10)
+    net._snap_index = None
+    windowed = net.snap(px, py, max_distance=800.0)
+    assert net._snap_index is None  # nothing kept
+    np.testing.assert_allclose(windowed["distance"].to_numpy(), whole["distance"].to_numpy(), atol=1e-9)
+    assert (windowed["seg"].to_numpy() >= 0).sum() > 100

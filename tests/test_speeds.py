@@ -132,3 +132,17 @@ def test_cli_park_minutes_and_speeds(tmp_path, data_dir):
     assert area(rs.output, "10.0") < area(r0.output, "10.0")
     bad = runner.invoke(app, [*base, "--park-minutes", "-1"])
     assert bad.exit_code != 0
+
+
+def test_example_speed_table_is_the_documented_defaults():
+    from iot_geo.sources.boundaries import PROJECT_DATA
+    from iot_geo.speeds import ACCESS_KMH, CYCLE_KMH, PARK_MINUTES, WALK_KMH
+
+    path = PROJECT_DATA / "examples" / "speeds.yaml"
+    s = read_speeds(path)
+    assert dict(s.by_class) == PEAK_KMH and dict(s.free_by_class) == FREE_FLOW_KMH
+    assert (s.limit_factor, s.park_minutes, s.access_kmh) == (LIMIT_FACTOR, PARK_MINUTES, ACCESS_KMH)
+    assert read_speeds(path, mode="cycle").constant_kmh == CYCLE_KMH
+    assert read_speeds(path, mode="walk").constant_kmh == WALK_KMH
+    # and it changes nothing: the same minutes as the built-in profile on the hand-built roads
+    assert minutes_by_class(s) == pytest.approx(minutes_by_class(Speeds("drive")))

@@ -39,3 +39,13 @@ def test_lazy_names_resolve():
         assert getattr(iot_geo, name) is not None
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         iot_geo.nope
+
+
+def test_submodules_named_like_functions_keep_the_functions():
+    code = ("import iot_geo\nfrom iot_geo.overlap import bid_catchments\nimport iot_geo.hub_spoke\n"
+            "from iot_geo.locate import locate\n"
+            "assert callable(iot_geo.overlap) and callable(iot_geo.hub_spoke) and callable(iot_geo.locate)\n"
+            "assert iot_geo.overlap.__module__ == 'iot_geo.overlap' and iot_geo.locate is locate\n"
+            "assert callable(bid_catchments)\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
