@@ -719,3 +719,45 @@ def test_sites_in_area_reads_the_bids_vintage_and_every_area(monkeypatch):
     assert c.loc[("emp", "other_bids_same_lep"), "evidence"] == (
         "1 other bid(s) in the same LEP (uni): consider one co-ordinated bid with hub and spoke delivery")
     assert c.loc[("uni", "other_bids_same_lep"), "evidence"].startswith("1 other bid(s) in the same LEP (emp)")
+
+
+def test_overlap_details_users_read(road):
+    from iot_geo.overlap import OVERLAP_COLUMNS, overlap_areas
+
+    # "a" reaches nobody; b reaches the one person at km 11, shared with c
+    pop = population([("K11", km(11), 1.0, 1.0, 1)])
+    a = make_bid("a", [("a1", "hub", km(8.5))], routes=("digital", "construction", "hair_beauty"))
+    b = make_bid("b", [("b1", "hub", km(10))], routes=("construction", "digital"))
+    c = make_bid("c", [("c1", "hub", km(12))], routes=("digital",), lep=("E37000001",))
+    o = _overlap(road, [a, b, c], pop, minutes=[1.5]).set_index(["bid_a", "bid_b"])
+    assert list(o["minutes"].unique()) == [1.5] and set(o["mode"]) == {"drive"}
+    ab = o.loc[("a", "b")]
+    assert ab["people_both"] == 0 and ab["people_share_a"] == 0.0 and ab["people_share_b"] == 0.0
+    assert ab["shared_routes"] == ["construction", "digital"]
+    assert ab["reasons"] == "both offer construction, digital; same LEP: consider a single co-ordinated bid (hub and spoke)"
+    bc = o.loc[("b", "c")]
+    assert bc["people_both"] == 1.0 and bc["reasons"].startswith("shares 100% of b's and 100% of c's people within 1.5 min")
+    # nothing shared at all: an empty table that still has every column
+    far = make_bid("far", [("f1", "hub", km(25))])
+    empty = _overlap(road, [a, far], pop, minutes=[1])
+    assert len(empty) == 0 and list(empty.columns) == OVERLAP_COLUMNS
+    geo = overlap_areas(road, [a, far], minutes=[1], population=pop)
+    assert len(geo) == 0 and list(geo.columns) == [*OVERLAP_COLUMNS, "geometry"]
+
+
+def test_overlap_area_keeps_four_decimals_of_small_cells():
+    """On foot the grid is 25 m: a cell is 0.000625 km2, rounded to four decimals of km2."""
+    from iot_geo.overlap import bid_catchments
+
+    nodes = {i: (X0 + 1000 * i, Y0) for i in range(8)}
+    walk = km_per_minute(raw_network(nodes, [(i, i + 1, True, True) for i in range(7)]), mode="walk")
+    pop = population([("K3", km(3), 1.0, 1.0, 1)])
+    a = make_bid("a", [("a1", "hub", km(2))])
+    b = make_bid("b", [("b1", "hub", km(4))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bc = bid_catchments(walk, [a, b], minutes=[1.3], population=pop)
+        row = overlap(bc).iloc[0]
+    assert bc.resolution == 25.0
+    both = len(np.intersect1d(*[cid[t <= 1.3] for cid, t in bc.cells]))
+    assert row["area_both_km2"] == round(both * 0.000625, 4) and row["area_both_km2"] != round(both * 0.000625, 5)
