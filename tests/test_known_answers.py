@@ -761,3 +761,57 @@ def test_overlap_area_keeps_four_decimals_of_small_cells():
     assert bc.resolution == 25.0
     both = len(np.intersect1d(*[cid[t <= 1.3] for cid, t in bc.cells]))
     assert row["area_both_km2"] == round(both * 0.000625, 4) and row["area_both_km2"] != round(both * 0.000625, 5)
+
+
+def test_check_evidence_texts_and_edges(grid, monkeypatch):
+    bid, pop = _check_world(monkeypatch)
+    # a second site at (10, 5) reaches V (decile unknown, 40 people) 1 block away: the union of both sites counts
+    bid.sites = pd.concat([bid.sites, gpd.GeoDataFrame(
+        {"bid_id": ["c"], "site_id": ["c-spoke"], "name": ["c-spoke"], "role": ["spoke"], "provider_id": [""]},
+        geometry=[g(10, 5)], crs=27700)], ignore_index=True)
+    bid.sites = gpd.GeoDataFrame(bid.sites, geometry="geometry", crs=27700)
+    pop = pd.concat([pop, population([("V", g(10, 6), 40.0, 1.0, None)])], ignore_index=True)
+    pop = gpd.GeoDataFrame(pop, geometry="geometry", crs=27700)
+    seen = []
+
+    def fake(*, data_dir=None):
+        seen.append(data_dir)
+        return pop
+
+    monkeypatch.setattr("iot_geo.sources.population.load_population", fake)
+    c = check_bids([bid], grid, minutes=[3], data_dir="dd").set_index("check")
+    assert seen == ["dd"]
+    assert c.loc["lep_coverage", "evidence"] == "540 of 1,040 people in Test LEP (51.9%) within 3 min"
+    # V's decile is unknown: not counted among deciles 1-2
+    assert c.loc["opportunity_areas", "evidence"].endswith("; 450 in IMD deciles 1-2")
+    # a 12-minute catchment reaches the edge of the streets: a lower bound, whatever the share
+    c12 = check_bids([bid], grid, minutes=[12], population=pop).set_index("check")
+    assert c12.loc["lep_coverage", "status"] == "warn" and c12.loc["lep_coverage", "evidence"].endswith(
+        "; the loaded network does not cover the whole area, so this is a lower bound")
+    # an LEP where nobody lives: 0 %, never a pass
+    _world(monkeypatch, lep=_layer("E37000042", box(X0 + 9000, Y0 + 9000, X0 + 9500, Y0 + 9500)),
+           oa=_layer("OA1", box(0, 0, 1, 1)),
+           providers=gpd.GeoDataFrame({"provider_id": [f"urn:{i}" for i in range(6)],
+                                       "name": [f"College {i}" for i in range(6)], "provider_type": "fe_college"},
+                                      geometry=[g(10, 10 + 0.1 * i) for i in range(6)], crs=27700))
+    c0 = check_bids([bid], grid, minutes=[3], population=pop).set_index("check")
+    assert c0.loc["lep_coverage", "evidence"] == "0 of 0 people in Test LEP (0.0%) within 3 min"
+    assert c0.loc["lep_coverage", "status"] == "warn"
+    assert c0.loc["existing_providers", "evidence"] == ("6 fe_college within 3 min; FE colleges not in the bid: "
+                                                        "College 0, College 1, College 2, College 3, College 4")
+    with pytest.raises(Exception, match="bid 'c': no loaded network covers all its sites"):
+        far = make_bid("c", [("x", "hub", g(10, 60))])
+        check_bids([far], grid, minutes=[3], population=pop)
+
+
+def test_rule_check_texts(monkeypatch):
+    _world(monkeypatch, lep=_layer("E37000042", box(X0 - 1, Y0 - 1, X0 + 1, Y0 + 1)))
+    site = [("h", "hub", Point(X0, Y0))]
+    bids = [make_bid("a", site, routes=("hair_beauty",)), make_bid("b", site, routes=("digital", "hair_beauty")),
+            make_bid("c", site), make_bid("d", site, lep=("E37000001",))]
+    c = check_bids(bids).set_index(["bid_id", "check"])
+    assert c.loc[("a", "stem_levels"), "evidence"] == "0% of 1 route(s) STEM; levels 3, 4, 5: no STEM route"
+    assert c.loc[("b", "stem_levels"), "evidence"] == "50% of 2 route(s) STEM; levels 3, 4, 5"
+    assert c.loc[("a", "other_bids_same_lep"), "evidence"].startswith("2 other bid(s) in the same LEP (b, c): ")
+    assert c.loc[("d", "other_bids_same_lep"), "evidence"] == "no other bid in the same LEP"
+    assert list(check_bids([]).columns) == ["bid_id", "check", "status", "evidence"]
