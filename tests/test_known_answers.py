@@ -815,3 +815,50 @@ def test_rule_check_texts(monkeypatch):
     assert c.loc[("a", "other_bids_same_lep"), "evidence"].startswith("2 other bid(s) in the same LEP (b, c): ")
     assert c.loc[("d", "other_bids_same_lep"), "evidence"] == "no other bid in the same LEP"
     assert list(check_bids([]).columns) == ["bid_id", "check", "status", "evidence"]
+
+
+def test_population_tables_as_users_give_them(road):
+    """Whole numbers with gaps (Int64), no 16-59 column, deciles out of range: the same counts, no crash."""
+    site = gpd.GeoDataFrame({"site_id": ["s"]}, geometry=[km(10)], crs=27700)
+    ints = CENTROIDS.copy()
+    ints["people"] = pd.array([None if np.isnan(v) else int(v) for v in CENTROIDS["people"]], dtype="Int64")
+    ints["people_16_59"] = pd.array([None if np.isnan(v) else int(v) for v in CENTROIDS["people_16_59"]],
+                                    dtype="Int64")
+    c = catchments(road, site, minutes=[2, 3], population=ints, warn_truncated=False).set_index("minutes")
+    for band in (2, 3):
+        _check_band(c.loc[band], band)
+    bare = CENTROIDS.drop(columns=["people_16_59", "imd_decile"])
+    b = catchments(road, site, minutes=[3], population=bare, warn_truncated=False).iloc[0]
+    assert b["people"] == EXPECTED[3]["people"] and b["people_16_59"] == 0.0 and b["lsoas"] == 7
+    assert [b[col] for col in IMD] == [0.0] * 10
+    odd = CENTROIDS.copy()
+    odd["imd_decile"] = pd.array([-1, 11, 2, 5, 5, 3, 4, None, None], dtype="Int64")  # A: -1, B: 11
+    o = catchments(road, site, minutes=[3], population=odd, warn_truncated=False).iloc[0]
+    assert [o[col] for col in IMD] == [0, 30, 0, 0, 54000, 0, 0, 0, 0, 0]  # A and B are in no decile column
+
+
+def test_people_reached_is_one_union_whatever_the_groups():
+    # a slow road (10 km/h: 6 minutes a km), one-way from km 0 towards km 30
+    nodes = {i: (X0 + 1000 * i, Y0) for i in range(31)}
+    from iot_geo.network import TravelNetwork
+    from iot_geo.speeds import Speeds
+
+    slow = TravelNetwork.from_raw(raw_network(nodes, [(i, i + 1, True, False) for i in range(30)]), mode="drive",
+                                  speeds=Speeds("drive", constant_kmh=10.0, park_minutes=0.0, access_kmh=6.0))
+    pop = population([(f"K{k}", km(k), 1.0, 1.0, 1) for k in range(31)])
+    sites = gpd.GeoDataFrame({"site_id": ["s0", "s20"], "group_id": ["x", "y"]}, geometry=[km(0), km(20)],
+                             crs=27700)
+    # from the sites: s0 reaches km 0-15 in 90 minutes, s20 km 20-30; to the sites: s20 is reached from km 5-20
+    frm = people_reached(slow, sites, minutes=[90], direction="from_site", population=pop).iloc[0]
+    assert frm["people"] == 16 + 11 and frm["lsoas"] == 27
+    to = people_reached(slow, sites, minutes=[90], population=pop).iloc[0]
+    assert to["people"] == 1 + 16  # km 0 (s0 itself) and km 5-20
+
+
+def test_large_catchment_area_in_km2(grid):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c = catchments(grid, gpd.GeoDataFrame({"site_id": ["s"]}, geometry=[g(10, 10)], crs=27700), minutes=[12],
+                       population=population([("C", g(10, 10), 1.0, 1.0, 1)]))
+    area = c.geometry.iloc[0].area / 1e6
+    assert area > 100 and c["area_km2"].iloc[0] == round(area, 4)
