@@ -445,7 +445,7 @@ def test_documented_speeds_equal_the_constants():
         assert round(float(urban) / speeds.MPH) == int(urban_mph), cls
         assert round(float(rural) / speeds.MPH) == int(rural_mph), cls
     readme = _readme()
-    park = re.search(r"plus (\d+(?:\.\d+)?) minutes to park and walk", readme)
+    park = re.search(r"adds (\d+(?:\.\d+)?) minutes to park and walk", readme)
     assert park and float(park.group(1)) == speeds.PARK_MINUTES
     cycle = re.search(r"Cycling (\d+(?:\.\d+)?) km/h", readme)
     walk = re.search(r"walking (\d+(?:\.\d+)?) km/h", readme)
@@ -742,3 +742,151 @@ def test_sites_in_area_reads_the_bids_vintage_and_every_area(monkeypatch):
     assert c.loc[("emp", "other_bids_same_lep"), "evidence"] == (
         "1 other bid(s) in the same LEP (uni: declared): consider one co-ordinated bid with hub and spoke delivery")
     assert c.loc[("uni", "other_bids_same_lep"), "evidence"].startswith("1 other bid(s) in the same LEP (emp: declared)")
+
+
+def test_overlap_details_users_read(road):
+    from iot_geo.overlap import OVERLAP_COLUMNS, overlap_areas
+
+    # "a" reaches nobody; b reaches the one person at km 11, shared with c
+    pop = population([("K11", km(11), 1.0, 1.0, 1)])
+    a = make_bid("a", [("a1", "hub", km(8.5))], routes=("digital", "construction", "hair_beauty"))
+    b = make_bid("b", [("b1", "hub", km(10))], routes=("construction", "digital"))
+    c = make_bid("c", [("c1", "hub", km(12))], routes=("digital",), lep=("E37000001",))
+    o = _overlap(road, [a, b, c], pop, minutes=[1.5]).set_index(["bid_a", "bid_b"])
+    assert list(o["minutes"].unique()) == [1.5] and set(o["mode"]) == {"drive"}
+    ab = o.loc[("a", "b")]
+    assert ab["people_both"] == 0 and ab["people_share_a"] == 0.0 and ab["people_share_b"] == 0.0
+    assert ab["shared_routes"] == ["construction", "digital"]
+    assert ab["reasons"] == ("both offer construction, digital; same LEP (both declared and located: Test, "
+                             "Greater Lincolnshire): consider a single co-ordinated bid (hub and spoke)")
+    bc = o.loc[("b", "c")]
+    assert bc["people_both"] == 1.0 and bc["reasons"].startswith("shares 100% of b's and 100% of c's people within 1.5 min")
+    # nothing shared at all: an empty table that still has every column
+    far = make_bid("far", [("f1", "hub", km(25))])
+    empty = _overlap(road, [a, far], pop, minutes=[1])
+    assert len(empty) == 0 and list(empty.columns) == OVERLAP_COLUMNS
+    geo = overlap_areas(road, [a, far], minutes=[1], population=pop)
+    assert len(geo) == 0 and list(geo.columns) == [*OVERLAP_COLUMNS, "geometry"]
+
+
+def test_overlap_area_keeps_four_decimals_of_small_cells():
+    """On foot the grid is 25 m: a cell is 0.000625 km2, rounded to four decimals of km2."""
+    from iot_geo.overlap import bid_catchments
+
+    nodes = {i: (X0 + 1000 * i, Y0) for i in range(8)}
+    walk = km_per_minute(raw_network(nodes, [(i, i + 1, True, True) for i in range(7)]), mode="walk")
+    pop = population([("K3", km(3), 1.0, 1.0, 1)])
+    a = make_bid("a", [("a1", "hub", km(2))])
+    b = make_bid("b", [("b1", "hub", km(4))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bc = bid_catchments(walk, [a, b], minutes=[1.3], population=pop)
+        row = overlap(bc).iloc[0]
+    assert bc.resolution == 25.0
+    both = len(np.intersect1d(*[cid[t <= 1.3] for cid, t in bc.cells]))
+    assert row["area_both_km2"] == round(both * 0.000625, 4) and row["area_both_km2"] != round(both * 0.000625, 5)
+
+
+def test_check_evidence_texts_and_edges(grid, monkeypatch):
+    _declared_only(monkeypatch)
+    bid, pop = _check_world(monkeypatch)
+    # a second site at (10, 5) reaches V (decile unknown, 40 people) 1 block away: the union of both sites counts
+    bid.sites = pd.concat([bid.sites, gpd.GeoDataFrame(
+        {"bid_id": ["c"], "site_id": ["c-spoke"], "name": ["c-spoke"], "role": ["spoke"], "provider_id": [""]},
+        geometry=[g(10, 5)], crs=27700)], ignore_index=True)
+    bid.sites = gpd.GeoDataFrame(bid.sites, geometry="geometry", crs=27700)
+    pop = pd.concat([pop, population([("V", g(10, 6), 40.0, 1.0, None)])], ignore_index=True)
+    pop = gpd.GeoDataFrame(pop, geometry="geometry", crs=27700)
+    seen = []
+
+    def fake(*, data_dir=None):
+        seen.append(data_dir)
+        return pop
+
+    monkeypatch.setattr("iot_geo.sources.population.load_population", fake)
+    c = check_bids([bid], grid, minutes=[3], data_dir="dd").set_index("check")
+    assert seen == ["dd"]
+    assert c.loc["lep_coverage", "evidence"] == "540 of 1,040 people in Test LEP (51.9%) within 3 min"
+    # V's decile is unknown: not counted among deciles 1-2
+    assert c.loc["opportunity_areas", "evidence"].endswith("; 450 in IMD deciles 1-2")
+    # a 12-minute catchment reaches the edge of the streets: a lower bound, whatever the share
+    c12 = check_bids([bid], grid, minutes=[12], population=pop).set_index("check")
+    assert c12.loc["lep_coverage", "status"] == "warn" and c12.loc["lep_coverage", "evidence"].endswith(
+        "; the loaded network does not cover the whole area, so this is a lower bound")
+    # an LEP where nobody lives: 0 %, never a pass
+    _world(monkeypatch, lep=_layer("E37000042", box(X0 + 9000, Y0 + 9000, X0 + 9500, Y0 + 9500)),
+           oa=_layer("OA1", box(0, 0, 1, 1)),
+           providers=gpd.GeoDataFrame({"provider_id": [f"urn:{i}" for i in range(6)],
+                                       "name": [f"College {i}" for i in range(6)], "provider_type": "fe_college"},
+                                      geometry=[g(10, 10 + 0.1 * i) for i in range(6)], crs=27700))
+    c0 = check_bids([bid], grid, minutes=[3], population=pop).set_index("check")
+    assert c0.loc["lep_coverage", "evidence"] == "0 of 0 people in Test LEP (0.0%) within 3 min"
+    assert c0.loc["lep_coverage", "status"] == "warn"
+    assert c0.loc["existing_providers", "evidence"] == ("6 fe_college within 3 min; FE colleges not in the bid: "
+                                                        "College 0, College 1, College 2, College 3, College 4")
+    with pytest.raises(Exception, match="bid 'c': no loaded network covers all its sites"):
+        far = make_bid("c", [("x", "hub", g(10, 60))])
+        check_bids([far], grid, minutes=[3], population=pop)
+
+
+def test_rule_check_texts(monkeypatch):
+    _world(monkeypatch, lep=_layer("E37000042", box(X0 - 1, Y0 - 1, X0 + 1, Y0 + 1)))
+    site = [("h", "hub", Point(X0, Y0))]
+    bids = [make_bid("a", site, routes=("hair_beauty",)), make_bid("b", site, routes=("digital", "hair_beauty")),
+            make_bid("c", site), make_bid("d", site, lep=("E37000001",))]
+    c = check_bids(bids).set_index(["bid_id", "check"])
+    assert c.loc[("a", "stem_levels"), "evidence"] == "0% of 1 route(s) STEM; levels 3, 4, 5: no STEM route"
+    assert c.loc[("b", "stem_levels"), "evidence"] == "50% of 2 route(s) STEM; levels 3, 4, 5"
+    # all four sites are at one point in Rutland: d declares another LEP but is located in the same one
+    assert c.loc[("a", "other_bids_same_lep"), "evidence"].startswith(
+        "3 other bid(s) in the same LEP (b: both declared and located, c: both declared and located, d: located): ")
+    assert c.loc[("d", "other_bids_same_lep"), "evidence"].startswith(
+        "3 other bid(s) in the same LEP (a: located, b: located, c: located)")
+    assert list(check_bids([]).columns) == ["bid_id", "check", "status", "evidence"]
+
+
+def test_population_tables_as_users_give_them(road):
+    """Whole numbers with gaps (Int64), no 16-59 column, a decile below range: the same counts, no crash."""
+    site = gpd.GeoDataFrame({"site_id": ["s"]}, geometry=[km(10)], crs=27700)
+    ints = CENTROIDS.copy()
+    ints["people"] = pd.array([None if np.isnan(v) else int(v) for v in CENTROIDS["people"]], dtype="Int64")
+    ints["people_16_59"] = pd.array([None if np.isnan(v) else int(v) for v in CENTROIDS["people_16_59"]],
+                                    dtype="Int64")
+    c = catchments(road, site, minutes=[2, 3], population=ints, warn_truncated=False).set_index("minutes")
+    for band in (2, 3):
+        _check_band(c.loc[band], band)
+    bare = CENTROIDS.drop(columns=["people_16_59", "imd_decile"])
+    b = catchments(road, site, minutes=[3], population=bare, warn_truncated=False).iloc[0]
+    assert b["people"] == EXPECTED[3]["people"] and b["people_16_59"] == 0.0 and b["lsoas"] == 7
+    assert [b[col] for col in IMD] == [0.0] * 10
+    odd = CENTROIDS.copy()
+    odd["imd_decile"] = pd.array([-1, 10, 2, 5, 5, 3, 4, None, None], dtype="Int64")  # A: -1
+    o = catchments(road, site, minutes=[3], population=odd, warn_truncated=False).iloc[0]
+    assert [o[col] for col in IMD] == [0, 30, 0, 0, 54000, 0, 0, 0, 0, 200]  # A is in no decile column
+
+
+def test_people_reached_is_one_union_whatever_the_groups():
+    # a slow road (10 km/h: 6 minutes a km), one-way from km 0 towards km 30
+    nodes = {i: (X0 + 1000 * i, Y0) for i in range(31)}
+    from iot_geo.network import TravelNetwork
+    from iot_geo.speeds import Speeds
+
+    slow = TravelNetwork.from_raw(raw_network(nodes, [(i, i + 1, True, False) for i in range(30)]), mode="drive",
+                                  speeds=Speeds("drive", constant_kmh=10.0, park_minutes=0.0, access_kmh=6.0))
+    pop = population([(f"K{k}", km(k), 1.0, 1.0, 1) for k in range(31)])
+    sites = gpd.GeoDataFrame({"site_id": ["s0", "s20"], "group_id": ["x", "y"]}, geometry=[km(0), km(20)],
+                             crs=27700)
+    # from the sites: s0 reaches km 0-15 in 90 minutes, s20 km 20-30; to the sites: s20 is reached from km 5-20
+    frm = people_reached(slow, sites, minutes=[90], direction="from_site", population=pop).iloc[0]
+    assert frm["people"] == 16 + 11 and frm["lsoas"] == 27
+    to = people_reached(slow, sites, minutes=[90], population=pop).iloc[0]
+    assert to["people"] == 1 + 16  # km 0 (s0 itself) and km 5-20
+
+
+def test_large_catchment_area_in_km2(grid):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c = catchments(grid, gpd.GeoDataFrame({"site_id": ["s"]}, geometry=[g(10, 10)], crs=27700), minutes=[12],
+                       population=population([("C", g(10, 10), 1.0, 1.0, 1)]))
+    area = c.geometry.iloc[0].area / 1e6
+    assert area > 100 and c["area_km2"].iloc[0] == round(area, 4)

@@ -100,3 +100,25 @@ def test_gpkg_layers_order_stamp_and_pinned_date(tmp_path, monkeypatch):
     assert "OGR_CURRENT_DATE" not in os.environ
     with sqlite3.connect(tmp_path / "m.gpkg") as con:
         assert not con.execute("SELECT name FROM sqlite_master WHERE name = 'provenance'").fetchall()
+
+
+def test_gpkg_refuses_an_input_whatever_the_names(tmp_path):
+    src = tmp_path / "sites.gpkg"
+    layer = gpd.GeoDataFrame({"n": [1]}, geometry=[Point(0, 0)], crs=27700).rename_geometry("geom")
+    outputs.write_gpkg({"s": layer}, src)
+    before = src.read_bytes()
+    with pytest.raises(InvalidInputError, match="one of the inputs"):
+        outputs.write_gpkg({"s": layer}, src, [src])
+    assert src.read_bytes() == before
+    # a geometry column of another name, and a file name without .gpkg: still a GeoPackage of that geometry
+    odd = outputs.write_gpkg({"s": layer}, tmp_path / "layers.data", provenance={"b": 1, "a": "é"})
+    back = gpd.read_file(odd, layer="s")
+    assert pyogrio.read_info(odd, layer="s")["driver"] == "GPKG" and back.geometry.iloc[0] == Point(0, 0)
+    with sqlite3.connect(odd) as con:
+        (raw,) = con.execute("SELECT value FROM provenance").fetchone()
+    assert raw == '{"a": "é", "b": 1}'  # sorted keys, text as text
+
+
+def test_csv_large_and_small_floats(tmp_path):
+    out = outputs.write_csv(pd.DataFrame({"x": [1e20, 1.5e-7]}), tmp_path / "f.csv")
+    assert out.read_text() == "x\n1e+20\n1.5e-07\n"

@@ -6,6 +6,7 @@ import hashlib
 import json
 import sqlite3
 
+import numpy as np
 import pandas as pd
 import pytest
 from helpers import X0, Y0, km_per_minute, raw_network
@@ -89,3 +90,16 @@ def test_read_says_what_is_missing(tmp_path):
     (tmp_path / "x.txt").write_text("")
     with pytest.raises(InvalidInputError, match=r"\.csv, \.gpkg and \.html"):
         provenance.read(tmp_path / "x.txt")
+
+
+def test_stamp_of_a_timetable_and_paths_that_do_not_exist(data_dir):
+    from types import SimpleNamespace
+
+    feed = SimpleNamespace(mode="transit", source={"file": "feed.zip", "day": "2024-01-02", "arrive_by": "09:00"},
+                           n_nodes=np.int64(42))
+    st = provenance.stamp(networks=[feed], call=["catchment", "no/such/folder/x.csv", "plain"], data_dir=data_dir)
+    assert st["networks"] == [{"mode": "transit", "file": "feed.zip", "day": "2024-01-02", "arrive_by": "09:00",
+                               "stops": 42}]
+    assert st["call"] == ["iot-geo", "catchment", "no/such/folder/x.csv", "plain"]
+    assert st["options"] == {}
+    assert isinstance(st["networks"][0]["stops"], int)
