@@ -666,7 +666,111 @@ def provenance_cmd(
     out.print("options: " + json.dumps(st.get("options", {}), sort_keys=True))
 
 
-MULTI_VALUE_OPTIONS = ("--minutes",)
+def _batch_items(bids: list[Path] | None, providers: str | None, sites: Path | None) -> Any:
+    """Bids (one catchment per bid) or sites (providers of some types and/or a CSV; one per site)."""
+    from iot_geo.catchment import as_sites
+
+    if bids and (providers or sites):
+        raise IotGeoError("give bid files, or --providers/--sites, not both (bids are run as one catchment each)")
+    if bids:
+        return [_read_bids(b, False) for b in bids]
+    frames = []
+    if providers:
+        from iot_geo.sources.providers import load_providers
+
+        prov = load_providers([t.strip() for t in providers.split(",") if t.strip()])
+        frames.append(prov.rename(columns={"provider_id": "site_id", "provider_type": "group_id"})[
+            ["site_id", "name", "group_id", "geometry"]])
+    if sites is not None:
+        if not sites.is_file():
+            raise IotGeoError(f"--sites {sites}: file not found")
+        frames.append(as_sites(pd.read_csv(sites, dtype={"site_id": str, "name": str, "group_id": str}),
+                               where=str(sites)))
+    if not frames:
+        raise IotGeoError("nothing to run: give --bids FILE, --providers TYPES or --sites FILE.csv")
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=settings.crs)
+
+
+@app.command("batch")
+def batch_cmd(
+    minutes: Annotated[list[float], typer.Option("--minutes", help="Bands in minutes (repeat or list).")],
+    bids: Annotated[list[Path] | None, typer.Option("--bids", help="Bid file(s): one catchment per bid.")] = None,
+    providers: Annotated[str | None, typer.Option("--providers", help="Provider types, comma-separated "
+                                                                      "(fe_college,sixth_form_college).")] = None,
+    sites: Annotated[Path | None, typer.Option("--sites", help="CSV of sites (site_id/name, lat/lon).")] = None,
+    network: Annotated[Path | None, typer.Option("--network", help="Road network file (OSM or GraphML).")] = None,
+    gtfs: Annotated[Path | None, typer.Option("--gtfs", help="GTFS feed for mode transit.")] = None,
+    mode: Annotated[list[str] | None, typer.Option("--mode", help="Modes: drive cycle walk transit (list).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Local Dask worker processes (default: the "
+                                                                  "cores); 0 runs in one process.")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="A running Dask scheduler, "
+                                                                      "tcp://HOST:PORT.")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Sites (or bids) per task.")] = 4,
+    arrive_by: Annotated[str, typer.Option("--arrive-by", help="Transit: arrive by HH:MM.")] = "09:00",
+    window: Annotated[float, typer.Option("--window", help="Transit: minutes of the arrival window.")] = 30.0,
+    day: Annotated[str | None, typer.Option("--day", help="Transit: service day YYYY-MM-DD.")] = None,
+    free_flow: Annotated[bool, typer.Option("--free-flow", help="Drive at speed limits, not peak speeds.")] = False,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="GeoPackage (.gpkg) or GeoParquet "
+                                                                       "(.parquet) of every catchment.")] = None,
+    csv: Annotated[Path | None, typer.Option("--csv", help="People table as CSV.")] = None,
+    data_dir: DataDir = None,
+    fmt: Format = "table",
+) -> None:
+    """Many catchments at once on Dask: every bid, every college of some types, or a list of sites.
+
+    Example: iot-geo batch --providers fe_college,sixth_form_college --network rutland.osm.pbf --mode drive cycle
+    --minutes 10 15 20 --workers 2 -o batch.gpkg --csv people.csv
+    """
+    from iot_geo.batch import batch, people_table, write_batch
+    from iot_geo.network import load_network
+
+    _set_data_dir(data_dir)
+    modes = list(dict.fromkeys(mode or ["drive"]))
+    items = _batch_items(bids, providers, sites)
+    inputs = [network, gtfs, sites, *(bids or [])]
+    for target in (output, csv):
+        if target is not None:
+            from iot_geo.outputs import check_output
+
+            check_output(target, inputs)
+    topts = {"arrive_by": arrive_by, "window_minutes": window, "day": day}
+    nets: dict[str, Any] = {}
+    for m in modes:
+        if m == "transit":
+            if gtfs is None:
+                raise IotGeoError("--mode transit needs --gtfs FEED")
+            nets[m] = gtfs
+        else:
+            if network is None:
+                raise IotGeoError(f"--mode {m} needs --network FILE (OSM or GraphML)")
+            nets[m] = load_network(network, mode=m, free_flow=free_flow, progress=err.is_terminal)
+    result = _caught(batch, nets, items, modes=modes, minutes=minutes, workers=workers, scheduler=scheduler,
+                     batch_size=batch_size, transit_options=topts, progress=err.is_terminal)
+    skipped = result.attrs.get("skipped", [])
+    if skipped:
+        err.print(f"{len(skipped)} site(s) are off the network(s) and were skipped (e.g. "
+                  f"{skipped[0]['site_id']}: {skipped[0]['reason']})", highlight=False)
+    err.print(f"{len(result)} catchments in {result.attrs['tasks']} task(s) on {result.attrs['workers'] or 'one process'}"
+              f"{' workers' if result.attrs['workers'] else ''}, {result.attrs['seconds']:.1f} s")
+    st = _stamp([n for n in nets.values() if not isinstance(n, Path)], minutes=sorted(minutes), modes=modes,
+                free_flow=free_flow, **({"transit": topts, "gtfs": gtfs.name} if gtfs is not None and "transit" in modes
+                                        else {}))
+    if output is not None:
+        write_batch(result, output, inputs=inputs, provenance=st)
+        err.print(f"wrote {output}")
+    if csv is not None:
+        from iot_geo.outputs import write_csv
+
+        write_csv(people_table(result), csv, inputs, provenance=st)
+        err.print(f"wrote {csv}")
+    table = people_table(result)
+    emit(table[["mode", "group_id", "site_id", "minutes", "people", "truncated"]] if fmt == "table" else table, fmt,
+         title="batch catchments")
+
+
+MULTI_VALUE_OPTIONS = ("--minutes", "--mode", "--bids")
 
 
 def expand_multi_values(argv: list[str]) -> list[str]:

@@ -29,6 +29,7 @@ from iot_geo.catchment import (
     pick_network,
     times_to_points,
 )
+from iot_geo.covering import greedy_cover, maximal_covering
 from iot_geo.errors import InvalidInputError
 from iot_geo.network import TravelNetwork
 from iot_geo.transit import TransitNetwork
@@ -185,38 +186,12 @@ def _default_candidates(network: TravelNetwork, data_dir: str | os.PathLike[str]
 
 
 def _greedy(cover: np.ndarray, weights: np.ndarray, base: np.ndarray, k: int) -> tuple[list[int], float]:
-    covered = base.copy()
-    chosen: list[int] = []
-    for _ in range(k):
-        gains = (cover & ~covered) @ weights
-        gains[chosen] = -1.0
-        j = int(np.argmax(gains))
-        chosen.append(j)
-        covered |= cover[j]
-    return chosen, float(weights[covered].sum())
+    return greedy_cover(cover, weights, base, k)
 
 
 def _mclp(cover: np.ndarray, weights: np.ndarray, base: np.ndarray, k: int) -> tuple[list[int], float, str]:
-    """Maximal covering location: choose k columns maximising covered weight (HiGHS through scipy.optimize.milp)."""
-    from scipy.optimize import Bounds, LinearConstraint, milp
-    from scipy.sparse import csr_matrix, hstack, identity
-
-    need = np.flatnonzero(~base & cover.any(axis=0) & (weights > 0))  # demand not yet covered but coverable
-    n_c, n_d = cover.shape[0], len(need)
-    if n_d == 0:
-        return list(range(min(k, n_c))), float(weights[base].sum()), "trivial"
-    # variables: x_j (candidates, binary) then y_i (demand covered, continuous in [0, 1])
-    c = np.concatenate([np.zeros(n_c), -weights[need]])
-    a_cov = csr_matrix(cover[:, need].T.astype(float))  # (n_d, n_c)
-    cons_cover = LinearConstraint(hstack([-a_cov, identity(n_d, format="csr")]), -np.inf, 0.0)  # y_i <= sum a_ij x_j
-    cons_k = LinearConstraint(np.concatenate([np.ones(n_c), np.zeros(n_d)])[None, :], k, k)
-    res = milp(c, constraints=[cons_cover, cons_k], integrality=np.concatenate([np.ones(n_c), np.zeros(n_d)]),
-               bounds=Bounds(0, 1), options={"time_limit": 60})
-    if res.x is None:
-        raise InvalidInputError(f"the spoke choice could not be solved ({res.message})")
-    chosen = [int(j) for j in np.flatnonzero(res.x[:n_c] > 0.5)]
-    covered = base | cover[chosen].any(axis=0)
-    return chosen, float(weights[covered].sum()), "scipy.optimize.milp (HiGHS)"
+    """Maximal covering location (the shared solver, :func:`iot_geo.covering.maximal_covering`)."""
+    return maximal_covering(cover, weights, base, k, time_limit=60.0)
 
 
 def suggest_spokes(
