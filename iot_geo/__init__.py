@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from iot_geo.batch import batch, coverage, coverage_totals, where_next
 from iot_geo.bids import Bid, Bids, read_bids
 from iot_geo.catchment import (
     TravelTimes,
@@ -55,8 +56,11 @@ __all__ = [
     "TravelNetwork",
     "TravelTimes",
     "__version__",
+    "batch",
     "catchments",
     "check_bids",
+    "coverage",
+    "coverage_totals",
     "hub_spoke",
     "load_areas",
     "load_network",
@@ -73,4 +77,5 @@ __all__ = [
     "suggest_spokes",
     "times_to_points",
     "travel_times",
+    "where_next",
 ]

@@ -480,3 +480,297 @@ def write_batch(result: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
 
 __all__ = ["BATCH_SITES", "NetworkRef", "batch", "batch_sites", "network_file", "people_table",
            "worker_network", "write_batch"]
+
+
+# ---------------------------------------------------------------------- coverage
+def _lsoa_minutes(net: AnyNetwork, sites: gpd.GeoDataFrame, pop: gpd.GeoDataFrame, band: float, direction: str
+                  ) -> tuple[pd.DataFrame, bool]:
+    """Minutes from each LSOA centroid to its nearest site (NaN past the band), and whether the reach is cut."""
+    if isinstance(net, TransitNetwork):
+        det = catchment_detail(net, sites, minutes=[band], direction=direction, population=pop, polygons=False)
+        um = det.unit_minutes
+        best = um.min(axis=0)
+        reached = best <= band
+        nearest = np.asarray(det.units, dtype=object)[um.argmin(axis=0)]
+        frame = pd.DataFrame({"minutes": np.where(reached, best, np.nan),
+                              "nearest_site": np.where(reached, nearest, None)}, index=det.population.index)
+        return frame.reindex(pop.index), bool(det.table["truncated"].any())
+    from iot_geo.catchment import times_to_points, travel_times
+
+    tt = travel_times(net, sites, max_minutes=band, direction=direction)
+    t = times_to_points(net, pop, sites, max_minutes=band, direction=direction, times=tt)
+    keep = ["minutes", "nearest_site", "snap_m"] + [c for c in t.columns if c == "outside_network"]
+    return pd.DataFrame(t[keep]), bool(net.frontier[tt.min <= band].any())
+
+
+def coverage(
+    network: AnyNetwork,
+    sites: Any,
+    *,
+    minutes: float,
+    direction: str = "to_site",
+    population: gpd.GeoDataFrame | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    vintage: int | None = None,
+) -> gpd.GeoDataFrame:
+    """Every LSOA near the network with the minutes to its nearest site and whether it is ``covered``.
+
+    Parameters
+    ----------
+    network : TravelNetwork or TransitNetwork
+    sites : sites (see :func:`iot_geo.catchment.as_sites`)
+        The sites already there (designated IoTs, colleges, a user's list); sites off the network are
+        left out and listed in ``attrs["skipped"]``.
+    minutes : float
+        The band (minutes).
+    direction : {"to_site", "from_site"}
+    population : GeoDataFrame, optional
+        LSOA centroids (default :func:`iot_geo.load_population`).
+    data_dir : path, optional
+    vintage : int, optional
+        LEP vintage for the LEP columns (default the latest).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per LSOA centroid within reach of the network's extent: ``lsoa_code, people,
+        people_16_59, imd_decile, minutes`` (to the nearest site, NaN past the band), ``nearest_site``,
+        ``covered``, ``lep_codes, lep_names, region_code, region_name``, ``outside_network`` where the
+        network reports it, and the centroid as ``geometry``. ``attrs``: ``minutes``, ``truncated``
+        (some catchment reaches the edge of the network: places past it may be covered too, so covered
+        figures are lower bounds and cold spots near the edge upper bounds), ``sites``, ``skipped``.
+        LSOAs beyond the network's extent are not judged. Sums: :func:`coverage_totals`.
+    """
+    from iot_geo.locate import locate
+
+    (band,) = check_minutes([minutes])
+    site_gdf = as_sites(sites, where="sites")
+    on, skipped = _on_network(network, site_gdf, False)
+    if not len(on):
+        raise InvalidInputError("no site lies on the network: " +
+                                "; ".join(f"{r.site_id}: {r.reason}" for r in skipped.head(3).itertuples()))
+    pop = _pop_for(network, _population(data_dir, population)).copy()
+    times, truncated = _lsoa_minutes(network, on, pop, band, direction)
+    cols = [c for c in ("lsoa_code", "lsoa_name", "people", "people_16_59", "imd_decile") if c in pop.columns]
+    out = pd.DataFrame(pop[cols]).reset_index(drop=True)
+    for c in times.columns:
+        out[c] = times[c].to_numpy()
+    out["covered"] = out["minutes"].le(band).to_numpy()
+    if len(pop):
+        where = locate(gpd.GeoSeries(pop.geometry.values, crs=pop.crs), vintage=vintage)
+        for c in ("lep_codes", "lep_names", "region_code", "region_name"):
+            out[c] = where[c].to_numpy() if c in where.columns else None
+    res = gpd.GeoDataFrame(out, geometry=pop.geometry.to_numpy(), crs=settings.crs)
+    res.attrs.update({"minutes": band, "truncated": truncated, "sites": int(len(on)),
+                      "skipped": skipped.to_dict("records")})
+    return res
+
+
+def coverage_totals(cov: pd.DataFrame) -> pd.DataFrame:
+    """People and LSOAs covered and not, for all of them and by LEP, region and IMD decile.
+
+    An LSOA in two LEPs counts in both (their rows do not add up to the total). Unknown
+    population (Wales) counts as 0 people; ``outside_network`` people are summed where the
+    coverage has that column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``by`` (``all``, ``lep``, ``region``, ``imd_decile``), ``code, name, lsoas, lsoas_covered,
+        people, people_covered, people_not_covered, share_covered`` (and ``people_outside_network``),
+        ``truncated``.
+    """
+    df = pd.DataFrame(cov.drop(columns="geometry") if "geometry" in cov.columns else cov).copy()
+    df["people"] = df["people"].astype(float).fillna(0.0)
+    df["_cov_people"] = np.where(df["covered"], df["people"], 0.0)
+    has_out = "outside_network" in df.columns
+    if has_out:
+        df["_out_people"] = np.where(df["outside_network"].fillna(False).astype(bool), df["people"], 0.0)
+    keyed = [df.assign(_code="england", _name="all LSOAs near the network", _by="all")]
+    if "lep_codes" in df.columns:
+        pairs = pd.Series([list(zip(c or [], n or [], strict=False)) for c, n in zip(df["lep_codes"], df["lep_names"],
+                                                                                     strict=True)],
+                          index=df.index, dtype=object)
+        lep = df.assign(_pair=pairs)
+        lep = lep.explode("_pair").dropna(subset=["_pair"])
+        keyed.append(lep.assign(_code=[p[0] for p in lep["_pair"]], _name=[p[1] for p in lep["_pair"]], _by="lep"))
+    if "region_code" in df.columns:
+        reg = df.dropna(subset=["region_code"])
+        keyed.append(reg.assign(_code=reg["region_code"].astype(str), _name=reg["region_name"].astype(str),
+                                _by="region"))
+    if "imd_decile" in df.columns:
+        imd = df.dropna(subset=["imd_decile"])
+        keyed.append(imd.assign(_code=imd["imd_decile"].astype(int).astype(str),
+                                _name=["IMD decile " + str(int(d)) for d in imd["imd_decile"]], _by="imd_decile"))
+    long = pd.concat(keyed, ignore_index=True)
+    agg = {"lsoas": ("covered", "size"), "lsoas_covered": ("covered", "sum"), "people": ("people", "sum"),
+           "people_covered": ("_cov_people", "sum")}
+    if has_out:
+        agg["people_outside_network"] = ("_out_people", "sum")
+    out = long.groupby(["_by", "_code", "_name"], sort=False).agg(**agg).reset_index()
+    out = out.rename(columns={"_by": "by", "_code": "code", "_name": "name"})
+    out["people_not_covered"] = out["people"] - out["people_covered"]
+    out["share_covered"] = np.where(out["people"] > 0, (out["people_covered"] / out["people"].where(
+        out["people"] > 0, 1.0)).round(4), np.nan)
+    out["truncated"] = bool(getattr(cov, "attrs", {}).get("truncated", False))
+    order = {"all": 0, "lep": 1, "region": 2, "imd_decile": 3}
+    out["_o"] = out["by"].map(order)
+    out["_k"] = [int(c) if b == "imd_decile" else 0 for b, c in zip(out["by"], out["code"], strict=True)]
+    out = out.sort_values(["_o", "_k", "code"], kind="mergesort").drop(columns=["_o", "_k"]).reset_index(drop=True)
+    cols = ["by", "code", "name", "lsoas", "lsoas_covered", "people", "people_covered", "people_not_covered",
+            "share_covered", *(["people_outside_network"] if has_out else []), "truncated"]
+    return pd.DataFrame(out[cols])
+
+
+def coverage_layer(cov: gpd.GeoDataFrame, *, name: str = "cold spots") -> Any:
+    """A folium layer: every LSOA not covered as a shaded circle (area by people; darker = more deprived)."""
+    import folium
+
+    from iot_geo.maps import esc
+
+    layer = folium.FeatureGroup(name=name)
+    cold = cov[~cov["covered"].astype(bool)].to_crs(settings.wgs84)
+    shades = {d: f"#{int(40 + 20 * (d - 1)):02x}{int(30 + 10 * (d - 1)):02x}{int(120 + 12 * (d - 1)):02x}"
+              for d in range(1, 11)}
+    for r in cold.itertuples():
+        people = float(r.people) if pd.notna(r.people) else 0.0
+        decile = int(r.imd_decile) if pd.notna(getattr(r, "imd_decile", np.nan)) else 0
+        mins = "not reached" if pd.isna(r.minutes) else f"{float(r.minutes):.0f} min"
+        folium.CircleMarker(
+            location=[r.geometry.y, r.geometry.x], radius=max(2.0, (people / 500.0) ** 0.5 * 3.0), stroke=False,
+            fill=True, fill_color=shades.get(decile, "#888888"), fill_opacity=0.7,
+            tooltip=f"{esc(getattr(r, 'lsoa_code', ''))}: {people:,.0f} people, {mins}, IMD decile {decile or '?'}",
+        ).add_to(layer)
+    return layer
+
+
+# -------------------------------------------------------------------- where next
+def _weights(pop: gpd.GeoDataFrame, weights: Any) -> tuple[np.ndarray, str]:
+    people = np.nan_to_num(pop["people"].to_numpy(dtype=float, na_value=np.nan))
+    if weights is None:
+        return people, "people"
+    if isinstance(weights, str):
+        if weights != "deprivation":
+            raise InvalidInputError(f"weights={weights!r}: use None (people) or 'deprivation' (people in IMD "
+                                    f"deciles {DEPRIVED_DECILES} count {DEPRIVED_WEIGHT:g} times), or an array")
+        dec = pop["imd_decile"].to_numpy(dtype=float, na_value=np.nan)
+        return people * np.where(np.isin(dec, DEPRIVED_DECILES), DEPRIVED_WEIGHT, 1.0), "deprivation"
+    w = np.asarray(pd.Series(weights).reindex(pop.index).to_numpy(dtype=float, na_value=0.0)
+                   if isinstance(weights, pd.Series) else weights, dtype=float)
+    if w.shape != people.shape or not np.isfinite(w).all() or (w < 0).any():
+        raise InvalidInputError(f"weights: give one non-negative number per LSOA ({len(people)}), or 'deprivation'")
+    return w, "custom"
+
+
+def cover_matrix(network: AnyNetwork, sites: gpd.GeoDataFrame, pop: gpd.GeoDataFrame, band: float, *,
+                 direction: str = "to_site", chunk: int = 64) -> Any:
+    """Which LSOA centroids each site reaches within the band, as a sparse ``(sites, LSOAs)`` matrix.
+
+    Built ``chunk`` sites at a time so that thousands of candidates on a large network never hold a dense
+    ``sites x nodes`` matrix.
+    """
+    import scipy.sparse as sp
+
+    rows = []
+    for i in range(0, len(sites), chunk):
+        part = sites.iloc[i:i + chunk]
+        det = catchment_detail(network, part, minutes=[band], direction=direction, population=pop, polygons=False)
+        m = det.unit_minutes <= band
+        # det.population is pop filtered to the network's extent: map its columns back to pop's rows
+        col = pop.index.get_indexer(det.population.index)
+        r, c = np.nonzero(m)
+        rows.append(sp.csr_matrix((np.ones(len(r), dtype=bool), (r, col[c])), shape=(len(part), len(pop))))
+    return sp.vstack(rows, format="csr") if rows else sp.csr_matrix((0, len(pop)), dtype=bool)
+
+
+def where_next(
+    network: AnyNetwork,
+    sites: Any,
+    candidates: Any = None,
+    *,
+    k: int,
+    minutes: float,
+    weights: Any = None,
+    direction: str = "to_site",
+    population: gpd.GeoDataFrame | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+) -> gpd.GeoDataFrame:
+    """Choose ``k`` new sites from candidates that reach the most people the sites do not (maximal covering).
+
+    Parameters
+    ----------
+    network : TravelNetwork or TransitNetwork
+    sites : sites
+        The sites already there (their people are not counted again).
+    candidates : sites, optional
+        Default: the FE colleges (provider files) on the network that are not already sites (by id, or
+        within 50 m of one).
+    k : int
+        How many to choose.
+    minutes : float
+        The band.
+    weights : None, "deprivation" or array
+        ``None``: people. ``"deprivation"``: people in IMD deciles 1 and 2 (the most deprived fifth of
+        England's LSOAs) count double (:data:`DEPRIVED_WEIGHT`); the choice then favours them, and the
+        table reports both weighted and plain people. An array: one weight per LSOA near the network.
+    direction : {"to_site", "from_site"}
+    population : GeoDataFrame, optional
+    data_dir : path, optional
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The picks in the order that adds most first: ``rank, site_id, name, people_added, people_total``
+        (the sites' people plus the picks so far), ``weight_added, weight_total``, geometry. ``attrs``:
+        ``solver``, ``objective`` (weight covered), ``base_people``, ``greedy_objective``,
+        ``candidates``, ``lsoas``, ``weights``.
+    """
+    (band,) = check_minutes([minutes])
+    if not isinstance(k, int | np.integer) or k < 1:
+        raise InvalidInputError(f"k={k!r}: choose at least one new site")
+    have = as_sites(sites, where="sites")
+    have, _ = _on_network(network, have, False)
+    if candidates is None:
+        from iot_geo.sources.providers import load_providers
+
+        prov = load_providers("fe_college", data_dir=data_dir).rename(columns={"provider_id": "site_id"})
+        cand = as_sites(prov[["site_id", "name", "geometry"]], where="candidates")
+    else:
+        cand = as_sites(candidates, where="candidates")
+    cand = cand[~cand["site_id"].isin(have["site_id"])]
+    if len(have) and len(cand):
+        d = cand.geometry.apply(lambda g: have.distance(g).min())
+        cand = cand[(d > 50.0).to_numpy()]
+    cand, _ = _on_network(network, cand, False)
+    cand = cand.sort_values("site_id", kind="mergesort").reset_index(drop=True)
+    if k > len(cand):
+        raise InvalidInputError(f"k={k} but only {len(cand)} candidate site(s) lie on the network")
+    pop = _pop_for(network, _population(data_dir, population)).reset_index(drop=True)
+    w, wname = _weights(pop, weights)
+    people = np.nan_to_num(pop["people"].to_numpy(dtype=float, na_value=np.nan))
+    base = (np.asarray(cover_matrix(network, have, pop, band, direction=direction).sum(axis=0)).ravel() > 0
+            if len(have) else np.zeros(len(pop), dtype=bool))
+    cover = cover_matrix(network, cand, pop, band, direction=direction)
+    from iot_geo.covering import greedy_cover, maximal_covering, pick_order
+
+    chosen, objective, solver = maximal_covering(cover, w, base, int(k))
+    _, g_obj = greedy_cover(cover, w, base, int(k))
+    order = pick_order(cover, w, base, chosen)
+    covered = base.copy()
+    rows = []
+    for rank, (j, w_add, w_tot) in enumerate(order, start=1):
+        idx = cover.indices[cover.indptr[j]:cover.indptr[j + 1]]
+        added = float(people[idx][~covered[idx]].sum())
+        covered[idx] = True
+        rows.append({"rank": rank, "site_id": cand["site_id"].iloc[j], "name": cand["name"].iloc[j],
+                     "people_added": added, "people_total": float(people[covered].sum()),
+                     "weight_added": w_add, "weight_total": w_tot, "geometry": cand.geometry.iloc[j]})
+    out = gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.crs)
+    out.attrs.update({"solver": solver, "objective": objective, "base_people": float(people[base].sum()),
+                      "greedy_objective": g_obj, "candidates": int(len(cand)), "lsoas": int(len(pop)),
+                      "weights": wname, "minutes": band})
+    return out
+
+
+__all__ += ["DEPRIVED_DECILES", "DEPRIVED_WEIGHT", "cover_matrix", "coverage", "coverage_layer", "coverage_totals",
+            "where_next"]

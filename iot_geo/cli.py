@@ -770,6 +770,162 @@ def batch_cmd(
          title="batch catchments")
 
 
+def _one_network(network: Path | None, gtfs: Path | None, mode: str, arrive_by: str, day: str | None) -> Any:
+    from iot_geo.network import load_network
+
+    if mode == "transit":
+        if gtfs is None:
+            raise IotGeoError("--mode transit needs --gtfs FEED")
+        return load_network(gtfs, mode="transit", arrive_by=arrive_by, day=day)
+    if network is None:
+        raise IotGeoError(f"--mode {mode} needs --network FILE (OSM or GraphML)")
+    return load_network(network, mode=mode, progress=err.is_terminal)
+
+
+def _site_set(bids: list[Path] | None, providers: str | None, sites: Path | None, site: list[str] | None) -> Any:
+    """Sites from bid files (every site of every bid), provider types, a CSV and NAME=LAT,LON options, together."""
+    import geopandas as gpd
+
+    from iot_geo.catchment import as_sites, parse_site_arg
+
+    frames = []
+    for b in bids or []:
+        s = _read_bids(b, False).sites
+        frames.append(as_sites(s.assign(site_id=s["bid_id"].astype(str) + "/" + s["site_id"].astype(str)),
+                               where=str(b)))
+    if providers or sites is not None:
+        frames.append(_batch_items(None, providers, sites))
+    if site:
+        parsed = [parse_site_arg(x) for x in site]
+        frames.append(as_sites(pd.DataFrame([{"site_id": n, "lat": la, "lon": lo} for n, la, lo in parsed]),
+                               where="--site"))
+    if not frames:
+        raise IotGeoError("no sites: give --bids FILE, --providers TYPES, --sites FILE.csv or --site NAME=LAT,LON")
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=settings.crs)
+
+
+SiteBids = Annotated[list[Path] | None, typer.Option("--bids", help="Bid file(s): every site of every bid.")]
+SiteProviders = Annotated[str | None, typer.Option("--providers", help="Provider types, comma-separated.")]
+SiteCsv = Annotated[Path | None, typer.Option("--sites", help="CSV of sites (site_id/name, lat/lon).")]
+SiteOpt = Annotated[list[str] | None, typer.Option("--site", help="A site as NAME=LAT,LON (repeat).")]
+
+
+@app.command("coverage")
+def coverage_cmd(
+    minutes: Annotated[float, typer.Option("--minutes", help="Band in minutes.")],
+    bids: SiteBids = None,
+    providers: SiteProviders = None,
+    sites: SiteCsv = None,
+    site: SiteOpt = None,
+    network: Annotated[Path | None, typer.Option("--network", help="Road network file (OSM or GraphML).")] = None,
+    gtfs: Annotated[Path | None, typer.Option("--gtfs", help="GTFS feed for --mode transit.")] = None,
+    mode: Annotated[str, typer.Option("--mode", help="drive, cycle, walk or transit.")] = "drive",
+    arrive_by: Annotated[str, typer.Option("--arrive-by", help="Transit: arrive by HH:MM.")] = "09:00",
+    day: Annotated[str | None, typer.Option("--day", help="Transit: service day YYYY-MM-DD.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="GeoPackage: LSOAs and totals.")] = None,
+    csv: Annotated[Path | None, typer.Option("--csv", help="Totals as CSV.")] = None,
+    map_path: Annotated[Path | None, typer.Option("--map", help="HTML map with the cold-spot LSOAs.")] = None,
+    data_dir: DataDir = None,
+    fmt: Format = "table",
+) -> None:
+    """Who is within reach of any of the sites, and where the cold spots are (by LEP, region, IMD decile).
+
+    Example: iot-geo coverage --providers fe_college,sixth_form_college --network rutland.osm.pbf --minutes 15
+    """
+    from iot_geo.batch import coverage, coverage_layer, coverage_totals
+
+    _set_data_dir(data_dir)
+    site_gdf = _site_set(bids, providers, sites, site)
+    inputs = [network, gtfs, sites, *(bids or [])]
+    for target in (output, csv, map_path):
+        if target is not None:
+            from iot_geo.outputs import check_output
+
+            check_output(target, inputs)
+    net = _one_network(network, gtfs, mode, arrive_by, day)
+    cov = _caught(coverage, net, site_gdf, minutes=minutes)
+    tot = coverage_totals(cov)
+    st = _stamp([net], minutes=minutes, mode=mode)
+    if cov.attrs.get("skipped"):
+        err.print(f"{len(cov.attrs['skipped'])} site(s) off the network were left out", highlight=False)
+    if cov.attrs.get("truncated"):
+        err.print("[yellow]warning:[/yellow] the sites' reach meets the edge of the network: covered figures are "
+                  "lower bounds", highlight=False)
+    if output is not None:
+        from iot_geo.outputs import write_gpkg
+
+        write_gpkg({"lsoas": cov, "coldspots": cov[~cov["covered"]], "totals": tot}, output, inputs, provenance=st)
+        err.print(f"wrote {output}")
+    if csv is not None:
+        from iot_geo.outputs import write_csv
+
+        write_csv(tot, csv, inputs, provenance=st)
+        err.print(f"wrote {csv}")
+    if map_path is not None:
+        import folium
+
+        from iot_geo.maps import save_map
+
+        b = cov.to_crs(settings.wgs84).total_bounds
+        m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True)
+        m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
+        coverage_layer(cov).add_to(m)
+        folium.LayerControl().add_to(m)
+        save_map(m, map_path, inputs, provenance=st)
+        err.print(f"wrote {map_path}")
+    cols = ["by", "code", "name", "lsoas", "lsoas_covered", "people", "people_covered", "share_covered"]
+    emit(tot[cols] if fmt == "table" else tot, fmt, title=f"coverage within {minutes:g} min ({mode})")
+
+
+@app.command("where-next")
+def where_next_cmd(
+    k: Annotated[int, typer.Option("--k", help="How many new sites to choose.")],
+    minutes: Annotated[float, typer.Option("--minutes", help="Band in minutes.")],
+    bids: SiteBids = None,
+    providers: SiteProviders = None,
+    sites: SiteCsv = None,
+    site: SiteOpt = None,
+    candidates: Annotated[Path | None, typer.Option("--candidates", help="CSV of candidate sites (default: FE "
+                                                                         "colleges on the network not yet sites).")] = None,
+    deprivation: Annotated[bool, typer.Option("--deprivation", help="People in IMD deciles 1-2 count double.")] = False,
+    network: Annotated[Path | None, typer.Option("--network", help="Road network file (OSM or GraphML).")] = None,
+    gtfs: Annotated[Path | None, typer.Option("--gtfs", help="GTFS feed for --mode transit.")] = None,
+    mode: Annotated[str, typer.Option("--mode", help="drive, cycle, walk or transit.")] = "drive",
+    arrive_by: Annotated[str, typer.Option("--arrive-by", help="Transit: arrive by HH:MM.")] = "09:00",
+    day: Annotated[str | None, typer.Option("--day", help="Transit: service day YYYY-MM-DD.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="GeoPackage of the picks.")] = None,
+    data_dir: DataDir = None,
+    fmt: Format = "table",
+) -> None:
+    """Choose k new sites that reach the most people the sites do not (maximal covering, solved exactly).
+
+    Example: iot-geo where-next --site "Oakham=52.6707,-0.7270" --k 2 --network rutland.osm.pbf --minutes 15
+    """
+    from iot_geo.batch import where_next
+
+    _set_data_dir(data_dir)
+    site_gdf = _site_set(bids, providers, sites, site)
+    cands = None
+    if candidates is not None:
+        if not candidates.is_file():
+            raise IotGeoError(f"--candidates {candidates}: file not found")
+        cands = pd.read_csv(candidates, dtype={"site_id": str, "name": str})
+    net = _one_network(network, gtfs, mode, arrive_by, day)
+    picks = _caught(where_next, net, site_gdf, cands, k=k, minutes=minutes,
+                    weights="deprivation" if deprivation else None)
+    a = picks.attrs
+    if output is not None:
+        from iot_geo.outputs import write_gpkg
+
+        write_gpkg({"picks": picks}, output, [network, gtfs, sites, candidates, *(bids or [])],
+                   provenance=_stamp([net], minutes=minutes, k=k, deprivation=deprivation))
+        err.print(f"wrote {output}")
+    cols = ["rank", "site_id", "name", "people_added", "people_total"] + (["weight_added"] if deprivation else [])
+    emit(picks[cols] if fmt == "table" else picks, fmt, title=f"{k} new site(s) within {minutes:g} min ({mode})")
+    err.print(f"the sites reach {a['base_people']:,.0f} people; {a['candidates']} candidates; {a['solver']}; "
+              f"a greedy choice reaches {a['greedy_objective']:,.0f} (weighted {a['weights']})", highlight=False)
+
+
 MULTI_VALUE_OPTIONS = ("--minutes", "--mode", "--bids")
 
 

@@ -219,3 +219,45 @@ def test_duplicate_site_ids_across_bids_are_qualified():
     bids = read_bids(REPO / "data/examples/rutland.yaml")
     sites, union = batch_sites([bids])
     assert union and sites["site_id"].is_unique
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "iot_geo", *args], capture_output=True, text=True, timeout=600)
+
+
+def test_cli_batch_two_workers_equals_one_process(data_dir, tmp_path):
+    net = str(data_dir / "osm/rutland-2022-07-20.osm.pbf")
+    outs = []
+    for w in ("0", "2"):
+        r = _cli("batch", "--bids", str(REPO / "data/examples/rutland.yaml"), "--network", net, "--mode", "drive",
+                 "cycle", "--minutes", "10", "15", "--workers", w, "--csv", str(tmp_path / f"p{w}.csv"),
+                 "-o", str(tmp_path / f"b{w}.gpkg"), "-f", "csv")
+        assert r.returncode == 0, r.stderr
+        outs.append(r)
+    a, b = (tmp_path / "p0.csv").read_bytes(), (tmp_path / "p2.csv").read_bytes()
+    assert a == b
+    table = pd.read_csv(tmp_path / "p0.csv")
+    assert sorted(set(table["mode"])) == ["cycle", "drive"] and len(table) == 2 * 2 * 2
+    layers = gpd.list_layers(tmp_path / "b2.gpkg")["name"].tolist()
+    assert {"catchments", "people"} <= set(layers)
+    r = _cli("batch", "--providers", "fe_college", "--sites", str(tmp_path / "nope.csv"), "--network", net,
+             "--minutes", "10", "--workers", "0")
+    assert r.returncode == 2 and "nope.csv" in r.stderr
+
+
+def test_cli_coverage_and_where_next(data_dir, tmp_path):
+    net = str(data_dir / "osm/rutland-2022-07-20.osm.pbf")
+    r = _cli("coverage", "--site", "Oakham=52.6707,-0.7270", "--network", net, "--minutes", "15",
+             "--csv", str(tmp_path / "t.csv"), "-o", str(tmp_path / "c.gpkg"), "--map", str(tmp_path / "c.html"))
+    assert r.returncode == 0, r.stderr
+    tot = pd.read_csv(tmp_path / "t.csv")
+    lsoas = gpd.read_file(tmp_path / "c.gpkg", layer="lsoas")
+    allrow = tot[tot["by"] == "all"].iloc[0]
+    assert allrow["lsoas"] == len(lsoas) and allrow["lsoas_covered"] == int(lsoas["covered"].sum())
+    assert allrow["people_covered"] == pytest.approx(lsoas.loc[lsoas["covered"], "people"].sum())
+    assert "cold spots" in (tmp_path / "c.html").read_text()
+    r = _cli("where-next", "--site", "Oakham=52.6707,-0.7270", "--network", net, "--minutes", "15", "--k", "1",
+             "-f", "csv")
+    assert r.returncode == 0, r.stderr
+    picks = pd.read_csv(__import__("io").StringIO(r.stdout))
+    assert len(picks) == 1 and picks["people_added"].iloc[0] > 0
