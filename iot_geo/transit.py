@@ -473,8 +473,8 @@ def _alight_labels(tt: Timetable, egress: np.ndarray, ride: np.ndarray) -> np.nd
     Walk out, change (after the stop's minimum change time), or walk to another stop and board or walk out there.
     """
     board = np.maximum(egress, ride)
-    change = tt.change_s if tt.change_s is not None else 0.0
-    label = np.maximum(egress, ride - change)
+    change = tt.change_s if tt.change_s is not None else np.zeros(len(ride))
+    label: np.ndarray = np.maximum(egress, ride - change)
     if len(tt.foot_i):
         np.maximum.at(label, tt.foot_i, board[tt.foot_j] - tt.foot_s)
     return label
@@ -632,8 +632,8 @@ def earliest_arrivals(
 def _board_labels(tt: Timetable, access: np.ndarray, alight: np.ndarray) -> np.ndarray:
     """The earliest time one can board at each stop: after walking in, after a change, or after a walk between stops."""
     at = np.minimum(access, alight)
-    change = tt.change_s if tt.change_s is not None else 0.0
-    label = np.minimum(access, alight + change)
+    change = tt.change_s if tt.change_s is not None else np.zeros(len(alight))
+    label: np.ndarray = np.minimum(access, alight + change)
     if len(tt.foot_i):
         np.minimum.at(label, tt.foot_j, at[tt.foot_i] + tt.foot_s)
     return label
