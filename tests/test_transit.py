@@ -332,3 +332,22 @@ def test_gm_rail_feed_reads_its_interchange_times(data_dir):
     got = tt.change_s[[ids.index(s) for s in same["from_stop_id"]]]
     assert np.array_equal(got, same["min_transfer_time"].astype(float).to_numpy())
     assert tt.change_s[ids.index("SFD")] == 300.0  # Salford Central: five minutes to change
+
+
+def test_gm_rail_interchange_times_lengthen_trips_to_salford(data_dir):
+    """On the real feed the five-minute changes never shorten a trip and lengthen some (those that change trains)."""
+    import dataclasses
+
+    from iot_geo import load_network
+
+    rail = load_network(data_dir / "gtfs/gm-rail-gtfs.zip", mode="transit", arrive_by="09:00", window_minutes=0)
+    free = dataclasses.replace(rail, timetable=dataclasses.replace(rail.timetable,
+                                                                   change_s=np.zeros(rail.timetable.n_stops)))
+    x, y = 382136.087, 398571.865  # University of Salford (provider file)
+    with_mct = rail.stop_minutes(x, y)
+    without = free.stop_minutes(x, y)
+    both = np.isfinite(with_mct) & np.isfinite(without)
+    assert both.sum() > 50
+    assert (with_mct[both] >= without[both] - 1e-9).all()
+    assert (with_mct[both] > without[both] + 1e-9).any()
+    assert not (np.isfinite(with_mct) & ~np.isfinite(without)).any()
