@@ -927,6 +927,8 @@ def where_next_cmd(
 
 
 MULTI_VALUE_OPTIONS = ("--minutes", "--mode", "--bids")
+#: Options whose list stops at the first value outside this set (so a positional argument after them stays one).
+MULTI_VALUE_ONLY = {"--mode": {"drive", "cycle", "walk", "transit"}}
 
 
 def expand_multi_values(argv: list[str]) -> list[str]:
@@ -938,8 +940,11 @@ def expand_multi_values(argv: list[str]) -> list[str]:
         if tok in MULTI_VALUE_OPTIONS:
             j = i + 1
             values: list[str] = []
+            allowed = MULTI_VALUE_ONLY.get(tok)
             while j < len(argv) and not (argv[j].startswith("--") or (argv[j].startswith("-") and
                                                                            not argv[j][1:2].isdigit())):
+                if allowed is not None and values and not set(argv[j].split(",")) <= allowed:
+                    break
                 values.extend(v for v in argv[j].split(",") if v)
                 j += 1
             if not values:
