@@ -261,3 +261,20 @@ def test_cli_coverage_and_where_next(data_dir, tmp_path):
     assert r.returncode == 0, r.stderr
     picks = pd.read_csv(__import__("io").StringIO(r.stdout))
     assert len(picks) == 1 and picks["people_added"].iloc[0] > 0
+
+
+def test_transit_batch_equals_people_reached(data_dir):
+    from iot_geo import load_network
+    from iot_geo.catchment import people_reached
+
+    feed = data_dir / "gtfs/chester-20230816-small_gtfs.zip"
+    sites = {"Handbridge": (53.1795, -2.8870), "Centre": (53.1910, -2.8910)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = batch({"transit": feed}, sites, modes=["transit"], minutes=[30, 45], workers=0,
+                    transit_options={"arrive_by": "09:00"})
+        bus = load_network(feed, mode="transit", arrive_by="09:00")
+        direct = people_reached(bus, {"Handbridge": sites["Handbridge"]}, minutes=[30, 45])
+    mine = got[got["site_id"] == "Handbridge"]
+    assert list(got["mode"].unique()) == ["transit"] and len(got) == 4
+    assert mine["people"].tolist() == direct["people"].tolist()
