@@ -17,8 +17,9 @@ process with ``workers=0`` (the reference the others are tested against).
   same way. Tasks carry only a small reference and their sites. An
   in-memory timetable without a file is scattered to each worker once. The
   cluster must see the cache folder (a shared disk on a real cluster).
-* **Sites are partitioned** in batches of :data:`BATCH_SITES` sites (a bid's
-  sites stay together when catchments are unions of a bid); a task that fails
+* **Sites are partitioned** in batches of :data:`BATCH_SITES` neighbouring sites
+  (along a Z-order curve; a bid's sites stay together when catchments are unions
+  of a bid), which keeps each task's searches and snapping windows small; a task that fails
   because its worker died is run again elsewhere (Dask's own rescheduling,
   plus ``retries``).
 * **Identical whatever the workers or the order of the inputs**: sites are
@@ -76,6 +77,9 @@ BATCH_SITES = 4
 
 #: Deprivation weighting of :func:`where_next`: people in these IMD deciles (1 = most deprived) count this much.
 DEPRIVED_DECILES = (1, 2)
+
+#: Sites are batched along a Z-order curve over squares of this side (metres), so a task's sites are neighbours.
+PARTITION_CELL_M = 5000.0
 DEPRIVED_WEIGHT = 2.0
 
 PEOPLE_COLUMNS = ["mode", "group_id", "site_id", "minutes", "people", "people_16_59", "people_unknown", "lsoas",
@@ -234,13 +238,31 @@ def _on_network(net: AnyNetwork, sites: gpd.GeoDataFrame, union: bool) -> tuple[
     return sites[ok], skipped
 
 
+def _zorder(x: np.ndarray, y: np.ndarray, cell: float = PARTITION_CELL_M) -> np.ndarray:
+    """Z-order (Morton) key of each point's ``cell``-metre square: nearby squares get nearby keys."""
+    ix = np.clip((np.asarray(x) // cell).astype(np.int64), 0, 0xFFFF)
+    iy = np.clip((np.asarray(y) // cell).astype(np.int64), 0, 0xFFFF)
+    key = np.zeros(len(ix), dtype=np.int64)
+    for b in range(16):
+        key |= ((ix >> b) & 1) << (2 * b) | ((iy >> b) & 1) << (2 * b + 1)
+    return key
+
+
 def _partition(sites: gpd.GeoDataFrame, union: bool, size: int) -> list[pd.DataFrame]:
-    """Site batches as plain frames (``site_id, name, group_id, x, y``), groups kept whole for unions."""
+    """Site batches as plain frames (``site_id, name, group_id, x, y``), groups kept whole for unions.
+
+    Units (sites, or bids for unions) are ordered along a Z-order curve over
+    :data:`PARTITION_CELL_M` squares (ties by id), so a task's sites lie near one another: its
+    searches, snapping windows and grids stay small. The order depends on the sites only, never
+    on the order they were given in.
+    """
     s = sites.sort_values(["group_id", "site_id"], kind="mergesort").reset_index(drop=True)
     plain = pd.DataFrame({"site_id": s["site_id"].astype(str), "name": s["name"].astype(str),
                           "group_id": s["group_id"].astype(str), "x": s.geometry.x, "y": s.geometry.y})
-    units = list(dict.fromkeys(plain["group_id"])) if union else list(plain["site_id"])
     key = plain["group_id"] if union else plain["site_id"]
+    first = plain.groupby(key, sort=False)[["x", "y"]].first()
+    order = pd.DataFrame({"unit": first.index, "z": _zorder(first["x"].to_numpy(), first["y"].to_numpy())})
+    units = list(order.sort_values(["z", "unit"], kind="mergesort")["unit"])
     out = []
     for i in range(0, len(units), size):
         out.append(plain[key.isin(units[i:i + size])].reset_index(drop=True))
