@@ -18,6 +18,7 @@ import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names below, for type checkers and IDEs; at run time they load on first use
+    from iot_geo.batch import batch, coverage, coverage_totals, where_next
     from iot_geo.bids import Bid, Bids, read_bids
     from iot_geo.catchment import (
         TravelTimes,
@@ -52,6 +53,8 @@ if TYPE_CHECKING:  # the names below, for type checkers and IDEs; at run time th
 
 #: Where each public name lives.
 _LAZY: dict[str, str] = {
+    "batch": "iot_geo.batch", "coverage": "iot_geo.batch", "coverage_totals": "iot_geo.batch",
+    "where_next": "iot_geo.batch",
     "Bid": "iot_geo.bids", "Bids": "iot_geo.bids", "read_bids": "iot_geo.bids",
     "TravelTimes": "iot_geo.catchment", "catchments": "iot_geo.catchment", "lsoa_times": "iot_geo.catchment",
     "people_reached": "iot_geo.catchment", "times_to_points": "iot_geo.catchment",
@@ -127,8 +130,11 @@ __all__ = [
     "__version__",
     "area_evidence",
     "as_sites",
+    "batch",
     "catchments",
     "check_bids",
+    "coverage",
+    "coverage_totals",
     "hub_spoke",
     "load_areas",
     "load_network",
@@ -146,5 +152,6 @@ __all__ = [
     "suggest_spokes",
     "times_to_points",
     "travel_times",
+    "where_next",
     "write",
 ]

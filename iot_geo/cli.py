@@ -847,7 +847,269 @@ def provenance_cmd(
     out.print("options: " + json.dumps(st.get("options", {}), sort_keys=True))
 
 
-MULTI_VALUE_OPTIONS = ("--minutes",)
+def _batch_items(bids: list[Path] | None, providers: str | None, sites: Path | None) -> Any:
+    """Bids (one catchment per bid) or sites (providers of some types and/or a CSV; one per site)."""
+    from iot_geo.catchment import as_sites
+
+    if bids and (providers or sites):
+        raise IotGeoError("give bid files, or --providers/--sites, not both (bids are run as one catchment each)")
+    if bids:
+        return [_read_bids(b, False) for b in bids]
+    frames = []
+    if providers:
+        from iot_geo.sources.providers import load_providers
+
+        prov = load_providers([t.strip() for t in providers.split(",") if t.strip()])
+        frames.append(prov.rename(columns={"provider_id": "site_id", "provider_type": "group_id"})[
+            ["site_id", "name", "group_id", "geometry"]])
+    if sites is not None:
+        if not sites.is_file():
+            raise IotGeoError(f"--sites {sites}: file not found")
+        frames.append(as_sites(pd.read_csv(sites, dtype={"site_id": str, "name": str, "group_id": str}),
+                               where=str(sites)))
+    if not frames:
+        raise IotGeoError("nothing to run: give --bids FILE, --providers TYPES or --sites FILE.csv")
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=settings.crs)
+
+
+@app.command("batch")
+def batch_cmd(
+    minutes: Annotated[list[float], typer.Option("--minutes", help="Bands in minutes (repeat or list).")],
+    bids: Annotated[list[Path] | None, typer.Option("--bids", help="Bid file(s): one catchment per bid.")] = None,
+    providers: Annotated[str | None, typer.Option("--providers", help="Provider types, comma-separated "
+                                                                      "(fe_college,sixth_form_college).")] = None,
+    sites: Annotated[Path | None, typer.Option("--sites", help="CSV of sites (site_id/name, lat/lon).")] = None,
+    network: Annotated[Path | None, typer.Option("--network", help="Road network file (OSM or GraphML).")] = None,
+    gtfs: Annotated[Path | None, typer.Option("--gtfs", help="GTFS feed for mode transit.")] = None,
+    mode: Annotated[list[str] | None, typer.Option("--mode", help="Modes: drive cycle walk transit (list).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Local Dask worker processes (default: the "
+                                                                  "cores); 0 runs in one process.")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="A running Dask scheduler, "
+                                                                      "tcp://HOST:PORT.")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Sites (or bids) per task.")] = 4,
+    arrive_by: Annotated[str, typer.Option("--arrive-by", help="Transit: arrive by HH:MM.")] = "09:00",
+    window: Annotated[float, typer.Option("--window", help="Transit: minutes of the arrival window.")] = 30.0,
+    day: Annotated[str | None, typer.Option("--day", help="Transit: service day YYYY-MM-DD.")] = None,
+    free_flow: Annotated[bool, typer.Option("--free-flow", help="Drive at speed limits, not peak speeds.")] = False,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="GeoPackage (.gpkg) or GeoParquet "
+                                                                       "(.parquet) of every catchment.")] = None,
+    csv: Annotated[Path | None, typer.Option("--csv", help="People table as CSV.")] = None,
+    data_dir: DataDir = None,
+    fmt: Format = "table",
+) -> None:
+    """Many catchments at once on Dask: every bid, every college of some types, or a list of sites.
+
+    Example: iot-geo batch --providers fe_college,sixth_form_college --network rutland.osm.pbf --mode drive cycle
+    --minutes 10 15 20 --workers 2 -o batch.gpkg --csv people.csv
+    """
+    from iot_geo.batch import batch, people_table, write_batch
+    from iot_geo.network import load_network
+
+    _set_data_dir(data_dir)
+    modes = list(dict.fromkeys(mode or ["drive"]))
+    items = _batch_items(bids, providers, sites)
+    inputs = [network, gtfs, sites, *(bids or [])]
+    for target in (output, csv):
+        if target is not None:
+            from iot_geo.outputs import check_output
+
+            check_output(target, inputs)
+    topts = {"arrive_by": arrive_by, "window_minutes": window, "day": day}
+    nets: dict[str, Any] = {}
+    for m in modes:
+        if m == "transit":
+            if gtfs is None:
+                raise IotGeoError("--mode transit needs --gtfs FEED")
+            nets[m] = gtfs
+        else:
+            if network is None:
+                raise IotGeoError(f"--mode {m} needs --network FILE (OSM or GraphML)")
+            nets[m] = load_network(network, mode=m, free_flow=free_flow, progress=err.is_terminal)
+    result = _caught(batch, nets, items, modes=modes, minutes=minutes, workers=workers, scheduler=scheduler,
+                     batch_size=batch_size, transit_options=topts, progress=err.is_terminal)
+    skipped = result.attrs.get("skipped", [])
+    if skipped:
+        err.print(f"{len(skipped)} site(s) are off the network(s) and were skipped (e.g. "
+                  f"{skipped[0]['site_id']}: {skipped[0]['reason']})", highlight=False)
+    err.print(f"{len(result)} catchments in {result.attrs['tasks']} task(s) on {result.attrs['workers'] or 'one process'}"
+              f"{' workers' if result.attrs['workers'] else ''}, {result.attrs['seconds']:.1f} s")
+    st = _stamp([n for n in nets.values() if not isinstance(n, Path)], minutes=sorted(minutes), modes=modes,
+                free_flow=free_flow, **({"transit": topts, "gtfs": gtfs.name} if gtfs is not None and "transit" in modes
+                                        else {}))
+    if output is not None:
+        write_batch(result, output, inputs=inputs, provenance=st)
+        err.print(f"wrote {output}")
+    if csv is not None:
+        from iot_geo.outputs import write_csv
+
+        write_csv(people_table(result), csv, inputs, provenance=st)
+        err.print(f"wrote {csv}")
+    table = people_table(result)
+    emit(table[["mode", "group_id", "site_id", "minutes", "people", "truncated"]] if fmt == "table" else table, fmt,
+         title="batch catchments")
+
+
+def _one_network(network: Path | None, gtfs: Path | None, mode: str, arrive_by: str, day: str | None) -> Any:
+    from iot_geo.network import load_network
+
+    if mode == "transit":
+        if gtfs is None:
+            raise IotGeoError("--mode transit needs --gtfs FEED")
+        return load_network(gtfs, mode="transit", arrive_by=arrive_by, day=day)
+    if network is None:
+        raise IotGeoError(f"--mode {mode} needs --network FILE (OSM or GraphML)")
+    return load_network(network, mode=mode, progress=err.is_terminal)
+
+
+def _site_set(bids: list[Path] | None, providers: str | None, sites: Path | None, site: list[str] | None) -> Any:
+    """Sites from bid files (every site of every bid), provider types, a CSV and NAME=LAT,LON options, together."""
+    import geopandas as gpd
+
+    from iot_geo.catchment import as_sites, parse_site_arg
+
+    frames = []
+    for b in bids or []:
+        s = _read_bids(b, False).sites
+        frames.append(as_sites(s.assign(site_id=s["bid_id"].astype(str) + "/" + s["site_id"].astype(str)),
+                               where=str(b)))
+    if providers or sites is not None:
+        frames.append(_batch_items(None, providers, sites))
+    if site:
+        parsed = [parse_site_arg(x) for x in site]
+        frames.append(as_sites(pd.DataFrame([{"site_id": n, "lat": la, "lon": lo} for n, la, lo in parsed]),
+                               where="--site"))
+    if not frames:
+        raise IotGeoError("no sites: give --bids FILE, --providers TYPES, --sites FILE.csv or --site NAME=LAT,LON")
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=settings.crs)
+
+
+SiteBids = Annotated[list[Path] | None, typer.Option("--bids", help="Bid file(s): every site of every bid.")]
+SiteProviders = Annotated[str | None, typer.Option("--providers", help="Provider types, comma-separated.")]
+SiteCsv = Annotated[Path | None, typer.Option("--sites", help="CSV of sites (site_id/name, lat/lon).")]
+SiteOpt = Annotated[list[str] | None, typer.Option("--site", help="A site as NAME=LAT,LON (repeat).")]
+
+
+@app.command("coverage")
+def coverage_cmd(
+    minutes: Annotated[float, typer.Option("--minutes", help="Band in minutes.")],
+    bids: SiteBids = None,
+    providers: SiteProviders = None,
+    sites: SiteCsv = None,
+    site: SiteOpt = None,
+    network: Annotated[Path | None, typer.Option("--network", help="Road network file (OSM or GraphML).")] = None,
+    gtfs: Annotated[Path | None, typer.Option("--gtfs", help="GTFS feed for --mode transit.")] = None,
+    mode: Annotated[str, typer.Option("--mode", help="drive, cycle, walk or transit.")] = "drive",
+    arrive_by: Annotated[str, typer.Option("--arrive-by", help="Transit: arrive by HH:MM.")] = "09:00",
+    day: Annotated[str | None, typer.Option("--day", help="Transit: service day YYYY-MM-DD.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="GeoPackage: LSOAs and totals.")] = None,
+    csv: Annotated[Path | None, typer.Option("--csv", help="Totals as CSV.")] = None,
+    map_path: Annotated[Path | None, typer.Option("--map", help="HTML map with the cold-spot LSOAs.")] = None,
+    data_dir: DataDir = None,
+    fmt: Format = "table",
+) -> None:
+    """Who is within reach of any of the sites, and where the cold spots are (by LEP, region, IMD decile).
+
+    Example: iot-geo coverage --providers fe_college,sixth_form_college --network rutland.osm.pbf --minutes 15
+    """
+    from iot_geo.batch import coverage, coverage_layer, coverage_totals
+
+    _set_data_dir(data_dir)
+    site_gdf = _site_set(bids, providers, sites, site)
+    inputs = [network, gtfs, sites, *(bids or [])]
+    for target in (output, csv, map_path):
+        if target is not None:
+            from iot_geo.outputs import check_output
+
+            check_output(target, inputs)
+    net = _one_network(network, gtfs, mode, arrive_by, day)
+    cov = _caught(coverage, net, site_gdf, minutes=minutes)
+    tot = coverage_totals(cov)
+    st = _stamp([net], minutes=minutes, mode=mode)
+    if cov.attrs.get("skipped"):
+        err.print(f"{len(cov.attrs['skipped'])} site(s) off the network were left out", highlight=False)
+    if cov.attrs.get("truncated"):
+        err.print("[yellow]warning:[/yellow] the sites' reach meets the edge of the network: covered figures are "
+                  "lower bounds", highlight=False)
+    if output is not None:
+        from iot_geo.outputs import write_gpkg
+
+        write_gpkg({"lsoas": cov, "coldspots": cov[~cov["covered"]], "totals": tot}, output, inputs, provenance=st)
+        err.print(f"wrote {output}")
+    if csv is not None:
+        from iot_geo.outputs import write_csv
+
+        write_csv(tot, csv, inputs, provenance=st)
+        err.print(f"wrote {csv}")
+    if map_path is not None:
+        import folium
+
+        from iot_geo.maps import save_map
+
+        b = cov.to_crs(settings.wgs84).total_bounds
+        m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True)
+        m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
+        coverage_layer(cov).add_to(m)
+        folium.LayerControl().add_to(m)
+        save_map(m, map_path, inputs, provenance=st)
+        err.print(f"wrote {map_path}")
+    cols = ["by", "code", "name", "lsoas", "lsoas_covered", "people", "people_covered", "share_covered"]
+    emit(tot[cols] if fmt == "table" else tot, fmt, title=f"coverage within {minutes:g} min ({mode})")
+
+
+@app.command("where-next")
+def where_next_cmd(
+    k: Annotated[int, typer.Option("--k", help="How many new sites to choose.")],
+    minutes: Annotated[float, typer.Option("--minutes", help="Band in minutes.")],
+    bids: SiteBids = None,
+    providers: SiteProviders = None,
+    sites: SiteCsv = None,
+    site: SiteOpt = None,
+    candidates: Annotated[Path | None, typer.Option("--candidates", help="CSV of candidate sites (default: FE "
+                                                                         "colleges on the network not yet sites).")] = None,
+    deprivation: Annotated[bool, typer.Option("--deprivation", help="People in IMD deciles 1-2 count double.")] = False,
+    network: Annotated[Path | None, typer.Option("--network", help="Road network file (OSM or GraphML).")] = None,
+    gtfs: Annotated[Path | None, typer.Option("--gtfs", help="GTFS feed for --mode transit.")] = None,
+    mode: Annotated[str, typer.Option("--mode", help="drive, cycle, walk or transit.")] = "drive",
+    arrive_by: Annotated[str, typer.Option("--arrive-by", help="Transit: arrive by HH:MM.")] = "09:00",
+    day: Annotated[str | None, typer.Option("--day", help="Transit: service day YYYY-MM-DD.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="GeoPackage of the picks.")] = None,
+    data_dir: DataDir = None,
+    fmt: Format = "table",
+) -> None:
+    """Choose k new sites that reach the most people the sites do not (maximal covering, solved exactly).
+
+    Example: iot-geo where-next --site "Oakham=52.6707,-0.7270" --k 2 --network rutland.osm.pbf --minutes 15
+    """
+    from iot_geo.batch import where_next
+
+    _set_data_dir(data_dir)
+    site_gdf = _site_set(bids, providers, sites, site)
+    cands = None
+    if candidates is not None:
+        if not candidates.is_file():
+            raise IotGeoError(f"--candidates {candidates}: file not found")
+        cands = pd.read_csv(candidates, dtype={"site_id": str, "name": str})
+    net = _one_network(network, gtfs, mode, arrive_by, day)
+    picks = _caught(where_next, net, site_gdf, cands, k=k, minutes=minutes,
+                    weights="deprivation" if deprivation else None)
+    a = picks.attrs
+    if output is not None:
+        from iot_geo.outputs import write_gpkg
+
+        write_gpkg({"picks": picks}, output, [network, gtfs, sites, candidates, *(bids or [])],
+                   provenance=_stamp([net], minutes=minutes, k=k, deprivation=deprivation))
+        err.print(f"wrote {output}")
+    cols = ["rank", "site_id", "name", "people_added", "people_total"] + (["weight_added"] if deprivation else [])
+    emit(picks[cols] if fmt == "table" else picks, fmt, title=f"{k} new site(s) within {minutes:g} min ({mode})")
+    err.print(f"the sites reach {a['base_people']:,.0f} people; {a['candidates']} candidates; {a['solver']}; "
+              f"a greedy choice reaches {a['greedy_objective']:,.0f} (weighted {a['weights']})", highlight=False)
+
+
+MULTI_VALUE_OPTIONS = ("--minutes", "--mode", "--bids")
+#: Options whose list stops at the first value outside this set (so a positional argument after them stays one).
+MULTI_VALUE_ONLY = {"--mode": {"drive", "cycle", "walk", "transit"}}
 
 
 def expand_multi_values(argv: list[str]) -> list[str]:
@@ -859,8 +1121,11 @@ def expand_multi_values(argv: list[str]) -> list[str]:
         if tok in MULTI_VALUE_OPTIONS:
             j = i + 1
             values: list[str] = []
+            allowed = MULTI_VALUE_ONLY.get(tok)
             while j < len(argv) and not (argv[j].startswith("--") or (argv[j].startswith("-") and
                                                                            not argv[j][1:2].isdigit())):
+                if allowed is not None and values and not set(argv[j].split(",")) <= allowed:
+                    break
                 values.extend(v for v in argv[j].split(",") if v)
                 j += 1
             if not values:

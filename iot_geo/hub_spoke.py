@@ -36,6 +36,7 @@ from iot_geo.catchment import (
     pick_network,
     times_to_points,
 )
+from iot_geo.covering import greedy_cover, maximal_covering
 from iot_geo.errors import InvalidInputError
 from iot_geo.network import TravelNetwork
 from iot_geo.transit import TransitNetwork
@@ -194,57 +195,13 @@ def _default_candidates(network: TravelNetwork, data_dir: str | os.PathLike[str]
 
 def _greedy(cover: np.ndarray, weights: np.ndarray, base: np.ndarray, k: int,
             close: np.ndarray | None = None) -> tuple[list[int], float]:
-    """Pick, k times, the candidate that adds most; ``close[i, j]`` forbids choosing both i and j."""
-    covered = base.copy()
-    chosen: list[int] = []
-    allowed = np.ones(cover.shape[0], dtype=bool)
-    for _ in range(k):
-        gains = np.where(allowed, (cover & ~covered) @ weights, -1.0)
-        j = int(np.argmax(gains))
-        if gains[j] < 0:
-            break
-        chosen.append(j)
-        covered |= cover[j]
-        allowed[j] = False
-        if close is not None:
-            allowed &= ~close[j]
-    return chosen, float(weights[covered].sum())
+    return greedy_cover(cover, weights, base, k, close)
 
 
 def _mclp(cover: np.ndarray, weights: np.ndarray, base: np.ndarray, k: int,
           close: np.ndarray | None = None) -> tuple[list[int], float, str]:
-    """Maximal covering location: choose k rows maximising covered weight (HiGHS through scipy.optimize.milp).
-
-    ``close[i, j]`` (optional, boolean) forbids choosing both candidates i and j.
-    """
-    from scipy.optimize import Bounds, LinearConstraint, milp
-    from scipy.sparse import csr_matrix, hstack, identity
-
-    need = np.flatnonzero(~base & cover.any(axis=0) & (weights > 0))  # demand not yet covered but coverable
-    n_c, n_d = cover.shape[0], len(need)
-    if n_d == 0:  # nothing left to gain: any k candidates that are far enough apart
-        return _greedy(cover, weights, base, k, close)[0], float(weights[base].sum()), "trivial"
-    # variables: x_j (candidates, binary) then y_i (demand covered, continuous in [0, 1])
-    c = np.concatenate([np.zeros(n_c), -weights[need]])
-    a_cov = csr_matrix(cover[:, need].T.astype(float))  # (n_d, n_c)
-    cons_cover = LinearConstraint(hstack([-a_cov, identity(n_d, format="csr")]), -np.inf, 0.0)  # y_i <= sum a_ij x_j
-    cons_k = LinearConstraint(np.concatenate([np.ones(n_c), np.zeros(n_d)])[None, :], k, k)
-    constraints = [cons_cover, cons_k]
-    if close is not None:
-        ii, jj = np.nonzero(np.triu(close, 1))
-        if len(ii):  # x_i + x_j <= 1 for candidates too close to both be chosen
-            rows = np.repeat(np.arange(len(ii)), 2)
-            a_close = csr_matrix((np.ones(2 * len(ii)), (rows, np.column_stack([ii, jj]).ravel())),
-                                 shape=(len(ii), n_c + n_d))
-            constraints.append(LinearConstraint(a_close, -np.inf, 1.0))
-    res = milp(c, constraints=constraints, integrality=np.concatenate([np.ones(n_c), np.zeros(n_d)]),
-               bounds=Bounds(0, 1), options={"time_limit": 60})
-    if res.x is None:
-        raise InvalidInputError(f"no {k} spokes could be chosen ({res.message}): with the minimum gap between "
-                                "sites, fewer candidates can be chosen together; lower k or the gap")
-    chosen = [int(j) for j in np.flatnonzero(res.x[:n_c] > 0.5)]
-    covered = base | cover[chosen].any(axis=0)
-    return chosen, float(weights[covered].sum()), "scipy.optimize.milp (HiGHS)"
+    """Maximal covering location (the shared solver, :func:`iot_geo.covering.maximal_covering`)."""
+    return maximal_covering(cover, weights, base, k, close=close, time_limit=60.0)
 
 
 #: Default smallest gap (minutes) between the hub and a spoke, and between two chosen spokes.

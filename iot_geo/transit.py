@@ -12,8 +12,16 @@ against):
 
 * **Egress**: from any stop within ``max_walk_m`` of the destination, on foot.
 * **Transfers**: alight, then board at the same stop, or walk to a stop within
-  ``max_transfer_m`` and board there (one walk between vehicles). No minimum
-  change time beyond the walk.
+  ``max_transfer_m`` and board there (one walk between vehicles). Where the
+  feed has ``transfers.txt``, it is honoured: a same-stop row with
+  ``transfer_type`` 2 is the minimum change time at that stop (a station's
+  minimum interchange time: alighting at 08:30 with 5 minutes to change, the
+  next train taken leaves at 08:35 or later; walking out to the college needs
+  no change time), ``transfer_type`` 3 forbids changing there; a row between
+  two stops with type 2 sets the walk between them to ``min_transfer_time``
+  (added when the stops are farther apart than ``max_transfer_m``), type 3
+  removes it. Types 0 and 1 add nothing. Without ``transfers.txt`` there is no
+  minimum change time beyond the walk.
 * **Walking**: straight-line distance times :data:`DETOUR` (a documented
   allowance for street layouts, used where no walking network is loaded) at
   :data:`iot_geo.speeds.WALK_KMH`.
@@ -99,6 +107,7 @@ class Timetable:
     source: dict[str, Any] = field(default_factory=dict)
     _tree: Any = field(default=None, repr=False)
     walk_network: Any = field(default=None, repr=False)  # a walking TravelNetwork, when one is loaded
+    change_s: np.ndarray | None = field(default=None, repr=False)  # minimum change time per stop (seconds)
 
     @property
     def n_stops(self) -> int:
@@ -253,11 +262,52 @@ def load_timetable(
         fs = _network_footpaths(walk_network, stop_tab, fi, fj, max_transfer_m)
         keep = np.isfinite(fs)
         fi, fj, fs = fi[keep], fj[keep], fs[keep]
-    return Timetable(d, stop_tab, patterns, fi, fj, fs, walk_network=walk_network,
+    change = np.zeros(len(stop_tab))
+    n_transfers = 0
+    if _has(p, "transfers.txt"):
+        tr = _read_table(feed, "transfers.txt")
+        n_transfers = len(tr)
+        change, fi, fj, fs = _apply_transfers(tr, pos, change, fi, fj, fs, where=str(p))
+    return Timetable(d, stop_tab, patterns, fi, fj, fs, walk_network=walk_network, change_s=change,
                      source={"walking": "network" if walk_network is not None else f"straight line x {DETOUR}",
+                             "transfers": n_transfers,
                              "file": p.name, "day": d.isoformat(), "trips": int(st["trip_id"].nunique()),
                              "patterns": len(patterns), "max_transfer_m": max_transfer_m,
                              "valid": [min(dates).isoformat(), max(dates).isoformat()]})
+
+
+def _apply_transfers(tr: pd.DataFrame, pos: pd.Series, change: np.ndarray, fi: np.ndarray, fj: np.ndarray,
+                     fs: np.ndarray, *, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Minimum change times per stop and footpath overrides from ``transfers.txt`` (see the module docstring)."""
+    if not len(tr):
+        return change, fi, fj, fs
+    missing = [c for c in ("from_stop_id", "to_stop_id", "transfer_type") if c not in tr.columns]
+    if missing:
+        raise InvalidInputError(f"{where}: transfers.txt lacks column(s) {', '.join(missing)}")
+    t = pd.DataFrame({"a": tr["from_stop_id"].astype(str), "b": tr["to_stop_id"].astype(str),
+                      "type": pd.to_numeric(tr["transfer_type"], errors="coerce").fillna(0).astype(int),
+                      "secs": pd.to_numeric(tr.get("min_transfer_time", pd.Series(np.nan, index=tr.index)),
+                                            errors="coerce")})
+    t = t[t["a"].isin(pos.index) & t["b"].isin(pos.index) & t["type"].isin([2, 3])]
+    bad = t[(t["type"] == 2) & ~(t["secs"] >= 0)]
+    if len(bad):
+        raise InvalidInputError(f"{where}: transfers.txt: transfer_type 2 from {bad['a'].iloc[0]!r} to "
+                                f"{bad['b'].iloc[0]!r} needs a min_transfer_time in seconds (0 or more)")
+    change = change.copy()
+    same = t[t["a"] == t["b"]]
+    ia = pos.reindex(same["a"]).to_numpy()
+    change[ia] = np.where(same["type"].to_numpy() == 3, np.inf, same["secs"].fillna(0).to_numpy())
+    pairs = t[t["a"] != t["b"]]
+    if len(pairs):
+        pa, pb = pos.reindex(pairs["a"]).to_numpy(), pos.reindex(pairs["b"]).to_numpy()
+        key = set(zip(pa.tolist(), pb.tolist(), strict=True))
+        keep = np.asarray([(int(i), int(j)) not in key for i, j in zip(fi, fj, strict=True)], dtype=bool)
+        fi, fj, fs = fi[keep], fj[keep], fs[keep]
+        allowed = pairs["type"].to_numpy() == 2
+        fi = np.concatenate([fi, pa[allowed]]).astype(np.int64)
+        fj = np.concatenate([fj, pb[allowed]]).astype(np.int64)
+        fs = np.concatenate([fs, pairs["secs"].to_numpy()[allowed]])
+    return change, fi, fj, fs
 
 
 def _has(p: Path, name: str) -> bool:
@@ -396,14 +446,15 @@ def latest_departures(
         Per stop, seconds after midnight; ``-inf`` where the deadline cannot be made.
     """
     n = tt.n_stops
-    board = np.full(n, -np.inf)  # from riding or walking to the destination
+    egress = np.full(n, -np.inf)  # walking from the stop to the destination
     idx, walk = tt.near(dest_x, dest_y, max_walk_m)
-    np.maximum.at(board, idx, arrive_by - walk)
-    label = _walk_relax(tt, board)
+    np.maximum.at(egress, idx, arrive_by - walk)
+    ride = np.full(n, -np.inf)  # boarding a vehicle at the stop
+    alight = _alight_labels(tt, egress, ride)
     for _ in range(max_transfers + 1):
-        new_board = board.copy()
+        new_ride = ride.copy()
         for pat in tt.patterns:
-            tau = label[pat.stops]
+            tau = alight[pat.stops]
             if not np.isfinite(tau).any():
                 continue
             ok = pat.arr <= tau[None, :]  # can alight at this stop and still make it
@@ -411,11 +462,24 @@ def latest_departures(
             after = np.zeros_like(ok)
             after[:, :-1] = np.logical_or.accumulate(ok[:, ::-1], axis=1)[:, ::-1][:, 1:]
             cand = np.where(after, pat.dep, -np.inf).max(axis=0)
-            np.maximum.at(new_board, pat.stops, cand)
-        if np.array_equal(new_board, board):
+            np.maximum.at(new_ride, pat.stops, cand)
+        if np.array_equal(new_ride, ride):
             break
-        board = new_board
-        label = _walk_relax(tt, board)
+        ride = new_ride
+        alight = _alight_labels(tt, egress, ride)
+    return _walk_relax(tt, np.maximum(egress, ride))
+
+
+def _alight_labels(tt: Timetable, egress: np.ndarray, ride: np.ndarray) -> np.ndarray:
+    """The latest time one may alight at each stop and still make it.
+
+    Walk out, change (after the stop's minimum change time), or walk to another stop and board or walk out there.
+    """
+    board = np.maximum(egress, ride)
+    change = tt.change_s if tt.change_s is not None else np.zeros(len(ride))
+    label: np.ndarray = np.maximum(egress, ride - change)
+    if len(tt.foot_i):
+        np.maximum.at(label, tt.foot_i, board[tt.foot_j] - tt.foot_s)
     return label
 
 
@@ -494,8 +558,9 @@ def reference_latest_departures(
             for k, s in enumerate(pat.stops):
                 deps.setdefault(int(s), []).append((float(pat.dep[t, k]), ("d", pi, t, k)))
                 if k + 1 < len(pat.stops):
-                    G.add_edge(("d", pi, t, k), ("a", pi, t, k + 1))
-                    G.add_edge(("a", pi, t, k + 1), ("d", pi, t, k + 1))
+                    G.add_edge(("d", pi, t, k), ("a", pi, t, k + 1))  # board here and ride on
+                    if k + 2 < len(pat.stops):
+                        G.add_edge(("a", pi, t, k + 1), ("a", pi, t, k + 2))  # stay on board (no change)
     for s in deps:
         deps[s].sort()
         for (_, u), (_, v) in zip(deps[s], deps[s][1:], strict=False):
@@ -511,8 +576,9 @@ def reference_latest_departures(
                 node = ("a", pi, t, k)
                 if a + reach_egress[s] <= arrive_by:
                     G.add_edge(node, sink)
-                for j, w in [(s, 0.0), *nbrs.get(s, [])]:
-                    if j in dep_times:
+                same = float(tt.change_s[s]) if tt.change_s is not None else 0.0
+                for j, w in [(s, same), *nbrs.get(s, [])]:
+                    if j in dep_times and np.isfinite(w):
                         first = int(np.searchsorted(dep_times[j], a + w, side="left"))
                         if first < len(dep_times[j]):
                             G.add_edge(node, deps[j][first][1])
@@ -543,10 +609,11 @@ def earliest_arrivals(
 ) -> np.ndarray:
     """The earliest time (seconds) one can be at each stop leaving a point at ``depart_at`` (depart-at search)."""
     n = tt.n_stops
-    alight = np.full(n, np.inf)
+    access = np.full(n, np.inf)  # walking from the origin to the stop
     idx, walk = tt.near(orig_x, orig_y, max_walk_m)
-    np.minimum.at(alight, idx, depart_at + walk)
-    label = _walk_relax_fwd(tt, alight)
+    np.minimum.at(access, idx, depart_at + walk)
+    alight = np.full(n, np.inf)  # alighting from a vehicle at the stop
+    label = _board_labels(tt, access, alight)
     for _ in range(max_transfers + 1):
         new = alight.copy()
         for pat in tt.patterns:
@@ -561,7 +628,17 @@ def earliest_arrivals(
         if np.array_equal(new, alight):
             break
         alight = new
-        label = _walk_relax_fwd(tt, alight)
+        label = _board_labels(tt, access, alight)
+    return _walk_relax_fwd(tt, np.minimum(access, alight))
+
+
+def _board_labels(tt: Timetable, access: np.ndarray, alight: np.ndarray) -> np.ndarray:
+    """The earliest time one can board at each stop: after walking in, after a change, or after a walk between stops."""
+    at = np.minimum(access, alight)
+    change = tt.change_s if tt.change_s is not None else np.zeros(len(alight))
+    label: np.ndarray = np.minimum(access, alight + change)
+    if len(tt.foot_i):
+        np.minimum.at(label, tt.foot_j, at[tt.foot_i] + tt.foot_s)
     return label
 
 

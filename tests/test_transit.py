@@ -275,3 +275,90 @@ def test_walking_network_times_the_walks(tmp_path):
     assert b[e_net] / 60 == pytest.approx(540 - (500 + gap + 500) / 100.0)  # 1.5 km at 6 km/h: 15 min...
     assert b[e_net] < a[e_line]
     assert tt_net.source["walking"] == "network"
+
+
+def _with_transfers(folder: Path, rows: str) -> Path:
+    (folder / "transfers.txt").write_text("from_stop_id,to_stop_id,transfer_type,min_transfer_time\n" + rows)
+    return folder
+
+
+def test_transfers_txt_minimum_change_time(tmp_path):
+    # t1 reaches B at 08:30 and t0 at 08:32; t3 leaves B at 08:36 for C. With 5 minutes to change at B only t1
+    # connects (08:35 <= 08:36): the latest start from A is 08:00, not 08:05.
+    trips = [("t1", "S1", [("A", 480), ("B", 510)]), ("t0", "S1", [("A", 485), ("B", 512)]),
+             ("t3", "S1", [("B", 516), ("C", 538)])]
+    plain = write_feed(tmp_path / "p", trips)
+    tt, ld = run(plain, STOPS["C"], 540)
+    assert ld["A"] == 485 and tt.source["transfers"] == 0
+    five = _with_transfers(write_feed(tmp_path / "f", trips), "B,B,2,300\n")
+    tt, ld = run(five, STOPS["C"], 540)
+    assert ld["A"] == 480 and tt.source["transfers"] == 1
+    assert ld["B"] == 516  # boarding at B itself needs no change time
+    x, y = xy(STOPS["C"])
+    ref = reference_latest_departures(tt, x, y, 540 * 60.0)
+    assert np.array_equal(ref, latest_departures(tt, x, y, 540 * 60.0, max_transfers=5))
+    # a change is not possible at B at all
+    none = _with_transfers(write_feed(tmp_path / "n", trips), "B,B,3,\n")
+    tt, ld = run(none, STOPS["C"], 540)
+    assert ld["A"] == -np.inf
+    # ... but alighting at B to walk to a destination beside B needs no change time
+    assert run(none, STOPS["B"], 540)[1]["A"] == 485
+    # the depart-at search honours it too: from A at 07:55, C is reached at 08:58 (t1 then t3)
+    from iot_geo.transit import earliest_arrivals
+
+    tt = load_timetable(five)
+    ax, ay = xy(STOPS["A"])
+    ea = earliest_arrivals(tt, ax, ay, 475 * 60.0)
+    got = {sid: ea[i] / 60.0 for i, sid in enumerate(tt.stops["stop_id"])}
+    assert got["C"] == 538
+    tt = load_timetable(none)
+    ea = earliest_arrivals(tt, ax, ay, 475 * 60.0)
+    assert dict(zip(tt.stops["stop_id"], ea / 60.0, strict=True))["C"] == np.inf
+
+
+def test_transfers_txt_between_stops_and_bad_rows(tmp_path):
+    # A -> B by t1 (08:30), then walk B -> D (3.4 km: beyond any footpath) only because transfers.txt says 4 minutes
+    trips = [("t1", "S1", [("A", 480), ("B", 510)]), ("t2", "S1", [("D", 515), ("C", 535)])]
+    f = _with_transfers(write_feed(tmp_path / "w", trips), "B,D,2,240\n")
+    tt, ld = run(f, STOPS["C"], 540)
+    assert ld["A"] == 480  # 08:30 + 4 min = 08:34 <= 08:35
+    slow = _with_transfers(write_feed(tmp_path / "s", trips), "B,D,2,360\n")
+    assert run(slow, STOPS["C"], 540)[1]["A"] == -np.inf
+    bad = _with_transfers(write_feed(tmp_path / "b", trips), "B,D,2,\n")
+    with pytest.raises(InvalidInputError, match="min_transfer_time"):
+        load_timetable(bad)
+
+
+def test_gm_rail_feed_reads_its_interchange_times(data_dir):
+    import pandas as pd
+
+    feed = data_dir / "gtfs/gm-rail-gtfs.zip"
+    with zipfile.ZipFile(feed) as z, z.open("transfers.txt") as fh:
+        tr = pd.read_csv(fh, dtype=str)
+    tt = load_timetable(feed)
+    assert len(tr) == 125 and 100 < tt.source["transfers"] <= 125  # rows for the stops the day's trips serve
+    ids = tt.stops["stop_id"].tolist()
+    same = tr[(tr["from_stop_id"] == tr["to_stop_id"]) & tr["from_stop_id"].isin(ids)]
+    assert len(same) > 100
+    got = tt.change_s[[ids.index(s) for s in same["from_stop_id"]]]
+    assert np.array_equal(got, same["min_transfer_time"].astype(float).to_numpy())
+    assert tt.change_s[ids.index("SFD")] == 300.0  # Salford Central: five minutes to change
+
+
+def test_gm_rail_interchange_times_lengthen_trips_to_salford(data_dir):
+    """On the real feed the five-minute changes never shorten a trip and lengthen some (those that change trains)."""
+    import dataclasses
+
+    from iot_geo import load_network
+
+    rail = load_network(data_dir / "gtfs/gm-rail-gtfs.zip", mode="transit", arrive_by="09:00", window_minutes=0)
+    free = dataclasses.replace(rail, timetable=dataclasses.replace(rail.timetable,
+                                                                   change_s=np.zeros(rail.timetable.n_stops)))
+    x, y = 382136.087, 398571.865  # University of Salford (provider file)
+    with_mct = rail.stop_minutes(x, y)
+    without = free.stop_minutes(x, y)
+    both = np.isfinite(with_mct) & np.isfinite(without)
+    assert both.sum() > 50
+    assert (with_mct[both] >= without[both] - 1e-9).all()
+    assert (with_mct[both] > without[both] + 1e-9).any()
+    assert not (np.isfinite(with_mct) & ~np.isfinite(without)).any()
