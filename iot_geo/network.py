@@ -781,6 +781,153 @@ def _sniff(path: Path) -> str:
     )
 
 
+#: File name endings of road network files (OpenStreetMap and osmnx GraphML).
+NETWORK_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".graphml", ".graphml.gz")
+#: File name endings of GTFS feeds (zip files or folders).
+GTFS_SUFFIXES = (".zip", "")
+
+
+def _network_folder(mode: str) -> str:
+    return "gtfs" if mode == "transit" else "osm"
+
+
+def available_networks(mode: str | None = None, data_dir: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Network files in the data directory: ``osm/`` road networks and ``gtfs/`` feeds (``mode="transit"``).
+
+    With ``mode=None`` both folders are listed.
+    """
+    root = settings.get_data_dir(data_dir)
+    out: list[Path] = []
+    for folder in (["osm", "gtfs"] if mode is None else [_network_folder(mode)]):
+        d = root / folder
+        if not d.is_dir():
+            continue
+        for p in sorted(d.iterdir()):
+            if p.name.startswith("."):
+                continue
+            name = p.name.lower()
+            if ((folder == "osm" and p.is_file() and name.endswith(NETWORK_SUFFIXES))
+                    or (folder == "gtfs" and (p.is_dir() or name.endswith(".zip")))):
+                out.append(p)
+    return out
+
+
+def find_network(name: str | os.PathLike[str], mode: str = "drive", *,
+                 data_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The file a network name stands for.
+
+    ``name`` is looked for in the data directory's ``osm/`` folder (``gtfs/``
+    for ``mode="transit"``), as given or with a known file ending added
+    (``"rutland-2022-07-20"`` finds ``rutland-2022-07-20.osm.pbf``), and then
+    as a path.
+
+    Raises
+    ------
+    DataNotFoundError
+        Neither exists; the message lists the networks the data directory has.
+    """
+    text = os.fspath(name)
+    root = settings.get_data_dir(data_dir)
+    folder = root / _network_folder(mode)
+    base = Path(text).expanduser()
+    if text and not base.is_absolute() and len(base.parts) == 1 and folder.is_dir():
+        suffixes = GTFS_SUFFIXES if mode == "transit" else ("", *NETWORK_SUFFIXES)
+        for suffix in suffixes:
+            cand = folder / (text + suffix)
+            if cand.exists() and (cand.is_file() or mode == "transit"):
+                return cand
+    if base.exists():
+        return base
+    there = available_networks(mode, data_dir)
+    listing = ", ".join(p.name for p in there) if there else f"none (the folder {folder} is empty or missing)"
+    raise DataNotFoundError(
+        f"network {text!r} not found in {folder} nor as a path; networks there: {listing}. "
+        "Give a file name from that list, a path, or --data-dir for another data directory"
+    )
+
+
+def _osm_header_bounds(path: Path) -> tuple[float, float, float, float] | None:
+    try:
+        import osmium
+
+        reader = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
+        box = reader.header().box()
+        reader.close()
+        if box.valid():
+            return (box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat)
+    except Exception:
+        return None
+    return None
+
+
+def _cached_builds(path: Path) -> list[tuple[dict[str, Any], Path]]:
+    """Cache entries built from this very file (same sha256), newest first: ``(meta, entry)``."""
+    folder = settings.get_cache_dir() / "networks"
+    entries = sorted(folder.glob(f"{glob_escape(path.name)}.*.npz"), key=lambda p: -p.stat().st_mtime)
+    if not entries:
+        return []
+    sha = _file_sha256(path)
+    out = []
+    for e in entries:
+        try:
+            with np.load(e, allow_pickle=False) as z:
+                meta = json.loads(z["meta"].tobytes().decode())
+        except Exception:
+            continue
+        if meta.get("source", {}).get("file_sha256") == sha and meta.get("format") == CACHE_FORMAT:
+            out.append((meta, e))
+    return out
+
+
+def glob_escape(name: str) -> str:
+    """A file name with glob's special characters escaped."""
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def list_networks(data_dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """The networks in the data directory, one row each.
+
+    Columns: ``name`` (what ``--network``/:func:`load_network` take), ``folder``,
+    ``modes`` (the modes it can be built for), ``nodes`` (of a cached build,
+    the first of drive/cycle/walk; empty if never built), ``bounds``
+    (west, south, east, north in degrees: the file header's, else the cached
+    build's), ``data_date`` and ``cached`` (the modes built and cached).
+    """
+    rows: list[dict[str, Any]] = []
+    for path in available_networks(None, data_dir):
+        if path.parent.name == "gtfs":
+            rows.append({"name": path.name, "folder": "gtfs", "modes": ["transit"], "nodes": None, "bounds": None,
+                         "data_date": None, "cached": []})
+            continue
+        kind = _sniff(path)
+        modes = list(MODES) if kind == "osm" else ["drive"]
+        builds = _cached_builds(path)
+        cached_modes = [m for m in MODES if any(meta["mode"] == m for meta, _ in builds)]
+        nodes: int | None = None
+        bounds = _osm_header_bounds(path) if kind == "osm" else None
+        for _meta, entry in sorted(builds, key=lambda b: MODES.index(b[0]["mode"]) if b[0]["mode"] in MODES else 9):
+            with np.load(entry, allow_pickle=False) as z:
+                x, y = z["node_x"], z["node_y"]
+            nodes = len(x)
+            if bounds is None and len(x):
+                from pyproj import Transformer
+
+                tr = Transformer.from_crs(settings.crs, settings.wgs84, always_xy=True)
+                lon, lat = tr.transform([x.min(), x.max()], [y.min(), y.max()])
+                bounds = (lon[0], lat[0], lon[1], lat[1])
+            break
+        rows.append({"name": path.name, "folder": "osm", "modes": modes, "nodes": nodes,
+                     "bounds": [round(float(b), 4) for b in bounds] if bounds else None,
+                     "data_date": _data_date(path, kind), "cached": cached_modes})
+    return pd.DataFrame(rows, columns=["name", "folder", "modes", "nodes", "bounds", "data_date", "cached"])
+
+
+def _looks_like_file(text: str) -> bool:
+    low = text.lower()
+    return (os.sep in text or "/" in text or low.endswith((*NETWORK_SUFFIXES, ".bz2", ".gz", ".zip", ".xml"))
+            or Path(text).exists())
+
+
 def load_network(
     source: str | os.PathLike[str] | tuple[float, float, float, float],
     *,
@@ -795,10 +942,12 @@ def load_network(
 
     Parameters
     ----------
-    source : path, place name or bbox
-        An OSM file (``.osm.pbf``, ``.osm``, ``.osm.bz2``), an osmnx GraphML
-        file (``.graphml``, ``.graphml.gz``), or, online only, a place name
-        or a ``(west, south, east, north)`` bounding box in degrees.
+    source : name, path, place name or bbox
+        An OSM file (``.osm.pbf``, ``.osm``, ``.osm.bz2``) or an osmnx GraphML
+        file (``.graphml``, ``.graphml.gz``), by its name in the data
+        directory's ``osm/`` folder (``gtfs/`` for transit; see
+        :func:`find_network`) or by path; or, online only, a place name or a
+        ``(west, south, east, north)`` bounding box in degrees.
     mode : {"drive", "cycle", "walk", "transit"}
         Travel mode. ``"transit"`` takes a GTFS feed and the options of
         :func:`iot_geo.transit.load_transit` (``day``, ``arrive_by``,
@@ -832,18 +981,22 @@ def load_network(
 
         if isinstance(source, tuple):
             raise InvalidInputError("mode 'transit' takes a GTFS feed (zip or folder), not a bounding box")
-        return load_transit(source, **transit)
+        return load_transit(find_network(source, "transit"), **transit)
     if transit:
         raise InvalidInputError(f"options {', '.join(sorted(transit))} apply to mode 'transit' only")
     if mode not in MODES:
         raise InvalidInputError(f"unknown mode {mode!r}; use one of {', '.join(MODES)} (or transit with a GTFS feed)")
     profile = _speeds(mode, speeds, free_flow)
-    if isinstance(source, tuple) or (isinstance(source, str) and not Path(source).exists()
-                                     and not source.lower().endswith((".pbf", ".osm", ".bz2", ".graphml", ".gz"))):
+    if isinstance(source, tuple):
         return _from_osmnx_download(source, mode, profile)
-    path = Path(source)
+    try:
+        path = find_network(source, mode)
+    except DataNotFoundError:
+        if isinstance(source, str) and not _looks_like_file(source):
+            return _from_osmnx_download(source, mode, profile)  # a place name
+        raise
     if not path.is_file():
-        raise DataNotFoundError(f"network file {path} not found")
+        raise DataNotFoundError(f"network file {path} is not a file")
     kind = _sniff(path)
     file_sha = _file_sha256(path)
     key_obj = {"file_sha256": file_sha, "mode": mode, "speeds": profile.key(), "format": CACHE_FORMAT}
