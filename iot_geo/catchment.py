@@ -226,15 +226,26 @@ class TravelTimes:
                 + self.sites.drop(columns="geometry").to_html(index=False))
 
 
-def snap_sites(network: TravelNetwork, sites: gpd.GeoDataFrame, *, max_distance: float = SITE_SNAP_MAX_M
-               ) -> gpd.GeoDataFrame:
-    """Snap sites to the network; a site farther than ``max_distance`` is an error naming it."""
+def snap_role(direction: str, *, site: bool) -> str:
+    """Whether travel starts (``"origin"``) or ends (``"destination"``) at a site or at a point, by direction."""
+    starts_at_site = direction == "from_site"
+    return "origin" if starts_at_site == site else "destination"
+
+
+def snap_sites(network: TravelNetwork, sites: gpd.GeoDataFrame, *, max_distance: float = SITE_SNAP_MAX_M,
+               direction: str | None = None) -> gpd.GeoDataFrame:
+    """Snap sites to the network; a site farther than ``max_distance`` is an error naming it.
+
+    With ``direction``, a site joins only a road it can be reached by (``to_site``) or left by
+    (``from_site``), one-way rules respected (:meth:`TravelNetwork.snap_mask`).
+    """
     x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
-    snap = network.snap(x, y, max_distance=max_distance)
+    role = None if direction is None else snap_role(direction, site=True)
+    snap = network.snap(x, y, max_distance=max_distance, role=role)
     far = snap["distance"].to_numpy() > max_distance
     if far.any():
         i = int(np.flatnonzero(far)[0])
-        d = network.snap(x[i:i + 1], y[i:i + 1], max_distance=100_000.0)["distance"].iloc[0]
+        d = network.snap(x[i:i + 1], y[i:i + 1], max_distance=100_000.0, role=role)["distance"].iloc[0]
         if not np.isfinite(d):  # far away: the nearest node is a fair measure
             d = float(np.hypot(network.node_x - x[i], network.node_y - y[i]).min())
         what = f"{d:,.0f} m from the nearest usable road"
@@ -316,7 +327,7 @@ def travel_times(
     """
     _check_direction(direction)
     (cutoff,) = [float(max_minutes)] if _unchecked else check_minutes([max_minutes])
-    snapped = snap_sites(network, as_sites(sites), max_distance=snap_max_m)
+    snapped = snap_sites(network, as_sites(sites), max_distance=snap_max_m, direction=direction)
     k = len(snapped)
     site, nodes, offs = _site_sources(network, snapped, direction)
     base = network.csr_rev if direction == "to_site" else network.csr
@@ -428,10 +439,11 @@ def _raw_point_minutes(tt: TravelTimes, x: np.ndarray, y: np.ndarray, snap_max_m
     rx, ry = net.node_x[reached], net.node_y[reached]
     pad = snap_max_m + float(net.seg_length.max(initial=0.0))
     near = ((x >= rx.min() - pad) & (x <= rx.max() + pad) & (y >= ry.min() - pad) & (y <= ry.max() + pad))
+    role = snap_role(tt.direction, site=False)
     if near.all():
-        snap = net.snap_cached(x, y, max_distance=snap_max_m)
+        snap = net.snap_cached(x, y, max_distance=snap_max_m, role=role)
     else:
-        part = net.snap_cached(x[near], y[near], max_distance=snap_max_m)
+        part = net.snap_cached(x[near], y[near], max_distance=snap_max_m, role=role)
         snap = pd.DataFrame({"seg": np.full(len(x), -1, np.int64), "frac": np.zeros(len(x)),
                              "distance": np.full(len(x), np.inf)})
         snap.loc[near, ["seg", "frac", "distance"]] = part[["seg", "frac", "distance"]].to_numpy()

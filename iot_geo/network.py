@@ -389,11 +389,11 @@ class TravelNetwork:
     source: dict[str, Any] = field(default_factory=dict)
     _csr: sp.csr_matrix | None = field(default=None, repr=False)
     _csr_rev: sp.csr_matrix | None = field(default=None, repr=False)
-    _tree: Any = field(default=None, repr=False)
-    _tree_segs: np.ndarray | None = field(default=None, repr=False)
+    _trees: dict[str | None, tuple[Any, np.ndarray]] = field(default_factory=dict, repr=False)
+    _reach: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     _cumlen: np.ndarray | None = field(default=None, repr=False)
     _seg_bbox: np.ndarray | None = field(default=None, repr=False)
-    _snap_memo: dict[tuple[str, float], pd.DataFrame] = field(default_factory=dict, repr=False)
+    _snap_memo: dict[tuple[str, float, str | None], pd.DataFrame] = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -554,8 +554,64 @@ class TravelNetwork:
         lines: np.ndarray = shapely.linestrings(coords, indices=np.repeat(np.arange(len(segs)), counts))
         return lines
 
-    def _snap_tree(self, window: tuple[float, float, float, float] | None = None) -> tuple[Any, np.ndarray]:
-        """An STRtree over the usable segments.
+    def _main_reach(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per node: whether it can reach the main strongly connected component, and whether that reaches it.
+
+        The main component is the largest set of nodes that can all reach each other. A one-way road that
+        leaves it for a dead end (a carriageway cut by the edge of an extract) can be reached from it but
+        leads nowhere; a one-way road that only enters it can be left but never reached.
+        """
+        if self._reach is None:
+            from scipy.sparse.csgraph import breadth_first_order, connected_components
+
+            n = self.n_nodes
+            _, labels = connected_components(self.csr, directed=True, connection="strong")
+            main = int(np.bincount(labels).argmax()) if n else 0
+            members = np.flatnonzero(labels == main)
+            # a virtual node n joined to every member both ways: one search each way finds all
+            hub_u = np.concatenate([self.edge_u, np.full(len(members), n), members])
+            hub_v = np.concatenate([self.edge_v, members, np.full(len(members), n)])
+            w = np.ones(len(hub_u))
+            both = sp.csr_matrix((w, (hub_u, hub_v)), shape=(n + 1, n + 1))
+            fwd_only = sp.csr_matrix((w[: len(self.edge_u) + len(members)],
+                                      (hub_u[: len(self.edge_u) + len(members)],
+                                       hub_v[: len(self.edge_u) + len(members)])), shape=(n + 1, n + 1))
+            from_main = np.zeros(n + 1, dtype=bool)
+            from_main[breadth_first_order(fwd_only, n, directed=True, return_predecessors=False)] = True
+            to_main = np.zeros(n + 1, dtype=bool)
+            to_main[breadth_first_order(both.T.tocsr(), n, directed=True, return_predecessors=False)] = True
+            self._reach = (to_main[:n], from_main[:n])
+        return self._reach
+
+    def snap_mask(self, role: str | None = None) -> np.ndarray:
+        """Segments a point may join, per segment.
+
+        Parameters
+        ----------
+        role : {None, "origin", "destination"}
+            ``None``: :attr:`snappable` (the main weakly connected part, no motorways).
+            ``"origin"``: travel starts at the point, so one of the segment's directed edges must lead to a
+            node that reaches the main strongly connected component. ``"destination"``: travel ends at the
+            point, so one of its edges must start at a node the main component reaches. A point on a one-way
+            dead end then joins the next road it can travel on (one-way rules respected).
+        """
+        if role is None:
+            return self.snappable
+        if role not in ("origin", "destination"):
+            raise InvalidInputError(f"snap role {role!r}: use 'origin' or 'destination'")
+        to_main, from_main = self._main_reach()
+        ok = to_main if role == "origin" else from_main
+        fwd, bwd = self.seg_fwd >= 0, self.seg_bwd >= 0
+        if role == "origin":  # a -> b ends at b; b -> a ends at a
+            usable = (fwd & ok[self.seg_b]) | (bwd & ok[self.seg_a])
+        else:  # a -> b starts at a
+            usable = (fwd & ok[self.seg_a]) | (bwd & ok[self.seg_b])
+        out: np.ndarray = self.snappable & usable
+        return out
+
+    def _snap_tree(self, window: tuple[float, float, float, float] | None = None, role: str | None = None
+                   ) -> tuple[Any, np.ndarray]:
+        """An STRtree over the usable segments (:meth:`snap_mask` of ``role``).
 
         On small networks one tree over every segment is built once and kept. On
         large ones (over :data:`SNAP_TREE_CACHE_MAX` segments) a tree over the
@@ -563,13 +619,12 @@ class TravelNetwork:
         geometries cost about 350 bytes a segment, which would double the memory
         of a 10^6-node network.
         """
+        mask = self.snap_mask(role)
         if len(self.seg_a) <= SNAP_TREE_CACHE_MAX or window is None:
-            if self._tree is None:
-                segs = np.flatnonzero(self.snappable)
-                self._tree = shapely.STRtree(self.segment_geometries(segs))
-                self._tree_segs = segs
-            assert self._tree_segs is not None
-            return self._tree, self._tree_segs
+            if role not in self._trees:
+                segs = np.flatnonzero(mask)
+                self._trees[role] = (shapely.STRtree(self.segment_geometries(segs)), segs)
+            return self._trees[role]
         minx, miny, maxx, maxy = window
         if self._seg_bbox is None:  # float32 boxes widened by a metre: 16 bytes a segment
             starts = self.seg_ptr[:-1]
@@ -578,22 +633,24 @@ class TravelNetwork:
                 np.maximum.reduceat(self.seg_x, starts) + 1, np.maximum.reduceat(self.seg_y, starts) + 1,
             ]).astype(np.float32)
         sx0, sy0, sx1, sy1 = self._seg_bbox
-        inside = self.snappable & (sx1 >= minx) & (sx0 <= maxx) & (sy1 >= miny) & (sy0 <= maxy)
+        inside = mask & (sx1 >= minx) & (sx0 <= maxx) & (sy1 >= miny) & (sy0 <= maxy)
         segs = np.flatnonzero(inside)
         return shapely.STRtree(self.segment_geometries(segs)), segs
 
-    def snap_cached(self, x: np.ndarray, y: np.ndarray, *, max_distance: float = np.inf) -> pd.DataFrame:
+    def snap_cached(self, x: np.ndarray, y: np.ndarray, *, max_distance: float = np.inf,
+                    role: str | None = None) -> pd.DataFrame:
         """:meth:`snap`, remembered for the same points (population centroids are snapped once per network)."""
         x = np.ascontiguousarray(x, dtype=float)
         y = np.ascontiguousarray(y, dtype=float)
-        key = (hashlib.sha1(x.tobytes() + y.tobytes()).hexdigest(), float(max_distance))
+        key = (hashlib.sha1(x.tobytes() + y.tobytes()).hexdigest(), float(max_distance), role)
         if key not in self._snap_memo:
             if len(self._snap_memo) > 8:
                 self._snap_memo.clear()
-            self._snap_memo[key] = self.snap(x, y, max_distance=max_distance)
+            self._snap_memo[key] = self.snap(x, y, max_distance=max_distance, role=role)
         return self._snap_memo[key]
 
-    def snap(self, x: np.ndarray, y: np.ndarray, *, max_distance: float = np.inf) -> pd.DataFrame:
+    def snap(self, x: np.ndarray, y: np.ndarray, *, max_distance: float = np.inf,
+             role: str | None = None) -> pd.DataFrame:
         """Join points to their nearest usable point on the network.
 
         Parameters
@@ -602,6 +659,9 @@ class TravelNetwork:
             Points, EPSG:27700 metres.
         max_distance : float
             Points farther than this from every usable segment get ``seg = -1``.
+        role : {None, "origin", "destination"}
+            Whether travel starts or ends at the points: only segments usable
+            that way are joined (see :meth:`snap_mask`).
 
         Returns
         -------
@@ -617,7 +677,7 @@ class TravelNetwork:
                       float(x.max() + max_distance), float(y.max() + max_distance))
         elif len(x):
             window = (-np.inf, -np.inf, np.inf, np.inf)
-        tree, segs = self._snap_tree(window)
+        tree, segs = self._snap_tree(window, role)
         pts = shapely.points(x, y)
         out_seg = np.full(len(pts), -1, dtype=np.int64)
         out_frac = np.zeros(len(pts))
