@@ -254,7 +254,17 @@ def snap_sites(network: TravelNetwork, sites: gpd.GeoDataFrame, *, max_distance:
             f"({network.source.get('file', 'loaded network')}); the limit is {max_distance:,.0f} m: "
             "is the site inside the network's area?"
         )
+    outside = ~network.covered(x, y)
+    if direction is not None and outside.any():
+        names = ", ".join(f"{sites['site_id'].iloc[i]!r} ({snap['distance'].iloc[i]:,.0f} m from a road)"
+                          for i in np.flatnonzero(outside))
+        warnings.warn(
+            f"site(s) {names} lie outside the coverage of the {network.mode} network "
+            f"{network.source.get('file', network.source.get('place', ''))} (beyond the edge of the extract or in a gap "
+            "with no roads): their times run through the nearest road fragment and are not reliable; use a network "
+            "that covers them", stacklevel=3)
     out = sites.copy()
+    out["outside_network"] = outside
     out["snap_seg"] = snap["seg"].to_numpy()
     out["snap_frac"] = snap["frac"].to_numpy()
     out["snap_m"] = snap["distance"].to_numpy()
@@ -409,13 +419,17 @@ def times_to_points(
     -------
     pandas.DataFrame
         Same index as ``points``: one column of minutes per site id,
-        ``nearest_site``, ``minutes`` (to the nearest) and ``snap_m`` (the
-        point's access distance).
+        ``nearest_site``, ``minutes`` (to the nearest), ``snap_m`` (the
+        point's access distance) and ``outside_network`` (the point lies
+        outside the network's coverage, beyond the clipped edge of an extract
+        or in a gap with no roads: it is not timed, its minutes are NaN).
     """
     tt = times or travel_times(network, sites, max_minutes=max_minutes, direction=direction)
     pts = as_points(points)
     raw = _raw_point_minutes(tt, pts.x.to_numpy(), pts.y.to_numpy(), snap_max_m)
     minutes, snap_m = raw
+    outside = ~network.covered(pts.x.to_numpy(), pts.y.to_numpy())
+    minutes[:, outside] = np.inf  # never timed through a road fragment
     ids = list(tt.sites["site_id"])
     df = pd.DataFrame(np.where(minutes <= tt.max_minutes, minutes, np.nan).T, columns=ids, index=pts.index)
     best = minutes.min(axis=0)
@@ -424,6 +438,7 @@ def times_to_points(
     df["nearest_site"] = pd.Series(np.where(reached, nearest, None), index=df.index, dtype=object)
     df["minutes"] = np.where(reached, best, np.nan)
     df["snap_m"] = snap_m
+    df["outside_network"] = outside
     return df
 
 
@@ -627,13 +642,23 @@ class _PopArrays:
         return cls(np.where(known, people, 0.0), np.nan_to_num(p1659), known, np.clip(decile, 0, 10))
 
 
-def _people_in_reach(pop: _PopArrays, minutes_to_pop: np.ndarray, band: float) -> dict[str, Any]:
+def _people_in_reach(pop: _PopArrays, minutes_to_pop: np.ndarray, band: float,
+                     outside_minutes: np.ndarray | None = None) -> dict[str, Any]:
+    """People reached within ``band``.
+
+    ``outside_minutes``: the times the points outside the network's coverage would get through the
+    nearest road fragment (inf for the others); those people are counted apart, never as reached.
+    """
     reached = minutes_to_pop <= band
     by_decile = np.bincount(pop.decile[reached], weights=pop.people[reached], minlength=11)
+    people = float(pop.people[reached].sum())
+    outside = 0.0 if outside_minutes is None else float(pop.people[outside_minutes <= band].sum())
     out: dict[str, Any] = {
-        "people": float(pop.people[reached].sum()),
+        "people": people,
         "people_16_59": float(pop.people_16_59[reached].sum()),
         "people_unknown": int((reached & ~pop.known).sum()),
+        "people_outside_network": outside,
+        "outside_network_share": round(outside / (people + outside), 4) if people + outside > 0 else 0.0,
         "lsoas": int(reached.sum()),
     }
     for d in range(1, 11):
@@ -659,6 +684,9 @@ class CatchmentDetail:
     times: TravelTimes
     cells: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # per unit: global cell ids, minutes
     resolution: float = 0.0
+    #: per unit: minutes to the LSOA centroids outside the network's coverage through the nearest road fragment
+    #: (inf for the others); those people are counted as ``people_outside_network``, never as reached
+    outside_minutes: np.ndarray | None = None
 
 
 def _units(sites: gpd.GeoDataFrame, union: bool) -> list[tuple[str | None, str, np.ndarray]]:
@@ -701,15 +729,20 @@ def catchment_detail(
                       direction=direction, _unchecked=True)
     pop = _pop_near(network, _population(data_dir, population))
     pop_minutes, _ = _raw_point_minutes(tt, pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy(), POINT_SNAP_MAX_M)
+    outside = ~network.covered(pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy())
+    outside_minutes = np.where(outside, pop_minutes, np.inf)  # what a road fragment would have said
+    pop_minutes[:, outside] = np.inf
     pop_arrays = _PopArrays.of(pop)
     units = _units(tt.sites, union)
     rows = []
     cells: list[tuple[np.ndarray, np.ndarray]] = []
     unit_minutes = np.empty((len(units), len(pop)))
+    unit_outside = np.empty((len(units), len(pop)))
     for u, (site_id, group_id, idx) in enumerate(units):
         node_t = tt.per_site[idx].min(axis=0)
         pm = pop_minutes[idx].min(axis=0)
         unit_minutes[u] = pm
+        unit_outside[u] = outside_minutes[idx].min(axis=0)
         if polygons:
             grid = time_grid(network, node_t, direction=direction, max_minutes=tt.max_minutes, resolution=res,
                              access_max_m=access_max_m, snapped_sites=tt.sites.iloc[idx])
@@ -720,9 +753,10 @@ def catchment_detail(
             geoms = [shapely.Polygon() for _ in bands]
         for band, geom in zip(bands, geoms, strict=True):
             rows.append(_row(site_id, group_id, network.mode, direction, band, geom,
-                             _people_in_reach(pop_arrays, pm, band), bool(network.frontier[node_t <= band].any())))
+                             _people_in_reach(pop_arrays, pm, band, unit_outside[u]),
+                             bool(network.frontier[node_t <= band].any())))
     names = [str(g if sid is None else sid) for sid, g, _ in units]
-    return CatchmentDetail(_table(rows), pop, unit_minutes, names, tt, cells, res)
+    return CatchmentDetail(_table(rows), pop, unit_minutes, names, tt, cells, res, unit_outside)
 
 
 def _row(site_id: str | None, group_id: str, mode: str, direction: str, band: float, geom: shapely.Geometry,
@@ -845,7 +879,7 @@ def people_reached(
     -------
     pandas.DataFrame
         One row per band: ``minutes, people, people_16_59, people_unknown,
-        lsoas, imd_1..imd_10``.
+        people_outside_network, outside_network_share, lsoas, imd_1..imd_10``.
     """
     bands = check_minutes(minutes)
     g = as_sites(sites)
@@ -853,7 +887,8 @@ def people_reached(
     det = catchment_detail(network, g, minutes=bands, union=True, direction=direction, population=population,
                            data_dir=data_dir, polygons=False)
     arrays = _PopArrays.of(det.population)
-    return pd.DataFrame([{"minutes": b, **_people_in_reach(arrays, det.unit_minutes[0], b)} for b in bands])
+    outside = None if det.outside_minutes is None else det.outside_minutes[0]
+    return pd.DataFrame([{"minutes": b, **_people_in_reach(arrays, det.unit_minutes[0], b, outside)} for b in bands])
 
 
 def lsoa_times(

@@ -313,7 +313,7 @@ def catchment_cmd(
         write_csv(result, csv, [source, sites], provenance=st)
         err.print(f"wrote {csv}")
     cols = ["site_id" if not union else "group_id", "minutes", "area_km2", "people", "people_16_59",
-            "people_unknown", "truncated"]
+            "people_unknown", "people_outside_network", "truncated"]
     emit(result[cols] if fmt == "table" else result, fmt, title=f"{mode} catchments ({direction})")
 
 

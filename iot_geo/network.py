@@ -65,6 +65,12 @@ log = logging.getLogger(__name__)
 #: Networks with more segments than this build their snapping index per query window instead of keeping one.
 SNAP_TREE_CACHE_MAX = 400_000
 
+#: Coverage: grid cell (metres), gaps closed across a disk of this many cells, and enclosed holes up to this many
+#: km² filled (see :meth:`TravelNetwork.covered`).
+COVERAGE_CELL_M = 250.0
+COVERAGE_CLOSE_CELLS = 5
+COVERAGE_HOLE_KM2 = 8.0
+
 #: Version of the cached network format; bump when the arrays change meaning.
 CACHE_FORMAT = 4
 
@@ -391,6 +397,7 @@ class TravelNetwork:
     _csr_rev: sp.csr_matrix | None = field(default=None, repr=False)
     _trees: dict[str | None, tuple[Any, np.ndarray]] = field(default_factory=dict, repr=False)
     _reach: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    _coverage: tuple[float, float, float, np.ndarray] | None = field(default=None, repr=False)
     _cumlen: np.ndarray | None = field(default=None, repr=False)
     _seg_bbox: np.ndarray | None = field(default=None, repr=False)
     _snap_memo: dict[tuple[str, float, str | None], pd.DataFrame] = field(default_factory=dict, repr=False)
@@ -553,6 +560,61 @@ class TravelNetwork:
         coords = np.column_stack([self.seg_x[idx], self.seg_y[idx]])
         lines: np.ndarray = shapely.linestrings(coords, indices=np.repeat(np.arange(len(segs)), counts))
         return lines
+
+    def coverage_grid(self) -> tuple[float, float, float, np.ndarray]:
+        """The area the network's roads cover, as a grid: ``(x0, y0, cell, covered)``.
+
+        Cells of :data:`COVERAGE_CELL_M` metres that a road passes through,
+        closed over gaps narrower than about :data:`COVERAGE_CLOSE_CELLS` cells
+        (fields between country roads) and with enclosed holes up to
+        :data:`COVERAGE_HOLE_KM2` km² filled. What stays uncovered is beyond the
+        edge of the data (where an extract was clipped) or a large gap with no
+        roads in it; ``covered[i, j]`` is the cell whose lower-left corner is
+        ``(x0 + j * cell, y0 + i * cell)``.
+        """
+        if self._coverage is None:
+            from scipy import ndimage
+
+            from iot_geo.catchment import sample_segments
+
+            cell, r = COVERAGE_CELL_M, COVERAGE_CLOSE_CELLS
+            x, y, _, _ = sample_segments(self, np.arange(len(self.seg_a)), cell / 2)
+            pad = r + 2
+            x0, y0 = float(x.min()) - pad * cell, float(y.min()) - pad * cell
+            ix = ((x - x0) // cell).astype(np.int64)
+            iy = ((y - y0) // cell).astype(np.int64)
+            grid = np.zeros((int(iy.max()) + pad + 1, int(ix.max()) + pad + 1), dtype=bool)
+            grid[iy, ix] = True
+            yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+            closed = ndimage.binary_closing(grid, structure=xx ** 2 + yy ** 2 <= r * r) | grid
+            labels, _ = ndimage.label(~closed)
+            sizes = np.bincount(labels.ravel())
+            small = sizes * cell ** 2 <= COVERAGE_HOLE_KM2 * 1e6
+            small[np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))] = False
+            small[0] = False
+            self._coverage = (x0, y0, cell, closed | small[labels])
+        return self._coverage
+
+    def covered(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Whether each point (EPSG:27700) lies inside the network's coverage (:meth:`coverage_grid`).
+
+        A point outside it is beyond the clipped edge of an extract or in a gap
+        with no roads: timing it through the nearest road fragment would be
+        wrong, so catchments count it as ``outside_network`` instead.
+        """
+        x0, y0, cell, grid = self.coverage_grid()
+        qx = np.floor((np.asarray(x, float) - x0) / cell)
+        qy = np.floor((np.asarray(y, float) - y0) / cell)
+        ok = (qx >= 0) & (qy >= 0) & (qx < grid.shape[1]) & (qy < grid.shape[0])
+        out = np.zeros(len(qx), dtype=bool)
+        out[ok] = grid[qy[ok].astype(np.int64), qx[ok].astype(np.int64)]
+        return out
+
+    @property
+    def coverage_km2(self) -> float:
+        """Area of the network's coverage, km²."""
+        _, _, cell, grid = self.coverage_grid()
+        return float(grid.sum()) * cell * cell / 1e6
 
     def _main_reach(self) -> tuple[np.ndarray, np.ndarray]:
         """Per node: whether it can reach the main strongly connected component, and whether that reaches it.

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pytest
 
@@ -171,7 +172,9 @@ def test_rutland_random_origins_all_reach_a_site(data_dir):
     assert len(near) == 500
     pts = gpd.GeoSeries(shapely.points(x[near], y[near]), crs=27700)
     t = times_to_points(net, pts, {"Oakham": (52.6707, -0.7270)}, max_minutes=240)
-    assert t["minutes"].notna().all()
+    inside = ~t["outside_network"]
+    assert inside.sum() >= 470  # a few lie beyond the clipped edge of the extract: not timed, by design
+    assert t.loc[inside, "minutes"].notna().all()  # 7 of these 475 were stuck before one-way rules applied
     # and every joined segment leads to the main strongly connected part, checked with networkx
     import networkx as nx
 
@@ -181,3 +184,130 @@ def test_rutland_random_origins_all_reach_a_site(data_dir):
     ends = [int(net.seg_b[s]) if net.seg_fwd[s] >= 0 else int(net.seg_a[s]) for s in seg]
     anchor = next(iter(main))
     assert all(nx.has_path(G, e, anchor) for e in set(ends))
+
+
+# ------------------------------------------------------------------ honest where the map ends
+STAMFORD_CENTRE = (52.6520, -0.4800)
+OAKHAM = (52.6707, -0.7270)
+
+
+def _grid_network(size_km: int, hole: tuple[float, float, float, float] | None = None, keep: tuple = ()):
+    """Two-way roads every 500 m over ``size_km`` km; roads with both ends inside ``hole`` (km) are left out
+    except those listed in ``keep`` (pairs of node keys)."""
+    from helpers import X0, Y0, km_per_minute, raw_network
+
+    n = size_km * 2 + 1
+    nodes = {(i, j): (X0 + 500.0 * i, Y0 + 500.0 * j) for i in range(n) for j in range(n)}
+
+    def inside(k):
+        return hole is not None and hole[0] <= k[0] / 2 <= hole[2] and hole[1] <= k[1] / 2 <= hole[3]
+
+    segs = []
+    for i in range(n):
+        for j in range(n):
+            for nb in ((i + 1, j), (i, j + 1)):
+                if nb in nodes and (not (inside((i, j)) or inside(nb)) or ((i, j), nb) in keep):
+                    segs.append(((i, j), nb, True, True))
+    ids = {k: m for m, k in enumerate(sorted(nodes))}
+    return km_per_minute(raw_network({ids[k]: v for k, v in nodes.items()},
+                                     [(ids[a], ids[b], f, bw) for a, b, f, bw in segs])), X0, Y0
+
+
+def test_clean_grid_flags_nothing_inside():
+    from iot_geo.catchment import times_to_points
+
+    net, X0, Y0 = _grid_network(10)
+    rng = np.random.default_rng(3)
+    x, y = X0 + rng.uniform(0, 10_000, 2000), Y0 + rng.uniform(0, 10_000, 2000)
+    assert net.covered(x, y).all()
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(x[:50], y[:50]), crs=27700)
+    t = times_to_points(net, pts, bng_sites(c=(X0 + 5000, Y0 + 5000)), max_minutes=120)
+    assert not t["outside_network"].any() and t["minutes"].notna().all()
+    # beyond the edge of the data: 600 m past the last road is outside
+    assert not net.covered(np.array([X0 - 600.0, X0 + 5000]), np.array([Y0 + 5000, Y0 + 10_600])).any()
+
+
+def test_hand_made_extract_with_a_hole():
+    from iot_geo.catchment import times_to_points
+
+    # a 5 x 5 km hole (25 km², more than the 8 km² filled), with one road fragment running 2 km into it
+    # from its west side; and a 1 x 1 km hole (filled: fields between roads)
+    keep = (((5, 10), (6, 10)), ((6, 10), (7, 10)), ((7, 10), (8, 10)), ((8, 10), (9, 10)))
+    net, X0, Y0 = _grid_network(14, hole=(3.0, 3.0, 7.0, 7.0), keep=keep)
+    small, _, _ = _grid_network(14, hole=(10.5, 10.5, 11.5, 11.5))
+    assert small.covered(np.array([X0 + 11_000.0]), np.array([Y0 + 11_000.0])).all()
+    home_gap = (X0 + 4500.0, Y0 + 5600.0)  # 600 m north of the fragment's end, 2 km from the hole's edge
+    home_ok = (X0 + 9250.0, Y0 + 9100.0)  # 100 m from the road y = 9 km
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([home_gap[0], home_ok[0]], [home_gap[1], home_ok[1]]),
+                           crs=27700)
+    assert net.snap(np.array([home_gap[0]]), np.array([home_gap[1]]))["distance"].iloc[0] == pytest.approx(600.0)
+    t = times_to_points(net, pts, bng_sites(s=(X0 + 10_000, Y0 + 10_000)), max_minutes=120)
+    assert t["outside_network"].tolist() == [True, False]
+    assert np.isnan(t["minutes"].iloc[0])  # never timed through the fragment
+    assert t["minutes"].iloc[1] == pytest.approx(1.0 + 0.75 + 1.0)  # 100 m on foot, 1.75 km of roads
+    with pytest.warns(UserWarning, match="'in_gap'"):
+        travel_times_for(net, bng_sites(in_gap=home_gap))
+
+
+def travel_times_for(net, sites):
+    from iot_geo.catchment import travel_times
+
+    return travel_times(net, sites, max_minutes=30)
+
+
+def test_stamford_centre_in_the_rutland_extract(data_dir):
+    import warnings
+
+    import iot_geo as ig
+    from iot_geo.catchment import times_to_points
+    from iot_geo.sources.population import load_population
+
+    net = load_network("rutland-2022-07-20.osm.pbf")
+    sites = {"Stamford centre": STAMFORD_CENTRE, "Oakham": OAKHAM}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = ig.catchments(net, sites, minutes=(30, 45))
+    msgs = [str(w.message) for w in caught if "outside the coverage" in str(w.message)]
+    assert len(msgs) == 1 and "'Stamford centre' (722 m from a road)" in msgs[0] and "Oakham" not in msgs[0]
+    pop = load_population()
+    rutland_lsoas = pop[pop["lsoa_name"].str.startswith("Rutland ")]
+    assert len(rutland_lsoas) == 23
+    t = times_to_points(net, rutland_lsoas, {"Oakham": OAKHAM}, max_minutes=120)
+    assert not t["outside_network"].any() and t["minutes"].notna().all()  # the county itself is all inside
+    # the extract's people near Stamford are counted apart, not timed through fragments: the total with
+    # coverage ignored equals reached + outside, band by band
+    stam = table[table["site_id"] == "Stamford centre"].set_index("minutes")
+    assert (stam["people_outside_network"] > 0).all()
+    assert stam["outside_network_share"].tolist() == pytest.approx(
+        (stam["people_outside_network"] / (stam["people"] + stam["people_outside_network"])).round(4).tolist())
+    everything = np.ones
+    net2 = load_network("rutland-2022-07-20.osm.pbf")
+    net2.covered = lambda x, y: everything(len(x), dtype=bool)  # the old rule: every point timed
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        old = ig.catchments(net2, {"Stamford centre": STAMFORD_CENTRE}, minutes=(30, 45)).set_index("minutes")
+    assert (old["people"] == stam["people"] + stam["people_outside_network"]).all()
+    assert (old["people_outside_network"] == 0).all()
+
+
+def test_clean_network_cambridge_flags_nothing(data_dir):
+    import warnings
+
+    import iot_geo as ig
+    from iot_geo.catchment import times_to_points
+    from iot_geo.sources.population import load_population
+
+    net = load_network("cambridge-2020-drive.graphml.gz")
+    pop = load_population()
+    x0, y0, x1, y1 = net.bounds
+    px, py = pop.geometry.x, pop.geometry.y
+    inner = pop[(px > x0 + 1500) & (px < x1 - 1500) & (py > y0 + 1500) & (py < y1 - 1500)]
+    assert len(inner) > 70
+    bids = ig.read_bids(REPO / "data" / "examples" / "cambridge.yaml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no site is outside
+        warnings.filterwarnings("ignore", message=".*reach the edge")
+        t = times_to_points(net, inner, bids.sites, max_minutes=60)
+        table = ig.catchments(net, bids.sites, minutes=(10,))
+    assert not t["outside_network"].any()
+    assert (table["people_outside_network"] == 0).all()
