@@ -123,11 +123,24 @@ def data_fetch(
 ) -> None:
     """Download datasets into the data directory, verifying each sha256.
 
+    osm:REGION downloads the OpenStreetMap extract of a Geofabrik region id (rutland, leicestershire,
+    greater-london, england, ...) into osm/, md5-checked; --base-url then names a mirror of Geofabrik.
+
     Example: iot-geo data fetch lep2021 lad2017 --data-dir ~/iot-data
+
+    Example: iot-geo data fetch osm:rutland
     """
     from iot_geo.sources.catalogue import fetch
+    from iot_geo.sources.geofabrik import PREFIX, fetch_osm
 
     _set_data_dir(data_dir)
+    regions = [n for n in names or [] if n.startswith(PREFIX)]
+    for r in regions:
+        got = fetch_osm(r, base_url=base_url, show_progress=err.is_terminal)
+        err.print(f"{r}: {got} (use it as --network {got.name})")
+    names = [n for n in names or [] if not n.startswith(PREFIX)]
+    if regions and not names:
+        return
     paths = fetch(names or None, base_url=base_url, force=force, show_progress=err.is_terminal)
     err.print(f"{len(paths)} file(s) present and intact in {settings.get_data_dir()}")
 
