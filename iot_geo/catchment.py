@@ -59,7 +59,7 @@ from scipy.sparse.csgraph import dijkstra
 from iot_geo import settings
 from iot_geo.errors import InvalidInputError
 from iot_geo.geo import as_points, check_lat_lon, points_from_frame
-from iot_geo.network import TravelNetwork
+from iot_geo.network import TravelNetwork, as_network
 from iot_geo.transit import TransitNetwork, walk_seconds
 
 #: Either kind of network: roads (drive, cycle, walk) or a timetable (transit).
@@ -335,6 +335,7 @@ def travel_times(
     -------
     TravelTimes
     """
+    network = as_network(network)
     _check_direction(direction)
     (cutoff,) = [float(max_minutes)] if _unchecked else check_minutes([max_minutes])
     snapped = snap_sites(network, as_sites(sites), max_distance=snap_max_m, direction=direction)
@@ -424,6 +425,7 @@ def times_to_points(
         outside the network's coverage, beyond the clipped edge of an extract
         or in a gap with no roads: it is not timed, its minutes are NaN).
     """
+    network = as_network(network)
     tt = times or travel_times(network, sites, max_minutes=max_minutes, direction=direction)
     pts = as_points(points)
     raw = _raw_point_minutes(tt, pts.x.to_numpy(), pts.y.to_numpy(), snap_max_m)
@@ -713,6 +715,7 @@ def catchment_detail(
     keep_cells: bool = False,
 ) -> CatchmentDetail:
     """:func:`catchments` with the minutes to every LSOA centroid kept (for overlap and hub-and-spoke)."""
+    network = as_network(network)
     bands = check_minutes(minutes)
     _check_direction(direction)
     site_gdf = as_sites(sites)
@@ -820,6 +823,7 @@ def catchments(
         union. ``truncated``: the catchment reaches the edge of the loaded
         network, so its figures are lower bounds.
     """
+    network = as_network(network)
     out = catchment_detail(network, sites, minutes=minutes, union=union, direction=direction,
                            resolution=resolution, access_max_m=access_max_m, population=population,
                            data_dir=data_dir).table
@@ -881,6 +885,7 @@ def people_reached(
         One row per band: ``minutes, people, people_16_59, people_unknown,
         people_outside_network, outside_network_share, lsoas, imd_1..imd_10``.
     """
+    network = as_network(network)
     bands = check_minutes(minutes)
     g = as_sites(sites)
     g["group_id"] = "all"

@@ -36,7 +36,6 @@ from __future__ import annotations
 import bz2
 import gzip
 import hashlib
-import io
 import itertools
 import json
 import logging
@@ -252,8 +251,13 @@ def _read_graphml(path: Path, mode: str) -> RawNetwork:
             G = ox.load_graphml(path)
     except (OSError, ValueError, KeyError, SyntaxError, Exception) as exc:
         raise NetworkBuildError(f"{path}: not a readable osmnx GraphML file ({exc.__class__.__name__}: {exc})") from None
+    return _raw_from_graph(G, mode, str(path))
+
+
+def _raw_from_graph(G: Any, mode: str, where: str) -> RawNetwork:
+    """Road segments from an osmnx ``MultiDiGraph`` (in memory or read from GraphML)."""
     if G.number_of_edges() == 0:
-        raise NetworkBuildError(f"{path}: the graph has no edges")
+        raise NetworkBuildError(f"{where}: the graph has no edges")
     crs = G.graph.get("crs", "epsg:4326")
     nodes = list(G.nodes)
     node_id = np.asarray(nodes, dtype=np.int64)
@@ -315,7 +319,7 @@ def _read_graphml(path: Path, mode: str) -> RawNetwork:
         lens.append(length)
         geoms.append(np.column_stack([gx, gy]))
     if not seg_a:
-        raise NetworkBuildError(f"{path}: no edges usable for mode {mode!r}")
+        raise NetworkBuildError(f"{where}: no edges usable for mode {mode!r}")
     ptr = np.concatenate([[0], np.cumsum([len(g) for g in geoms])]).astype(np.int64)
     flat = np.concatenate(geoms)
     # snap geometry ends exactly onto their nodes
@@ -1051,7 +1055,7 @@ def _looks_like_file(text: str) -> bool:
 
 
 def load_network(
-    source: str | os.PathLike[str] | tuple[float, float, float, float],
+    source: str | os.PathLike[str] | tuple[float, float, float, float] | Any,
     *,
     mode: str = "drive",
     speeds: Speeds | float | dict[str, tuple[float, float]] | None = None,
@@ -1069,7 +1073,8 @@ def load_network(
         file (``.graphml``, ``.graphml.gz``), by its name in the data
         directory's ``osm/`` folder (``gtfs/`` for transit; see
         :func:`find_network`) or by path; or, online only, a place name or a
-        ``(west, south, east, north)`` bounding box in degrees.
+        ``(west, south, east, north)`` bounding box in degrees (fetched from
+        Overpass through osmnx); or an osmnx ``MultiDiGraph`` in memory.
     mode : {"drive", "cycle", "walk", "transit"}
         Travel mode. ``"transit"`` takes a GTFS feed and the options of
         :func:`iot_geo.transit.load_transit` (``day``, ``arrive_by``,
@@ -1111,6 +1116,12 @@ def load_network(
     profile = _speeds(mode, speeds, free_flow)
     if isinstance(source, tuple):
         return _from_osmnx_download(source, mode, profile)
+    if _is_graph(source):
+        graph: Any = source
+        raw = _raw_from_graph(graph, mode, "the osmnx graph")
+        return TravelNetwork.from_raw(raw, mode=mode, speeds=profile, source={
+            "file": "osmnx graph in memory", "format": "networkx", "cached": False,
+            "data_date": graph.graph.get("created_date")})
     try:
         path = find_network(source, mode)
     except DataNotFoundError:
@@ -1173,25 +1184,95 @@ def _speeds(mode: str, speeds: Speeds | float | dict[str, tuple[float, float]] |
     raise InvalidInputError(f"speeds must be a Speeds, a number of km/h or a dict, not {type(speeds).__name__}")
 
 
-def _from_osmnx_download(source: str | tuple[float, float, float, float], mode: str, profile: Speeds) -> TravelNetwork:
-    """Download a network through osmnx (online only) and build it."""
-    import osmnx as ox
+def _overpass_filter(mode: str) -> str:
+    """The Overpass way filter that fetches what :data:`WAY_RULES` may keep for ``mode`` (the rules then decide)."""
+    if mode == "drive":
+        classes = "|".join(sorted(_DRIVE))
+        return (f'["highway"~"^({classes})$"]["area"!~"^yes$"]["access"!~"^(no|private)$"]'
+                '["motor_vehicle"!~"^(no|private)$"]["motorcar"!~"^(no|private)$"]')
+    return '["highway"]["area"!~"^yes$"]'
 
+
+def _osm_json_to_xml(responses: Any, path: Path) -> int:
+    """Write Overpass JSON answers as one OSM XML file (nodes, then ways); returns the number of ways."""
+    from xml.sax.saxutils import quoteattr
+
+    nodes: dict[int, tuple[float, float]] = {}
+    ways: dict[int, tuple[list[int], dict[str, str]]] = {}
+    for resp in responses:
+        for el in resp.get("elements", []):
+            if el.get("type") == "node":
+                nodes[int(el["id"])] = (float(el["lat"]), float(el["lon"]))
+            elif el.get("type") == "way":
+                ways[int(el["id"])] = ([int(n) for n in el.get("nodes", [])], dict(el.get("tags", {})))
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="iot-geo">\n')
+        for nid in sorted(nodes):
+            lat, lon = nodes[nid]
+            fh.write(f'<node id="{nid}" version="1" lat="{lat:.7f}" lon="{lon:.7f}"/>\n')
+        for wid in sorted(ways):
+            refs, tags = ways[wid]
+            fh.write(f'<way id="{wid}" version="1">')
+            fh.write("".join(f'<nd ref="{r}"/>' for r in refs))
+            fh.write("".join(f"<tag k={quoteattr(str(k))} v={quoteattr(str(v))}/>" for k, v in tags.items()))
+            fh.write("</way>\n")
+        fh.write("</osm>\n")
+    return len(ways)
+
+
+def _from_osmnx_download(source: str | tuple[float, float, float, float], mode: str, profile: Speeds) -> TravelNetwork:
+    """Download a network through osmnx's Overpass client (online only) and build it with iot-geo's own rules.
+
+    A place name is geocoded with osmnx (Nominatim, ``osmnx.settings.nominatim_url``) to its boundary
+    polygon; a bounding box ``(west, south, east, north)`` is used as it is. The ways are fetched from
+    Overpass (``osmnx.settings.overpass_url``, osmnx's cache, pauses and query splitting) with a filter
+    that asks for what :data:`WAY_RULES` may keep, written as OSM XML and read exactly like an extract:
+    the same rules, junctions and one-way handling, so the network equals one built from a file of the
+    same data (ways crossing the boundary come whole, as in an extract cut with complete ways).
+    """
+    import osmnx as ox
+    import shapely.geometry
+
+    try:
+        from osmnx import _overpass
+    except ImportError as exc:  # pragma: no cover - osmnx layout changed
+        raise NetworkBuildError(f"this osmnx has no Overpass client ({exc}); give an OSM or GraphML file") from None
     network_type = {"drive": "drive", "cycle": "bike", "walk": "walk"}[mode]
     try:
         if isinstance(source, tuple):
-            G = ox.graph_from_bbox(source, network_type=network_type, simplify=True, retain_all=True)
+            if len(source) != 4:
+                raise InvalidInputError(f"bounding box {source!r}: give (west, south, east, north) in degrees")
+            west, south, east, north = (float(v) for v in source)
+            if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+                raise InvalidInputError(f"bounding box {source!r}: give (west, south, east, north) in degrees")
+            polygon = shapely.geometry.box(west, south, east, north)
         else:
-            G = ox.graph_from_place(source, network_type=network_type, simplify=True, retain_all=True)
+            polygon = ox.geocode_to_gdf(source).union_all()
+        responses = list(_overpass._download_overpass_network(polygon, network_type, _overpass_filter(mode)))
+    except InvalidInputError:
+        raise
     except Exception as exc:
         raise NetworkBuildError(
             f"could not download {source!r} through osmnx ({exc.__class__.__name__}: {exc}); "
             "offline, give an OSM or GraphML file instead"
         ) from None
-    buf = io.BytesIO()
     with tempfile.TemporaryDirectory() as tmp:
-        p = Path(tmp) / "download.graphml"
-        ox.save_graphml(G, p)
-        buf.write(p.read_bytes())
-        raw = _read_graphml(p, mode)
-    return TravelNetwork.from_raw(raw, mode=mode, speeds=profile, source={"place": str(source), "format": "osmnx"})
+        p = Path(tmp) / "download.osm"
+        if _osm_json_to_xml(responses, p) == 0:
+            raise NetworkBuildError(f"Overpass returned no roads for {source!r}")
+        raw = _read_osm_file(p, mode)
+    return TravelNetwork.from_raw(raw, mode=mode, speeds=profile, source={
+        "place": str(source), "format": "overpass", "overpass_url": str(ox.settings.overpass_url),
+        "data_date": next((str(r["osm3s"]["timestamp_osm_base"]) for r in responses
+                           if isinstance(r.get("osm3s"), dict) and "timestamp_osm_base" in r["osm3s"]), None)})
+
+
+def as_network(network: Any, mode: str = "drive") -> Any:
+    """``network`` itself, or a :class:`TravelNetwork` built from an osmnx ``MultiDiGraph`` in memory."""
+    if _is_graph(network):
+        return load_network(network, mode=mode)
+    return network
+
+
+def _is_graph(obj: Any) -> bool:
+    return hasattr(obj, "graph") and hasattr(obj, "edges") and hasattr(obj, "nodes") and hasattr(obj, "is_directed")
