@@ -36,7 +36,6 @@ from __future__ import annotations
 import bz2
 import gzip
 import hashlib
-import itertools
 import json
 import logging
 import os
@@ -158,85 +157,112 @@ class RawNetwork:
     seg_length: np.ndarray | None = None  # metres; computed from geometry when None
 
 
+_TAG_KEYS = ("highway", "oneway", "junction", "maxspeed", "access", "area", "motor_vehicle", "motorcar", "bicycle",
+             "foot")
+
+
 def _read_osm_file(path: Path, mode: str) -> RawNetwork:
+    """Road segments from an OSM file, in one pass.
+
+    Node locations are kept by pyosmium's C++ location index and nodes and
+    untagged ways never reach Python (C++ key and entity filters); each kept
+    way appends its node ids and coordinates to flat arrays, and splitting at
+    junctions is vectorised, so an England extract (10^8 nodes) builds in
+    minutes with a few GB of memory.
+    """
+    from array import array
+
     import osmium
 
     rule = WAY_RULES[mode]
-    ways: list[tuple[list[int], list[float], list[float], dict[str, str]]] = []
+    refs = array("q")
+    lons = array("d")
+    lats = array("d")
+    way_len = array("q")
+    way_ow = array("b")
+    way_hw = array("l")
+    way_ms = array("l")
+    hw_codes: dict[str, int] = {}
+    ms_codes: dict[str | None, int] = {None: 0}
     try:
-        processor = osmium.FileProcessor(str(path)).with_locations().with_filter(osmium.filter.KeyFilter("highway"))
+        processor = (osmium.FileProcessor(str(path)).with_locations()
+                     .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+                     .with_filter(osmium.filter.KeyFilter("highway")))
         for obj in processor:
             if not isinstance(obj, osmium.osm.Way):
                 continue
-            tags = {k: str(obj.tags.get(k)) for k in ("highway", "oneway", "junction", "maxspeed", "access", "area",
-                                                      "motor_vehicle", "motorcar", "bicycle", "foot") if k in obj.tags}
+            otags = obj.tags
+            tags = {k: str(otags.get(k)) for k in _TAG_KEYS if k in otags}
             if not rule(tags):
                 continue
-            refs: list[int] = []
-            lons: list[float] = []
-            lats: list[float] = []
-            for nd in obj.nodes:
-                if not nd.location.valid():
-                    continue
-                refs.append(nd.ref)
-                lons.append(nd.lon)
-                lats.append(nd.lat)
-            if len(refs) >= 2:
-                ways.append((refs, lons, lats, tags))
+            nodes = obj.nodes
+            try:
+                r = [n.ref for n in nodes]
+                lo = [n.lon for n in nodes]
+                la = [n.lat for n in nodes]
+            except osmium.InvalidLocationError:
+                ok = [n for n in nodes if n.location.valid()]
+                r, lo, la = [n.ref for n in ok], [n.lon for n in ok], [n.lat for n in ok]
+            if len(r) < 2:
+                continue
+            refs.extend(r)
+            lons.extend(lo)
+            lats.extend(la)
+            way_len.append(len(r))
+            way_ow.append(_oneway(tags) if mode == "drive" else 0)
+            way_hw.append(hw_codes.setdefault(tags.get("highway", ""), len(hw_codes)))
+            way_ms.append(ms_codes.setdefault(tags.get("maxspeed"), len(ms_codes)))
     except RuntimeError as exc:
         raise NetworkBuildError(f"{path}: not a readable OpenStreetMap file ({exc})") from None
-    if not ways:
+    if not way_len:
         raise NetworkBuildError(f"{path}: no ways usable for mode {mode!r} (is this an OSM extract with roads?)")
-    all_refs = np.concatenate([np.asarray(w[0], dtype=np.int64) for w in ways])
-    all_lon = np.concatenate([np.asarray(w[1]) for w in ways])
-    all_lat = np.concatenate([np.asarray(w[2]) for w in ways])
-    uniq, first, counts = np.unique(all_refs, return_index=True, return_counts=True)
-    ends = np.zeros(len(uniq), dtype=bool)
-    x_all, y_all = to_bng(all_lon, all_lat)
-    node_x = x_all[first]
-    node_y = y_all[first]
-    is_junction = counts > 1
-    # way ends are nodes too
-    starts = np.cumsum([0] + [len(w[0]) for w in ways])
-    ends[np.searchsorted(uniq, all_refs[starts[:-1]])] = True
-    ends[np.searchsorted(uniq, all_refs[starts[1:] - 1])] = True
-    is_node = is_junction | ends
-    seg_a: list[int] = []
-    seg_b: list[int] = []
-    ptr = [0]
-    sx: list[np.ndarray] = []
-    sy: list[np.ndarray] = []
-    fwd: list[bool] = []
-    bwd: list[bool] = []
-    hw: list[str] = []
-    ms: list[str | None] = []
-    for wi, (_, _, _, tags) in enumerate(ways):
-        lo, hi = starts[wi], starts[wi + 1]
-        idx = np.searchsorted(uniq, all_refs[lo:hi])
-        cut = np.flatnonzero(is_node[idx])
-        ow = _oneway(tags) if mode == "drive" else 0
-        for c0, c1 in itertools.pairwise(cut):
-            if idx[c0] == idx[c1] and c1 - c0 < 2:
-                continue
-            seg_a.append(int(idx[c0]))
-            seg_b.append(int(idx[c1]))
-            sx.append(x_all[lo + c0: lo + c1 + 1])
-            sy.append(y_all[lo + c0: lo + c1 + 1])
-            ptr.append(int(ptr[-1] + c1 - c0 + 1))
-            fwd.append(ow >= 0)
-            bwd.append(ow <= 0)
-            hw.append(tags.get("highway", ""))
-            ms.append(tags.get("maxspeed"))
-    a = np.asarray(seg_a, dtype=np.int64)
-    b = np.asarray(seg_b, dtype=np.int64)
-    used, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)  # graph nodes only
-    a, b = inverse[: len(a)], inverse[len(a):]
+    all_refs = np.frombuffer(refs, dtype=np.int64)
+    lengths = np.frombuffer(way_len, dtype=np.int64)
+    n_ways = len(lengths)
+    uniq, first, inverse, counts = np.unique(all_refs, return_index=True, return_inverse=True, return_counts=True)
+    del refs
+    node_x, node_y = to_bng(np.frombuffer(lons, dtype=np.float64)[first], np.frombuffer(lats, dtype=np.float64)[first])
+    del lons, lats, first
+    node_x, node_y = np.asarray(node_x), np.asarray(node_y)
+    # junctions (used by more than one way, or twice by one) and way ends split ways into segments
+    starts = np.concatenate([[0], np.cumsum(lengths)])
+    is_node = counts > 1
+    is_node[inverse[starts[:-1]]] = True
+    is_node[inverse[starts[1:] - 1]] = True
+    cut = np.flatnonzero(is_node[inverse])
+    way_of = np.repeat(np.arange(n_ways, dtype=np.int64), lengths)
+    c0, c1 = cut[:-1], cut[1:]
+    keep = way_of[c0] == way_of[c1]
+    c0, c1 = c0[keep], c1[keep]
+    keep = ~((inverse[c0] == inverse[c1]) & (c1 - c0 < 2))
+    c0, c1 = c0[keep], c1[keep]
+    del cut, keep
+    seg_way = way_of[c0]
+    del way_of
+    n_pts = c1 - c0 + 1
+    ptr = np.concatenate([[0], np.cumsum(n_pts)]).astype(np.int64)
+    pos = np.repeat(c0 - ptr[:-1], n_pts) + np.arange(int(ptr[-1]), dtype=np.int64)
+    vert = inverse[pos]
+    del pos
+    seg_x, seg_y = node_x[vert], node_y[vert]
+    del vert
+    ow = np.frombuffer(way_ow, dtype=np.int8)[seg_way]
+    hw_names = np.empty(len(hw_codes), dtype=object)
+    for name, code in hw_codes.items():
+        hw_names[code] = name
+    ms_names = np.empty(len(ms_codes), dtype=object)
+    for name2, code in ms_codes.items():
+        ms_names[code] = name2
+    a, b = inverse[c0], inverse[c1]
+    del inverse
+    used, relabel = np.unique(np.concatenate([a, b]), return_inverse=True)  # graph nodes only
+    a, b = relabel[: len(a)], relabel[len(a):]
     return RawNetwork(
         node_id=uniq[used], node_x=node_x[used], node_y=node_y[used],
-        seg_a=a.astype(np.int64), seg_b=b.astype(np.int64),
-        seg_ptr=np.asarray(ptr, dtype=np.int64), seg_x=np.concatenate(sx), seg_y=np.concatenate(sy),
-        seg_fwd_ok=np.asarray(fwd), seg_bwd_ok=np.asarray(bwd),
-        seg_highway=np.asarray(hw, dtype=object), seg_maxspeed=np.asarray(ms, dtype=object),
+        seg_a=a.astype(np.int64), seg_b=b.astype(np.int64), seg_ptr=ptr, seg_x=seg_x, seg_y=seg_y,
+        seg_fwd_ok=ow >= 0, seg_bwd_ok=ow <= 0,
+        seg_highway=hw_names[np.frombuffer(way_hw, dtype=np.int64 if way_hw.itemsize == 8 else np.int32)[seg_way]],
+        seg_maxspeed=ms_names[np.frombuffer(way_ms, dtype=np.int64 if way_ms.itemsize == 8 else np.int32)[seg_way]],
     )
 
 
