@@ -15,6 +15,8 @@ per object).
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import os
 import sys
 import tempfile
@@ -50,6 +52,7 @@ def _tags(tags: dict[str, str]) -> str:
 class Base:
     """The source extract as arrays (coordinates in BNG metres)."""
 
+    node_id: np.ndarray  # the source's OSM ids, sorted: tile node t * STRIDE + k + 1 is a copy of node_id[k]
     node_x: np.ndarray
     node_y: np.ndarray
     node_tags: np.ndarray  # str: " T..." or ""
@@ -103,7 +106,7 @@ def read_base(path: Path) -> Base:
     reader = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
     stamp = reader.header().get("osmosis_replication_timestamp")
     reader.close()
-    return Base(np.asarray(x), np.asarray(y), np.asarray(np.array(ntags, dtype=object)[order], dtype=object),
+    return Base(id_arr, np.asarray(x), np.asarray(y), np.asarray(np.array(ntags, dtype=object)[order], dtype=object),
                 keep_tags, np.asarray(ptr, np.int64), np.asarray(refs_all, np.int64), drive, stamp or None)
 
 
@@ -141,7 +144,7 @@ def _border_nodes(base: Base, side: str, k: int) -> np.ndarray:
     across = {"east": base.node_x[d], "west": -base.node_x[d], "north": base.node_y[d], "south": -base.node_y[d]}[side]
     edges = np.linspace(along.min(), along.max(), k + 1)
     out = []
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in itertools.pairwise(edges):
         band = np.flatnonzero((along >= lo) & (along <= hi))
         if len(band):
             out.append(d[band[np.argmax(across[band])]])
@@ -238,6 +241,7 @@ def main() -> None:
         src = find_network("rutland-2022-07-20.osm.pbf")
     figs = write_tiles(src, a.out, a.nx, a.ny, links=a.links, x0=100_000.0 if a.nx * a.ny > 4 else None,
                        y0=50_000.0 if a.nx * a.ny > 4 else None)
+    a.out.with_name(a.out.name + ".tiles.json").write_text(json.dumps(figs, indent=1) + "\n")
     print(", ".join(f"{k} {v:,.0f}" for k, v in figs.items()))
 
 

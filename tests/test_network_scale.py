@@ -311,3 +311,67 @@ def test_clean_network_cambridge_flags_nothing(data_dir):
         table = ig.catchments(net, bids.sites, minutes=(10,))
     assert not t["outside_network"].any()
     assert (table["people_outside_network"] == 0).all()
+
+
+# ------------------------------------------------------------------ England scale, on a small tiling
+def _bench(name):
+    import importlib.util
+
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_tiled_extract_trip_across_a_border_is_the_sum_of_its_parts(data_dir, tmp_path):
+    from scipy.sparse.csgraph import dijkstra
+
+    tile_osm = _bench("tile_osm")
+    src = data_dir / "osm" / "rutland-2022-07-20.osm.pbf"
+    out = tmp_path / "two.osm.pbf"
+    figs = tile_osm.write_tiles(src, out, 2, 1, links=1, progress=False)
+    assert figs["tiles"] == 2 and figs["links"] == 1
+    base = tile_osm.read_base(src)
+    tiled = load_network(out, cache=False)
+    rut = load_network(src)
+    assert tiled.n_nodes == 2 * rut.n_nodes  # the link joins two way ends: no new junction
+    ((a_id, b_id),) = tile_osm.link_end_ids(src, 2, 1)
+
+    def tiled_index(tile, osm_id):  # a Rutland node's copy in a tile
+        k = int(np.searchsorted(base.node_id, osm_id))
+        return int(np.searchsorted(tiled.node_id, tile * tile_osm.STRIDE + k + 1))
+
+    def rut_index(tiled_id):
+        return int(np.searchsorted(rut.node_id, base.node_id[(tiled_id - 1) % tile_osm.STRIDE]))
+
+    # Oakham's junction in tile 0 to Uppingham's copy in tile 1, through the one link
+    p = int(np.argmin(np.hypot(rut.node_x - 486_000, rut.node_y - 308_800)))
+    q = int(np.argmin(np.hypot(rut.node_x - 486_700, rut.node_y - 299_700)))
+    P, Q = tiled_index(0, rut.node_id[p]), tiled_index(1, rut.node_id[q])
+    A = int(np.searchsorted(tiled.node_id, a_id))
+    B = int(np.searchsorted(tiled.node_id, b_id))
+    whole = dijkstra(tiled.csr, indices=P)[Q]
+    link = tiled.csr[A, B]
+    first = dijkstra(rut.csr, indices=p)[rut_index(a_id)]
+    last = dijkstra(rut.csr, indices=rut_index(b_id))[q]
+    assert np.isfinite(whole) and link > 0
+    # the copy in tile 1 keeps the original's times (moved in BNG metres; coordinates rounded to 1e-7 degrees)
+    assert whole == pytest.approx(first + link + last, abs=1e-3)
+    in_copy = dijkstra(tiled.csr, indices=tiled_index(1, rut.node_id[p]))[Q]
+    assert in_copy == pytest.approx(dijkstra(rut.csr, indices=p)[q], abs=1e-3)
+
+
+def test_bench_scale_path_on_a_small_tiling(data_dir, tmp_path):
+    out = tmp_path / "four.osm.pbf"
+    figs = _bench("tile_osm").write_tiles(data_dir / "osm" / "rutland-2022-07-20.osm.pbf", out, 2, 2, links=3,
+                                          progress=False)
+    out.with_name(out.name + ".tiles.json").write_text(json.dumps(figs))
+    res = _bench("bench_scale").measure(out, minutes=20.0, n_sites=3)
+    rut = load_network("rutland-2022-07-20.osm.pbf")
+    assert res["osm_nodes"] == figs["nodes"] == 4 * 170_885 and res["tiles"] == 4  # PROVENANCE.md's node count
+    assert 4 * rut.n_nodes <= res["drive_nodes"] <= 4 * rut.n_nodes + 12
+    assert res["cache_bytes"] > 0 and res["catchment_1_site_people"] > 0
+    assert res["catchment_3_sites_people"] >= res["catchment_1_site_people"]
