@@ -109,7 +109,7 @@ def main() -> None:
     figs = measure(a.pbf, minutes=a.minutes, n_sites=a.sites)
     for k, v in figs.items():
         goal = GOALS.get(k)
-        mark = "" if goal is None else (" (goal < %g: %s)" % (goal, "met" if v < goal else "MISSED"))
+        mark = "" if goal is None else f" (goal < {goal:g}: {'met' if v < goal else 'MISSED'})"
         print(f"{k:28s} {v:>16,.2f}{mark}" if isinstance(v, float) else f"{k:28s} {v:>16,}{mark}")
     print(f"{'wall_s':28s} {time.perf_counter() - t:>16,.1f}")
 

@@ -21,8 +21,10 @@ import os
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -110,30 +112,18 @@ def read_base(path: Path) -> Base:
                 keep_tags, np.asarray(ptr, np.int64), np.asarray(refs_all, np.int64), drive, stamp or None)
 
 
-def _fmt_coord(v: np.ndarray) -> np.ndarray:
-    """Degrees with 7 decimals, as strings (vectorised)."""
-    e7 = np.round(v * 1e7).astype(np.int64)
-    sign = np.where(e7 < 0, "-", "")
-    a = np.abs(e7)
-    whole = (a // 10_000_000).astype(str)
-    frac = np.char.zfill((a % 10_000_000).astype(str), 7)
-    return np.char.add(np.char.add(np.char.add(sign, whole), "."), frac)
-
-
-def tile_lines(base: Base, t: int, dx: float, dy: float, inverse) -> tuple[str, np.ndarray, np.ndarray]:
+def tile_lines(base: Base, t: int, dx: float, dy: float, inverse: Any) -> tuple[str, np.ndarray, np.ndarray]:
     """OPL text of one tile (nodes then ways), and its nodes' lon/lat."""
     lon, lat = inverse.transform(base.node_x + dx, base.node_y + dy)
     lon = np.asarray(lon)
     lat = np.asarray(lat)
-    nid = (t * STRIDE + np.arange(len(lon), dtype=np.int64) + 1).astype(str)
-    nodes = np.char.add(np.char.add(np.char.add(np.char.add(np.char.add("n", nid), " v1 x"), _fmt_coord(lon)),
-                                    " y"), _fmt_coord(lat))
-    node_text = "\n".join(a + b for a, b in zip(nodes.tolist(), base.node_tags.tolist(), strict=True))
-    refs = np.char.add("n", (t * STRIDE + base.way_refs + 1).astype(str)).tolist()
+    n0 = t * STRIDE + 1
+    node_text = "\n".join([f"n{n0 + k} v1 x{lo:.7f} y{la:.7f}{tg}" for k, (lo, la, tg) in
+                           enumerate(zip(lon.tolist(), lat.tolist(), base.node_tags.tolist(), strict=True))])
+    refs = [f"n{v}" for v in (base.way_refs + n0).tolist()]
     p = base.way_ptr.tolist()
-    wid0 = t * STRIDE + 1
-    way_text = "\n".join(f"w{wid0 + i} v1 T{tg} N{','.join(refs[p[i]:p[i + 1]])}"
-                         for i, tg in enumerate(base.way_tags))
+    way_text = "\n".join([f"w{n0 + i} v1 T{tg} N{','.join(refs[p[i]:p[i + 1]])}"
+                          for i, tg in enumerate(base.way_tags)])
     return node_text + "\n" + way_text + "\n", lon, lat
 
 
@@ -151,15 +141,28 @@ def _border_nodes(base: Base, side: str, k: int) -> np.ndarray:
     return np.asarray(out, dtype=np.int64)
 
 
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(base: Base) -> None:
+    from pyproj import Transformer
+
+    _WORKER["base"] = base
+    _WORKER["inverse"] = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
+
+
+def _worker_lines(job: tuple[int, float, float]) -> str:
+    t, dx, dy = job
+    return tile_lines(_WORKER["base"], t, dx, dy, _WORKER["inverse"])[0]
+
+
 def write_tiles(source: Path, out: Path, nx: int, ny: int, *, links: int = 6, x0: float | None = None,
-                y0: float | None = None, progress: bool = True) -> dict[str, float]:
+                y0: float | None = None, progress: bool = True, workers: int = 2) -> dict[str, float]:
     """Write the tiled pbf; returns figures (tiles, nodes, ways, seconds)."""
     import osmium
-    from pyproj import Transformer
 
     t0 = time.perf_counter()
     base = read_base(source)
-    inverse = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
     # tiles are as big as the drive roads' extent (a few long non-road ways reach far out; they may overlap)
     rx, ry = base.node_x[base.drive_node], base.node_y[base.drive_node]
     w = float(rx.max() - rx.min()) + GAP_M
@@ -178,13 +181,14 @@ def write_tiles(source: Path, out: Path, nx: int, ny: int, *, links: int = 6, x0
     tmp_out.unlink(missing_ok=True)
     writer = osmium.SimpleWriter(str(tmp_out), 0, header)
     n_links = 0
+    jobs = [(j * nx + i, ox_ + i * w, oy_ + j * h) for j in range(ny) for i in range(nx)]
     try:
         with tempfile.TemporaryDirectory() as tmp:
             opl = Path(tmp) / "tile.opl"
-            for j in range(ny):
-                for i in range(nx):
-                    t = j * nx + i
-                    text, _, _ = tile_lines(base, t, ox_ + i * w, oy_ + j * h, inverse)
+            # the text of the next tiles is made in worker processes while this one writes
+            with ProcessPoolExecutor(max(1, min(workers, len(jobs))), initializer=_init_worker,
+                                     initargs=(base,)) as pool:
+                for t, text in enumerate(pool.map(_worker_lines, jobs, chunksize=1)):
                     opl.write_text(text, encoding="utf-8")
                     osmium.apply(str(opl), writer)
                     if progress and (t % 10 == 0 or t == nx * ny - 1):
