@@ -59,7 +59,7 @@ from scipy.sparse.csgraph import dijkstra
 from iot_geo import settings
 from iot_geo.errors import InvalidInputError
 from iot_geo.geo import as_points, check_lat_lon, points_from_frame
-from iot_geo.network import TravelNetwork
+from iot_geo.network import TravelNetwork, as_network
 from iot_geo.transit import TransitNetwork, walk_seconds
 
 #: Either kind of network: roads (drive, cycle, walk) or a timetable (transit).
@@ -234,15 +234,26 @@ class TravelTimes:
                 + self.sites.drop(columns="geometry").to_html(index=False))
 
 
-def snap_sites(network: TravelNetwork, sites: gpd.GeoDataFrame, *, max_distance: float = SITE_SNAP_MAX_M
-               ) -> gpd.GeoDataFrame:
-    """Snap sites to the network; a site farther than ``max_distance`` is an error naming it."""
+def snap_role(direction: str, *, site: bool) -> str:
+    """Whether travel starts (``"origin"``) or ends (``"destination"``) at a site or at a point, by direction."""
+    starts_at_site = direction == "from_site"
+    return "origin" if starts_at_site == site else "destination"
+
+
+def snap_sites(network: TravelNetwork, sites: gpd.GeoDataFrame, *, max_distance: float = SITE_SNAP_MAX_M,
+               direction: str | None = None) -> gpd.GeoDataFrame:
+    """Snap sites to the network; a site farther than ``max_distance`` is an error naming it.
+
+    With ``direction``, a site joins only a road it can be reached by (``to_site``) or left by
+    (``from_site``), one-way rules respected (:meth:`TravelNetwork.snap_mask`).
+    """
     x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
-    snap = network.snap(x, y, max_distance=max_distance)
+    role = None if direction is None else snap_role(direction, site=True)
+    snap = network.snap(x, y, max_distance=max_distance, role=role)
     far = snap["distance"].to_numpy() > max_distance
     if far.any():
         i = int(np.flatnonzero(far)[0])
-        d = network.snap(x[i:i + 1], y[i:i + 1], max_distance=100_000.0)["distance"].iloc[0]
+        d = network.snap(x[i:i + 1], y[i:i + 1], max_distance=100_000.0, role=role)["distance"].iloc[0]
         if not np.isfinite(d):  # far away: the nearest node is a fair measure
             d = float(np.hypot(network.node_x - x[i], network.node_y - y[i]).min())
         what = f"{d:,.0f} m from the nearest usable road"
@@ -251,7 +262,17 @@ def snap_sites(network: TravelNetwork, sites: gpd.GeoDataFrame, *, max_distance:
             f"({network.source.get('file', 'loaded network')}); the limit is {max_distance:,.0f} m: "
             "is the site inside the network's area?"
         )
+    outside = ~network.covered(x, y)
+    if direction is not None and outside.any():
+        names = ", ".join(f"{sites['site_id'].iloc[i]!r} ({snap['distance'].iloc[i]:,.0f} m from a road)"
+                          for i in np.flatnonzero(outside))
+        warnings.warn(
+            f"site(s) {names} lie outside the coverage of the {network.mode} network "
+            f"{network.source.get('file', network.source.get('place', ''))} (beyond the edge of the extract or in a gap "
+            "with no roads): their times run through the nearest road fragment and are not reliable; use a network "
+            "that covers them", stacklevel=3)
     out = sites.copy()
+    out["outside_network"] = outside
     out["snap_seg"] = snap["seg"].to_numpy()
     out["snap_frac"] = snap["frac"].to_numpy()
     out["snap_m"] = snap["distance"].to_numpy()
@@ -322,9 +343,10 @@ def travel_times(
     -------
     TravelTimes
     """
+    network = as_network(network)
     _check_direction(direction)
     (cutoff,) = [float(max_minutes)] if _unchecked else check_minutes([max_minutes])
-    snapped = snap_sites(network, as_sites(sites), max_distance=snap_max_m)
+    snapped = snap_sites(network, as_sites(sites), max_distance=snap_max_m, direction=direction)
     k = len(snapped)
     site, nodes, offs = _site_sources(network, snapped, direction)
     base = network.csr_rev if direction == "to_site" else network.csr
@@ -406,13 +428,18 @@ def times_to_points(
     -------
     pandas.DataFrame
         Same index as ``points``: one column of minutes per site id,
-        ``nearest_site``, ``minutes`` (to the nearest) and ``snap_m`` (the
-        point's access distance).
+        ``nearest_site``, ``minutes`` (to the nearest), ``snap_m`` (the
+        point's access distance) and ``outside_network`` (the point lies
+        outside the network's coverage, beyond the clipped edge of an extract
+        or in a gap with no roads: it is not timed, its minutes are NaN).
     """
+    network = as_network(network)
     tt = times or travel_times(network, sites, max_minutes=max_minutes, direction=direction)
     pts = as_points(points)
     raw = _raw_point_minutes(tt, pts.x.to_numpy(), pts.y.to_numpy(), snap_max_m)
     minutes, snap_m = raw
+    outside = ~network.covered(pts.x.to_numpy(), pts.y.to_numpy())
+    minutes[:, outside] = np.inf  # never timed through a road fragment
     ids = list(tt.sites["site_id"])
     df = pd.DataFrame(np.where(minutes <= tt.max_minutes, minutes, np.nan).T, columns=ids, index=pts.index)
     best = minutes.min(axis=0)
@@ -421,6 +448,7 @@ def times_to_points(
     df["nearest_site"] = pd.Series(np.where(reached, nearest, None), index=df.index, dtype=object)
     df["minutes"] = np.where(reached, best, np.nan)
     df["snap_m"] = snap_m
+    df["outside_network"] = outside
     return df
 
 
@@ -436,12 +464,13 @@ def _raw_point_minutes(tt: TravelTimes, x: np.ndarray, y: np.ndarray, snap_max_m
     rx, ry = net.node_x[reached], net.node_y[reached]
     pad = snap_max_m + float(net.seg_length.max(initial=0.0))
     near = ((x >= rx.min() - pad) & (x <= rx.max() + pad) & (y >= ry.min() - pad) & (y <= ry.max() + pad))
+    role = snap_role(tt.direction, site=False)
     # every point is snapped once per network and remembered (the same population serves every bid and
     # band); a part only when few of many points are near the reached area
     if near.all() or near.mean() > 0.05 or len(x) <= 50_000:
-        snap = net.snap_cached(x, y, max_distance=snap_max_m)
+        snap = net.snap_cached(x, y, max_distance=snap_max_m, role=role)
     else:
-        part = net.snap_cached(x[near], y[near], max_distance=snap_max_m)
+        part = net.snap_cached(x[near], y[near], max_distance=snap_max_m, role=role)
         snap = pd.DataFrame({"seg": np.full(len(x), -1, np.int64), "frac": np.zeros(len(x)),
                              "distance": np.full(len(x), np.inf)})
         snap.loc[near, ["seg", "frac", "distance"]] = part[["seg", "frac", "distance"]].to_numpy()
@@ -625,13 +654,23 @@ class _PopArrays:
         return cls(np.where(known, people, 0.0), np.nan_to_num(p1659), known, np.clip(decile, 0, 10))
 
 
-def _people_in_reach(pop: _PopArrays, minutes_to_pop: np.ndarray, band: float) -> dict[str, Any]:
+def _people_in_reach(pop: _PopArrays, minutes_to_pop: np.ndarray, band: float,
+                     outside_minutes: np.ndarray | None = None) -> dict[str, Any]:
+    """People reached within ``band``.
+
+    ``outside_minutes``: the times the points outside the network's coverage would get through the
+    nearest road fragment (inf for the others); those people are counted apart, never as reached.
+    """
     reached = minutes_to_pop <= band
     by_decile = np.bincount(pop.decile[reached], weights=pop.people[reached], minlength=11)
+    people = float(pop.people[reached].sum())
+    outside = 0.0 if outside_minutes is None else float(pop.people[outside_minutes <= band].sum())
     out: dict[str, Any] = {
-        "people": _whole(pop.people[reached].sum()),
+        "people": _whole(people),
         "people_16_59": _whole(pop.people_16_59[reached].sum()),
         "people_unknown": int((reached & ~pop.known).sum()),
+        "people_outside_network": _whole(outside),
+        "outside_network_share": round(outside / (people + outside), 4) if people + outside > 0 else 0.0,
         "lsoas": int(reached.sum()),
     }
     for d in range(1, 11):
@@ -662,6 +701,9 @@ class CatchmentDetail:
     times: TravelTimes
     cells: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # per unit: global cell ids, minutes
     resolution: float = 0.0
+    #: per unit: minutes to the LSOA centroids outside the network's coverage through the nearest road fragment
+    #: (inf for the others); those people are counted as ``people_outside_network``, never as reached
+    outside_minutes: np.ndarray | None = None
 
 
 def _units(sites: gpd.GeoDataFrame, union: bool) -> list[tuple[str | None, str, np.ndarray]]:
@@ -688,6 +730,7 @@ def catchment_detail(
     keep_cells: bool = False,
 ) -> CatchmentDetail:
     """:func:`catchments` with the minutes to every LSOA centroid kept (for overlap and hub-and-spoke)."""
+    network = as_network(network)
     bands = check_minutes(minutes)
     _check_direction(direction)
     site_gdf = as_sites(sites)
@@ -704,15 +747,20 @@ def catchment_detail(
                       direction=direction, _unchecked=True)
     pop = _pop_near(network, _population(data_dir, population))
     pop_minutes, _ = _raw_point_minutes(tt, pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy(), POINT_SNAP_MAX_M)
+    outside = ~network.covered(pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy())
+    outside_minutes = np.where(outside, pop_minutes, np.inf)  # what a road fragment would have said
+    pop_minutes[:, outside] = np.inf
     pop_arrays = _PopArrays.of(pop)
     units = _units(tt.sites, union)
     rows = []
     cells: list[tuple[np.ndarray, np.ndarray]] = []
     unit_minutes = np.empty((len(units), len(pop)))
+    unit_outside = np.empty((len(units), len(pop)))
     for u, (site_id, group_id, idx) in enumerate(units):
         node_t = tt.per_site[idx].min(axis=0)
         pm = pop_minutes[idx].min(axis=0)
         unit_minutes[u] = pm
+        unit_outside[u] = outside_minutes[idx].min(axis=0)
         if polygons:
             grid = time_grid(network, node_t, direction=direction, max_minutes=tt.max_minutes, resolution=res,
                              access_max_m=access_max_m, snapped_sites=tt.sites.iloc[idx])
@@ -723,9 +771,10 @@ def catchment_detail(
             geoms = [shapely.Polygon() for _ in bands]
         for band, geom in zip(bands, geoms, strict=True):
             rows.append(_row(site_id, group_id, network.mode, direction, band, geom,
-                             _people_in_reach(pop_arrays, pm, band), bool(network.frontier[node_t <= band].any())))
+                             _people_in_reach(pop_arrays, pm, band, unit_outside[u]),
+                             bool(network.frontier[node_t <= band].any())))
     names = [str(g if sid is None else sid) for sid, g, _ in units]
-    return CatchmentDetail(_table(rows), pop, unit_minutes, names, tt, cells, res)
+    return CatchmentDetail(_table(rows), pop, unit_minutes, names, tt, cells, res, unit_outside)
 
 
 def _row(site_id: str | None, group_id: str, mode: str, direction: str, band: float, geom: shapely.Geometry,
@@ -789,6 +838,7 @@ def catchments(
         union. ``truncated``: the catchment reaches the edge of the loaded
         network, so its figures are lower bounds.
     """
+    network = as_network(network)
     out = catchment_detail(network, sites, minutes=minutes, union=union, direction=direction,
                            resolution=resolution, access_max_m=access_max_m, population=population,
                            data_dir=data_dir).table
@@ -848,15 +898,17 @@ def people_reached(
     -------
     pandas.DataFrame
         One row per band: ``minutes, people, people_16_59, people_unknown,
-        lsoas, imd_1..imd_10``.
+        people_outside_network, outside_network_share, lsoas, imd_1..imd_10``.
     """
+    network = as_network(network)
     bands = check_minutes(minutes)
     g = as_sites(sites)
     g["group_id"] = "all"
     det = catchment_detail(network, g, minutes=bands, union=True, direction=direction, population=population,
                            data_dir=data_dir, polygons=False)
     arrays = _PopArrays.of(det.population)
-    return pd.DataFrame([{"minutes": b, **_people_in_reach(arrays, det.unit_minutes[0], b)} for b in bands])
+    outside = None if det.outside_minutes is None else det.outside_minutes[0]
+    return pd.DataFrame([{"minutes": b, **_people_in_reach(arrays, det.unit_minutes[0], b, outside)} for b in bands])
 
 
 def lsoa_times(

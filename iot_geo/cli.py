@@ -181,11 +181,24 @@ def data_fetch(
 ) -> None:
     """Download datasets into the data directory, verifying each sha256.
 
+    osm:REGION downloads the OpenStreetMap extract of a Geofabrik region id (rutland, leicestershire,
+    greater-london, england, ...) into osm/, md5-checked; --base-url then names a mirror of Geofabrik.
+
     Example: iot-geo data fetch lep2021 lad2017 --data-dir ~/iot-data
+
+    Example: iot-geo data fetch osm:rutland
     """
     from iot_geo.sources.catalogue import fetch
+    from iot_geo.sources.geofabrik import PREFIX, fetch_osm
 
     _set_data_dir(data_dir)
+    regions = [n for n in names or [] if n.startswith(PREFIX)]
+    for r in regions:
+        got = fetch_osm(r, base_url=base_url, show_progress=err.is_terminal)
+        err.print(f"{r}: {got} (use it as --network {got.name})")
+    names = [n for n in names or [] if not n.startswith(PREFIX)]
+    if regions and not names:
+        return
     paths = fetch(names or None, base_url=base_url, force=force, show_progress=err.is_terminal)
     err.print(f"{len(paths)} file(s) present and intact in {settings.get_data_dir()}")
 
@@ -306,9 +319,11 @@ def providers_cmd(
 @app.command("catchment")
 def catchment_cmd(
     minutes: Annotated[list[float], typer.Option("--minutes", help="Bands in minutes (repeat or list).")],
-    network: Annotated[Path | None, typer.Option("--network", help="OSM (.osm.pbf/.osm/.osm.bz2) or GraphML file.")
+    network: Annotated[Path | None, typer.Option("--network", help="OSM (.osm.pbf/.osm/.osm.bz2) or GraphML file: "
+                                                 "a name in the data directory's osm/ (see `iot-geo networks`) or a path.")
                        ] = None,
-    gtfs: Annotated[Path | None, typer.Option("--gtfs", help="GTFS feed (zip or folder) for --mode transit.")] = None,
+    gtfs: Annotated[Path | None, typer.Option("--gtfs", help="GTFS feed (zip or folder) for --mode transit: a name "
+                                                             "in the data directory's gtfs/ or a path.")] = None,
     arrive_by: Annotated[str, typer.Option("--arrive-by", help="Transit: arrive by HH:MM (or depart at, with "
                                                                "--direction from_site).")] = "09:00",
     window: Annotated[float, typer.Option("--window", help="Transit: minutes of the arrival window.")] = 30.0,
@@ -346,7 +361,7 @@ def catchment_cmd(
     import pandas as pd  # deferred on purpose: see the note at the top
 
     from iot_geo.catchment import as_sites, catchments, parse_site_arg
-    from iot_geo.network import load_network
+    from iot_geo.network import find_network, load_network
     from iot_geo.outputs import check_output, write_csv, write_gpkg
 
     _set_data_dir(data_dir)
@@ -368,6 +383,7 @@ def catchment_cmd(
     if source is None:
         raise IotGeoError("--mode transit needs --gtfs FEED" if mode == "transit" else
                           "no --network given: name a road network file (OSM or GraphML)")
+    source = find_network(source, mode)
     for target in (output, csv):
         if target is not None:
             check_output(target, [source, sites])
@@ -404,18 +420,19 @@ def catchment_cmd(
         write_csv(result, csv, [source, sites], provenance=st)
         err.print(f"wrote {csv}")
     cols = ["site_id" if not union else "group_id", "minutes", "area_km2", "people", "people_16_59",
-            "people_unknown", "truncated"]
+            "people_unknown", "people_outside_network", "truncated"]
     emit(result[cols] if fmt == "table" else result, fmt, title=f"{mode} catchments ({direction})")
 
 
-Networks = Annotated[list[Path] | None, typer.Option("--network", help="Road network file(s): OSM or GraphML "
+Networks = Annotated[list[Path] | None, typer.Option("--network", help="Road network file(s): OSM or GraphML, by "
+                                                                      "name in the data directory's osm/ or path "
                                                                       "(repeat for several areas).")]
 Mode = Annotated[str, typer.Option("--mode", help="drive, cycle or walk.")]
 SkipInvalid = Annotated[bool, typer.Option("--skip-invalid", help="Compute the valid bids; report the others.")]
 
 
 def _networks(paths: list[Path] | None, mode: str, *, required: bool = True) -> list[Any]:
-    from iot_geo.network import load_network
+    from iot_geo.network import find_network, load_network
 
     if not paths:
         if required:
@@ -423,6 +440,7 @@ def _networks(paths: list[Path] | None, mode: str, *, required: bool = True) -> 
         return []
     nets = []
     for p in paths:
+        p = find_network(p, mode)
         net = load_network(p, mode=mode, progress=err.is_terminal)
         if net.source.get("cached"):
             err.print(f"reused the cached {mode} network for {p.name}")
@@ -747,6 +765,26 @@ def report_cmd(
     paths = write_report(a, output, offline_map=_offline_default(offline), inputs=[bids, *(network or [])],
                          provenance=_stamp(nets, minutes=a.minutes), overwrite=overwrite)
     err.print(f"wrote {len(paths)} files into {output}: open {output / 'index.html'}")
+
+
+@app.command("networks")
+def networks_cmd(data_dir: DataDir = None, fmt: Format = "table") -> None:
+    """List the networks in the data directory (osm/ and gtfs/): modes, nodes, bounds, data date, cached or not.
+
+    Nodes and bounds come from a cached build (a network not yet built shows none; any command that uses it
+    builds it); bounds are the file's own where its header gives them.
+
+    Example: iot-geo networks --data-dir ../shared/data
+    """
+    from iot_geo.network import list_networks
+
+    _set_data_dir(data_dir)
+    df = list_networks()
+    if df.empty:
+        err.print(f"no networks in {settings.get_data_dir()}/osm or /gtfs: run `iot-geo data fetch osm:REGION` "
+                  "or copy an .osm.pbf there")
+        return
+    emit(df, fmt, title=f"networks in {settings.get_data_dir()}")
 
 
 #: The demo: each example bid file with the shared road network that covers it and bands that suit its size.

@@ -76,8 +76,9 @@ def test_points_on_the_same_segment_go_direct(line):
                            crs=27700)
     t = times_to_points(line, pts, site, max_minutes=30)
     assert t["a"].iloc[0] == pytest.approx(1.0)  # 1 km along the same road
-    # the second point is on the one-way street 1 -> 2, which runs away from the site
-    assert np.isnan(t["a"].iloc[1])
+    # the second point is by the one-way street 1 -> 2, a dead end away from the site: it starts instead from
+    # the nearest road that leads back (node 1, 510 m on foot at 6 km/h), then 1.5 km to the site
+    assert t["a"].iloc[1] == pytest.approx(np.hypot(500, 100) / 100 + 1.5)
     frm = times_to_points(line, pts, site, max_minutes=30, direction="from_site")
     assert frm["a"].iloc[1] == pytest.approx(1.5 + 0.5 + 1.0)
     assert np.isnan(t["minutes"].iloc[2]) and pd.isna(t["nearest_site"].iloc[2])
