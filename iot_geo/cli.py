@@ -520,6 +520,8 @@ def evidence_cmd(
 
     Example: iot-geo evidence data/examples/rutland.yaml --network rutland-2022-07-20.osm.pbf --minutes 30 45
     """
+    import pandas as pd  # deferred on purpose: `iot-geo --help` stays fast
+
     from iot_geo.evidence import SMI_NOTE, area_evidence, evidence_table
     from iot_geo.evidence import _fmt as _fmt_evidence
     from iot_geo.outputs import write_csv
@@ -887,6 +889,8 @@ def provenance_cmd(
 
 def _batch_items(bids: list[Path] | None, providers: str | None, sites: Path | None) -> Any:
     """Bids (one catchment per bid) or sites (providers of some types and/or a CSV; one per site)."""
+    import pandas as pd  # deferred on purpose: `iot-geo --help` stays fast
+
     from iot_geo.catchment import as_sites
 
     if bids and (providers or sites):
@@ -1004,6 +1008,7 @@ def _one_network(network: Path | None, gtfs: Path | None, mode: str, arrive_by: 
 def _site_set(bids: list[Path] | None, providers: str | None, sites: Path | None, site: list[str] | None) -> Any:
     """Sites from bid files (every site of every bid), provider types, a CSV and NAME=LAT,LON options, together."""
     import geopandas as gpd
+    import pandas as pd  # deferred on purpose: `iot-geo --help` stays fast
 
     from iot_geo.catchment import as_sites, parse_site_arg
 
@@ -1120,6 +1125,8 @@ def where_next_cmd(
 
     Example: iot-geo where-next --site "Oakham=52.6707,-0.7270" --k 2 --network rutland.osm.pbf --minutes 15
     """
+    import pandas as pd  # deferred on purpose: `iot-geo --help` stays fast
+
     from iot_geo.batch import where_next
 
     _set_data_dir(data_dir)

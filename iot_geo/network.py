@@ -671,7 +671,8 @@ class TravelNetwork:
 
         The main component is the largest set of nodes that can all reach each other. A one-way road that
         leaves it for a dead end (a carriageway cut by the edge of an extract) can be reached from it but
-        leads nowhere; a one-way road that only enters it can be left but never reached.
+        leads nowhere; a one-way road that only enters it can be left but never reached. A network in which
+        no two nodes reach each other (one-way roads only, without a loop) has no main part: every node counts.
         """
         if self._reach is None:
             from scipy.sparse.csgraph import breadth_first_order, connected_components
@@ -680,6 +681,9 @@ class TravelNetwork:
             _, labels = connected_components(self.csr, directed=True, connection="strong")
             main = int(np.bincount(labels).argmax()) if n else 0
             members = np.flatnonzero(labels == main)
+            if len(members) <= 1:  # no two nodes reach each other (one-way roads only, no loop): no main part
+                self._reach = (np.ones(n, dtype=bool), np.ones(n, dtype=bool))
+                return self._reach
             # a virtual node n joined to every member both ways: one search each way finds all
             hub_u = np.concatenate([self.edge_u, np.full(len(members), n), members])
             hub_v = np.concatenate([self.edge_v, members, np.full(len(members), n)])

@@ -170,7 +170,7 @@ PARTIAL_TAG = ".iot-geo-partial."
 
 #: What a report written before the marker existed holds (recognised with its page's provenance stamp).
 _OLD_REPORT_FILES = re.compile(r"(index|map)\.html|tables\.xlsx|layers\.gpkg|overview\.png|bid-[a-z0-9-]+\.png|"
-                               r"(people|hub_spoke|overlap|checks|bids)(\.csv|\.provenance\.json)")
+                               r"(people|hub_spoke|overlap|checks|bids|evidence)(\.csv|\.provenance\.json)")
 
 
 def _marker_files(folder: Path) -> set[str] | None:
@@ -357,6 +357,20 @@ def write_cache(path: Path, write: Callable[[Path], None], what: str) -> bool:
         return False
 
 
+def promote(src: Path, path: str | os.PathLike[str], *, what: str = "", internal: bool = False) -> Path:
+    """Move a finished file iot-geo wrote under a name of its own (a resumable download's part) into place.
+
+    The move is atomic (a rename in the same folder); the target is checked as every output is
+    (:func:`check_output`), and a failure is one :class:`InvalidInputError` naming the path.
+    """
+    out = check_output(path, internal=internal)
+    try:
+        os.replace(src, out)
+    except OSError as exc:
+        raise InvalidInputError(f"{what + ' ' if what else ''}{out} was not written: {exc.strerror or exc}") from None
+    return out
+
+
 def write_gpkg(layers: dict[str, gpd.GeoDataFrame | pd.DataFrame], path: str | os.PathLike[str],
                inputs: Iterable[str | os.PathLike[str] | None] = (), *,
                provenance: dict[str, object] | None = None) -> Path:
@@ -392,9 +406,9 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame | pd.DataFrame], path: str | o
 
 
 def write_text(text: str, path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None] = (),
-               *, what: str = "the page") -> Path:
-    """Write a text file (a page, a stamp) atomically; never over an input."""
-    with atomic(path, inputs, what=what) as tmp:
+               *, what: str = "the page", internal: bool = False) -> Path:
+    """Write a text file (a page, a stamp) atomically; never over an input (``internal``: iot-geo's own data files)."""
+    with atomic(path, inputs, what=what, internal=internal) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path).expanduser()
 

@@ -137,7 +137,7 @@ def _stream(url: str, part: Path, session: requests.Session, progress: Any) -> N
                 raise DownloadError(f"{url}: HTTP {resp.status_code} {resp.reason}")
             length = resp.headers.get("Content-Length")
             total = have + int(length) if length is not None and length.isdigit() else None
-            task = progress.add_task(part.name.lstrip(".").removesuffix(".part"), total=total,
+            task = progress.add_task(part.name.lstrip(".").split(".osm.pbf")[0] + ".osm.pbf", total=total,
                                      completed=have) if progress is not None else None
             got = have
             with open(part, "ab" if have else "wb") as out:
@@ -248,12 +248,11 @@ def fetch_osm(
     meta = {"region": reg.id, "name": reg.name, "parent": reg.parent, "url": url, "index_url": reg.pbf_url,
             "md5": md5, "replication_timestamp": stamp,
             "downloaded_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "licence": LICENCE}
-    tmp_side = side.with_name(f".{side.name}.part")
-    tmp_side.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     if target.exists() and _md5_file(target) != md5 and not side.exists():
         part.unlink(missing_ok=True)
-        tmp_side.unlink(missing_ok=True)
         raise InvalidInputError(f"{target} exists and was not written by iot-geo; move it away and fetch again")
-    os.replace(part, target)
-    os.replace(tmp_side, side)
+    from iot_geo.outputs import promote, write_text
+
+    promote(part, target, what="the OpenStreetMap extract", internal=True)
+    write_text(json.dumps(meta, indent=1) + "\n", side, what="the extract's source record", internal=True)
     return target
