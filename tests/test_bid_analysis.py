@@ -139,7 +139,7 @@ def test_suggest_spokes_keeps_spokes_apart(road, people):
     one = suggest_spokes(road, hub, cands, k=1, minutes=2, population=people)  # default gap: 10 minutes
     assert one.attrs["min_gap"] == 10.0 and one.attrs["excluded_near_hub"] == 2  # c6 and c14
     assert one.attrs["candidates"] == 3 and list(one["site_id"]) == ["c25"]
-    with pytest.raises(InvalidInputError, match="no 2 sites could be chosen .*minimum gap"):
+    with pytest.raises(InvalidInputError, match=r"no 2 sites could be chosen .*minimum gap"):
         suggest_spokes(road, hub, cands, k=2, minutes=2, population=people)  # c16, c17, c25 all within 10 min
     two = suggest_spokes(road, hub, cands, k=2, minutes=2, min_gap=5, population=people)
     # c6 is excluded (1 min); c16 and c17 cannot both be chosen; c17 reaches km 15..19 (people 1600..2000)
