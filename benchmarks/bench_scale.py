@@ -55,7 +55,9 @@ reload_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 t = time.perf_counter()
 to_main, from_main = net._main_reach()
 out_reach = time.perf_counter() - t
-ok = np.flatnonzero(to_main & from_main & (net.node_x < 690_000) & (net.node_y < 1_200_000))  # inside GB's grid
+# where England's LSOA centroids are (a tiled network reaches far beyond England)
+ok = np.flatnonzero(to_main & from_main & (net.node_x > 350_000) & (net.node_x < 550_000) & (net.node_y > 150_000)
+                    & (net.node_y < 450_000))
 rng = np.random.default_rng(0)
 pick = ok[rng.choice(len(ok), n_sites, replace=False)]
 import pandas as pd
