@@ -628,7 +628,8 @@ class TravelNetwork:
             from iot_geo.catchment import sample_segments
 
             cell, r = COVERAGE_CELL_M, COVERAGE_CLOSE_CELLS
-            x, y, _, _ = sample_segments(self, np.arange(len(self.seg_a)), cell / 2)
+            # points a cell apart fall in the same or a touching cell: the road's trace has no gaps
+            x, y, _, _ = sample_segments(self, np.arange(len(self.seg_a)), cell)
             pad = r + 2
             x0, y0 = float(x.min()) - pad * cell, float(y.min()) - pad * cell
             ix = ((x - x0) // cell).astype(np.int64)
