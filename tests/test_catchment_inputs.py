@@ -67,7 +67,7 @@ def test_parse_site_arg():
     assert parse_site_arg("Oakham=52.67,-0.73") == ("Oakham", 52.67, -0.73)
     assert parse_site_arg(" A = B =52.5,-1") == ("A = B", 52.5, -1.0)  # the last '=' separates
     for bad in ("Oakham", "Oakham=52.67", "Oakham=a,b", "Oakham=1,2,3"):
-        with pytest.raises(InvalidInputError, match=r"expected NAME=LAT,LON, for example 'Oakham=52.67,-0.73'"):
+        with pytest.raises(InvalidInputError, match=r"expected NAME=LAT,LON or NAME=POSTCODE, for example 'Oakham=52.67,-0.73'"):
             parse_site_arg(bad)
     with pytest.raises(InvalidInputError, match="the site needs a name before '='"):
         parse_site_arg(" =52.6,-0.7")
@@ -101,7 +101,8 @@ def test_rows_keep_fractional_bands_and_column_order(road):
     assert whole["minutes"].dtype.kind == "i"  # whole bands are written as whole minutes
     assert list(c.columns[:10]) == ["site_id", "group_id", "mode", "direction", "minutes", "area_km2", "people",
                                     "people_16_59", "people_unknown", "truncated"]
-    assert list(c.columns[10:]) == ["lsoas", *[f"imd_{d}" for d in range(1, 11)], "geometry"]
+    assert list(c.columns[10:]) == ["people_outside_network", "outside_network_share", "lsoas",
+                                    *[f"imd_{d}" for d in range(1, 11)], "geometry"]
     assert list(c["mode"]) == ["drive"] * 2 and list(c["direction"]) == ["to_site"] * 2
     assert list(c["group_id"]) == ["all"] * 2 and list(c["people"]) == [0.0, 0.0]
     # the area: x km along the road leaves (t - x) minutes to walk off it at 100 m a minute, on both sides and

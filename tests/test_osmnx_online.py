@@ -96,7 +96,8 @@ class FakeOsm:
 def fake_osm(data_dir):
     import osmnx as ox
 
-    server = FakeOsm(*_osm_elements(data_dir / "osm" / "rutland-2022-07-20-drive.osm.bz2"))
+    # every highway (service roads too: the drive rules keep them), as Overpass would answer the drive query
+    server = FakeOsm(*_osm_elements(data_dir / "osm" / "rutland-2022-07-20-highways.osm.bz2"))
     saved = {k: getattr(ox.settings, k) for k in ("overpass_url", "nominatim_url", "use_cache",
                                                   "overpass_rate_limit", "doh_url_template")}
     ox.settings.overpass_url = server.url + "/api"

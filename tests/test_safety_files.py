@@ -403,7 +403,9 @@ def test_four_concurrent_first_runs_on_an_empty_cache(tmp_path, data_dir):
     results = [p.communicate(timeout=600) for p in procs]
     for p, (_out, err) in zip(procs, results, strict=True):
         assert p.returncode == 0, err
-    assert len({o for o, _ in results}) == 1
+    # the same population and network in every process (a process that starts late may already find the network
+    # another one cached: that is allowed, and says so)
+    assert len({tuple(o.split()[:3]) for o, _ in results}) == 1
     # the caches they left give the same answers
     from iot_geo import load_network
     from iot_geo.sources import population
@@ -418,7 +420,8 @@ def test_four_concurrent_first_runs_on_an_empty_cache(tmp_path, data_dir):
         settings.cache_dir = old
         population._load.cache_clear()
     digest = hashlib.sha256(pop.to_csv().encode()).hexdigest()
-    assert results[0][0].split() == [digest, str(again.n_nodes), str(again.n_edges), "False"]
+    assert results[0][0].split()[:3] == [digest, str(again.n_nodes), str(again.n_edges)]
+    assert "False" in {o.split()[3] for o, _ in results}  # at least the first built it
     assert again.source["cached"]
     leftovers = [str(p.relative_to(cache)) for p in cache.rglob("*") if p.name.startswith(".")]
     assert leftovers == []
