@@ -890,3 +890,13 @@ def test_large_catchment_area_in_km2(grid):
                        population=population([("C", g(10, 10), 1.0, 1.0, 1)]))
     area = c.geometry.iloc[0].area / 1e6
     assert area > 100 and c["area_km2"].iloc[0] == round(area, 4)
+
+
+def test_hub_spoke_share_is_exact_where_the_network_covers_the_lep(grid, monkeypatch):
+    calls = _world(monkeypatch, lep=_layer("E37000042", box(X0 + 5000, Y0 + 5000, X0 + 15_000, Y0 + 15_000)))
+    pop = population([("R", g(10, 10), 30.0, 1.0, 1), ("U", g(10, 14), 70.0, 1.0, 1)])
+    bid = make_bid("h", [("hub", "hub", g(10, 10)), ("spoke", "spoke", g(12, 10))], lep_names=["Test"])
+    h = hub_spoke(grid, bid, minutes=[2], population=pop, data_dir="dd").set_index("site_id").loc["(network)"]
+    assert ("lep", "dd") in calls
+    assert not h["truncated"] and not h["area_share_is_lower_bound"]  # streets all round, LEP inside them
+    assert h["area_people"] == 100 and h["area_share"] == 0.3

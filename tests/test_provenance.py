@@ -103,3 +103,33 @@ def test_stamp_of_a_timetable_and_paths_that_do_not_exist(data_dir):
     assert st["call"] == ["iot-geo", "catchment", "no/such/folder/x.csv", "plain"]
     assert st["options"] == {}
     assert isinstance(st["networks"][0]["stops"], int)
+
+
+def test_stamp_text_is_sorted_escaped_and_complete(net, tmp_path, data_dir):
+    st = {"b": "é</script>&", "a": 1}
+    assert provenance.dumps(st) == '{\n "a": 1,\n "b": "é</script>&"\n}\n'
+    assert provenance.html_block(st) == ('<script type="application/json" id="iot-geo-provenance">'
+                                         '{"a": 1, "b": "\\u00e9\\u003c/script\\u003e\\u0026"}</script>')
+    page = tmp_path / "p.htm"
+    page.write_text(f"<html>{provenance.html_block(st)}</html>", encoding="utf-8")
+    assert provenance.read(page) == st
+    net.source["place"] = "Oakham, Rutland"
+    new_out = tmp_path / "not-yet.csv"
+    s = provenance.stamp(networks=[net], options={"z": 1, "a": np.int64(2)}, call=["x", str(new_out)],
+                         data_dir=data_dir)
+    assert sorted(s) == ["call", "datasets", "iot_geo_version", "networks", "options"]
+    assert s["networks"][0]["place"] == "Oakham, Rutland"
+    assert s["call"] == ["iot-geo", "x", "not-yet.csv"]  # an output not written yet is a path too
+    assert list(s["options"]) == ["a", "z"] and s["options"]["a"] == 2
+    import sys
+
+    assert provenance.stamp(data_dir=data_dir)["call"][1:] == provenance._plain_args(sys.argv[1:])
+
+
+def test_dataset_checksums_are_remembered_correctly(data_dir, tmp_path):
+    provenance.record("lsoa_centroids")
+    one = provenance.datasets(["imd2019"], data_dir=data_dir)
+    assert {r["dataset"] for r in one} == {"imd2019"}
+    again = provenance.datasets(["imd2019"], data_dir=data_dir)
+    assert again == one and all(r["sha256"] for r in one)
+    assert [r["sha256"] for r in provenance.datasets(["imd2019"], data_dir=tmp_path)] == [None] * len(one)
