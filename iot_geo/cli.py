@@ -7,6 +7,7 @@ saying what and where, and shows a traceback only with ``--debug``.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
 
 # pandas, geopandas and every iot_geo module that needs them are imported inside the commands on purpose
 # (deferred): `iot-geo --help` and the first lines of any command then start in a fraction of a second.
+
+#: A boolean option, shown in --help as a flag (no "<bool>" after it).
+_flag = functools.partial(typer.Option, metavar="")
 
 app = typer.Typer(
     name="iot-geo",
@@ -60,8 +64,8 @@ def _set_data_dir(data_dir: Path | None) -> None:
 @app.callback()
 def _main(
     data_dir: DataDir = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logging.")] = False,
-    allow_modified_data: Annotated[bool, typer.Option(
+    debug: Annotated[bool, _flag("--debug", help="Show tracebacks and debug logging.")] = False,
+    allow_modified_data: Annotated[bool, _flag(
         "--allow-modified-data",
         help="Read dataset files that differ from the catalogue's sha256, with a warning recorded in every "
              "output's provenance (default: such a file is an error).")] = False,
@@ -177,7 +181,7 @@ def data_fetch(
     names: Annotated[list[str] | None, typer.Argument(help="Dataset names (default: all downloadable).")] = None,
     data_dir: DataDir = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="Mirror serving the data directory layout.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Download again even if intact.")] = False,
+    force: Annotated[bool, _flag("--force", help="Download again even if intact.")] = False,
 ) -> None:
     """Download datasets into the data directory, verifying each sha256.
 
@@ -335,9 +339,9 @@ def catchment_cmd(
     sites: Annotated[Path | None, typer.Option("--sites", help="CSV of sites: site_id/name and lat/lon or "
                                                                "easting/northing (group_id optional).")] = None,
     mode: Annotated[str, typer.Option("--mode", help="drive, cycle or walk.")] = "drive",
-    union: Annotated[bool, typer.Option("--union", help="One catchment per group of sites.")] = False,
+    union: Annotated[bool, _flag("--union", help="One catchment per group of sites.")] = False,
     direction: Annotated[str, typer.Option("--direction", help="to_site or from_site.")] = "to_site",
-    free_flow: Annotated[bool, typer.Option("--free-flow", help="Drive at free-flow speeds, not peak speeds.")] = False,
+    free_flow: Annotated[bool, _flag("--free-flow", help="Drive at free-flow speeds, not peak speeds.")] = False,
     park_minutes: Annotated[float | None, typer.Option("--park-minutes", help="Drive: minutes to park and walk to "
                                                        "the door, added to every trip (default 3; 0: driving only).")
                             ] = None,
@@ -428,7 +432,7 @@ Networks = Annotated[list[Path] | None, typer.Option("--network", help="Road net
                                                                       "name in the data directory's osm/ or path "
                                                                       "(repeat for several areas).")]
 Mode = Annotated[str, typer.Option("--mode", help="drive, cycle or walk.")]
-SkipInvalid = Annotated[bool, typer.Option("--skip-invalid", help="Compute the valid bids; report the others.")]
+SkipInvalid = Annotated[bool, _flag("--skip-invalid", help="Compute the valid bids; report the others.")]
 
 
 def _networks(paths: list[Path] | None, mode: str, *, required: bool = True) -> list[Any]:
@@ -474,6 +478,69 @@ def _caught(fn: Any, *args: Any, **kw: Any) -> Any:
     return result
 
 
+MainOut = Annotated[Path | None, typer.Option("-o", "--output", help="The main output; its format by suffix: "
+                                                                   ".csv, .gpkg, .parquet or .xlsx.")]
+SideCsv = Annotated[Path | None, typer.Option("--csv", help="Also write the table as CSV.")]
+SideGpkg = Annotated[Path | None, typer.Option("--gpkg", help="Also write the table as a GeoPackage.")]
+SideXlsx = Annotated[Path | None, typer.Option("--xlsx", help="Also write the table as a spreadsheet (text as text).")]
+TABLE_SUFFIXES = (".csv", ".gpkg", ".parquet", ".xlsx")
+
+
+def _table_targets(output: Path | None, csv: Path | None = None, gpkg: Path | None = None,
+                   xlsx: Path | None = None) -> list[Path]:
+    """The files a table command writes: ``-o`` (by suffix) and the side outputs (each of its own suffix)."""
+    targets = []
+    if output is not None:
+        if output.suffix.lower() not in TABLE_SUFFIXES:
+            raise IotGeoError(f"-o {output}: name a {', '.join(TABLE_SUFFIXES)} file (the format follows the suffix)")
+        targets.append(output)
+    for path, suffix in ((csv, ".csv"), (gpkg, ".gpkg"), (xlsx, ".xlsx")):
+        if path is not None:
+            if path.suffix.lower() != suffix:
+                raise IotGeoError(f"--{suffix[1:]} {path}: name a {suffix} file")
+            targets.append(path)
+    return targets
+
+
+def _check_targets(targets: list[Path], inputs: list[Any]) -> None:
+    """Refuse bad output paths before any work is done."""
+    from iot_geo.outputs import check_output
+
+    for path in targets:
+        check_output(path, inputs)
+
+
+def _save_table(table: Any, layer: str, targets: list[Path], inputs: list[Any], provenance: dict[str, Any]) -> None:
+    """Write one table to every target, each in the format of its suffix (atomically, with provenance)."""
+    import pandas as pd  # deferred on purpose: `iot-geo --help` stays fast
+
+    from iot_geo.outputs import write_csv, write_gpkg, write_xlsx
+
+    for path in targets:
+        suffix = path.suffix.lower()
+        if suffix == ".csv":
+            write_csv(table, path, inputs, provenance=provenance)
+        elif suffix == ".gpkg":
+            write_gpkg({layer: table}, path, inputs, provenance=provenance)
+        elif suffix == ".xlsx":
+            frame = pd.DataFrame(table.drop(columns="geometry")) if "geometry" in table.columns else table
+            write_xlsx({layer: frame}, path, inputs)
+        else:
+            from iot_geo.outputs import write
+
+            write(table, path, options=provenance.get("options", {}))
+        err.print(f"wrote {path}")
+
+
+def _one_bid(b: Any, bid: str | None, path: Path) -> Any:
+    """The bid named by ``--bid``, or the file's only bid when none is named."""
+    if bid is not None:
+        return b[bid]
+    if len(b) != 1:
+        raise IotGeoError(f"{path} holds {len(b)} bids ({', '.join(x.id for x in b)}): name one with --bid")
+    return next(iter(b))
+
+
 @bids_app.command("check")
 def bids_check(
     bids: Annotated[Path, typer.Argument(help="Bid file (YAML, CSV pair or folder, GeoJSON).")],
@@ -481,7 +548,9 @@ def bids_check(
     mode: Mode = "drive",
     minutes: Annotated[list[float] | None, typer.Option("--minutes", help="Bands (the largest is used).")] = None,
     skip_invalid: SkipInvalid = False,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="CSV to write.")] = None,
+    output: MainOut = None,
+    csv: SideCsv = None,
+    xlsx: SideXlsx = None,
     data_dir: DataDir = None,
     fmt: Format = "table",
 ) -> None:
@@ -490,17 +559,15 @@ def bids_check(
     Example: iot-geo bids check data/examples/cambridge.yaml --network cambridge.graphml.gz --minutes 10 15
     """
     from iot_geo.checks import check_bids
-    from iot_geo.outputs import check_output, write_csv
 
     _set_data_dir(data_dir)
-    if output is not None:
-        check_output(output, [bids, *(network or [])])
+    inputs = [bids, *(network or [])]
+    targets = _table_targets(output, csv, None, xlsx)
+    _check_targets(targets, inputs)
     b = _read_bids(bids, skip_invalid)
     nets = _networks(network, mode, required=False)
     table = _caught(check_bids, b, nets or None, minutes=minutes or None)
-    if output is not None:
-        write_csv(table, output, [bids, *(network or [])], provenance=_stamp(nets, minutes=minutes))
-        err.print(f"wrote {output}")
+    _save_table(table, "checks", targets, inputs, _stamp(nets, minutes=minutes))
     emit(table, fmt, title=f"checks for {len(b)} bid(s)")
 
 
@@ -569,11 +636,14 @@ def evidence_cmd(
 @app.command("hubspoke")
 def hubspoke_cmd(
     bids: Annotated[Path, typer.Argument(help="Bid file.")],
-    bid: Annotated[str, typer.Option("--bid", help="The bid id.")],
+    bid: Annotated[str | None, typer.Option("--bid", help="The bid id (not needed when the file holds one bid).")
+                   ] = None,
     network: Networks = None,
     mode: Mode = "drive",
     minutes: Annotated[list[float] | None, typer.Option("--minutes", help="Bands in minutes.")] = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="CSV to write.")] = None,
+    output: MainOut = None,
+    csv: SideCsv = None,
+    xlsx: SideXlsx = None,
     data_dir: DataDir = None,
     fmt: Format = "table",
 ) -> None:
@@ -582,20 +652,21 @@ def hubspoke_cmd(
     Example: iot-geo hubspoke data/examples/rutland.yaml --bid stamford-iot --network rutland.osm.pbf --minutes 10 15 20
     """
     from iot_geo.hub_spoke import hub_spoke
-    from iot_geo.outputs import check_output, write_csv
 
     _set_data_dir(data_dir)
-    if output is not None:
-        check_output(output, [bids, *(network or [])])
+    inputs = [bids, *(network or [])]
+    targets = _table_targets(output, csv, None, xlsx)
+    _check_targets(targets, inputs)
     b = _read_bids(bids, False)
+    chosen = _one_bid(b, bid, bids)
     nets = _networks(network, mode)
-    table = _caught(hub_spoke, nets, b[bid], minutes=minutes or (30, 45, 60))
-    if output is not None:
-        write_csv(table, output, [bids, *(network or [])], provenance=_stamp(nets, bid=bid, minutes=minutes))
-        err.print(f"wrote {output}")
+    table = _caught(hub_spoke, nets, chosen, minutes=minutes or (30, 45, 60))
+    _save_table(table, "hub_spoke", targets, inputs, _stamp(nets, bid=chosen.id, minutes=minutes))
     cols = ["site_id", "role", "minutes", "people_alone", "people_only_here", "people_with_site", "to_hub_minutes",
             "from_hub_minutes", "truncated", "area_share", "area_share_is_lower_bound"]
-    emit(table[cols] if fmt == "table" else table, fmt, title=f"hub and spoke: {bid}")
+    emit(table[cols] if fmt == "table" else table, fmt, title=f"hub and spoke: {chosen.id}")
+    err.print("people_only_here: people no other site of the bid reaches (what the network loses without the site); "
+              "people_with_site: people the hub and the site reach together")
 
 
 @app.command("suggest-spokes")
@@ -607,7 +678,7 @@ def suggest_spokes_cmd(
     minutes: Annotated[float, typer.Option("--minutes", help="Band in minutes.")] = 30.0,
     candidates: Annotated[Path | None, typer.Option("--candidates", help="CSV of your own candidate sites, added to "
                                                                          "the colleges and universities on the network.")] = None,
-    providers: Annotated[bool, typer.Option("--providers/--no-providers", help="Include the FE and sixth-form colleges, "
+    providers: Annotated[bool, _flag("--providers/--no-providers", help="Include the FE and sixth-form colleges, "
                                                                               "UTCs and universities on the network.")] = True,
     min_gap: Annotated[float, typer.Option("--min-gap", help="No spoke within this many minutes of the hub or of "
                                                              "another chosen spoke (0: no rule).")] = 10.0,
@@ -652,8 +723,11 @@ def overlap_cmd(
         "--duplicate-share", help="Shared people share that, with a shared route, means duplication "
                                   "(default 0.25: iot_geo.overlap.DUPLICATE_SHARE).")] = None,
     skip_invalid: SkipInvalid = False,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="CSV of the overlap table.")] = None,
-    gpkg: Annotated[Path | None, typer.Option("--gpkg", help="GeoPackage of catchments and overlap areas.")] = None,
+    output: MainOut = None,
+    csv: SideCsv = None,
+    gpkg: Annotated[Path | None, typer.Option("--gpkg", help="GeoPackage of catchments, overlap areas and sites.")
+                    ] = None,
+    xlsx: SideXlsx = None,
     data_dir: DataDir = None,
     fmt: Format = "table",
 ) -> None:
@@ -663,26 +737,24 @@ def overlap_cmd(
     """
     import pandas as pd  # deferred on purpose: see the note at the top
 
-    from iot_geo.outputs import check_output, write_csv, write_gpkg
+    from iot_geo.outputs import write_gpkg
     from iot_geo.overlap import DUPLICATE_SHARE, bid_catchments, overlap
 
     if duplicate_share is None:
         duplicate_share = DUPLICATE_SHARE
     _set_data_dir(data_dir)
-    for target in (output, gpkg):
-        if target is not None:
-            check_output(target, [bids, *(network or [])])
+    inputs = [bids, *(network or [])]
+    targets = _table_targets(output, csv, None, xlsx)
+    _check_targets(targets + ([gpkg] if gpkg is not None else []), inputs)
     b = _read_bids(bids, skip_invalid)
     nets = _networks(network, mode)
     bc = bid_catchments(nets, b, minutes=minutes or (30, 45, 60))
-    table = _caught(overlap, bc, b, duplicate_share=duplicate_share, with_geometry=gpkg is not None)
+    geometry = gpkg is not None or any(t.suffix.lower() in (".gpkg", ".parquet") for t in targets)
+    table = _caught(overlap, bc, b, duplicate_share=duplicate_share, with_geometry=geometry)
     st = _stamp(nets, minutes=list(bc.bands), duplicate_share=duplicate_share)
-    if output is not None:
-        write_csv(table, output, [bids, *(network or [])], provenance=st)
-        err.print(f"wrote {output}")
+    _save_table(table, "overlap", targets, inputs, st)
     if gpkg is not None:
-        write_gpkg({"catchments": bc.table, "overlap": table, "sites": b.sites}, gpkg, [bids, *(network or [])],
-                   provenance=st)
+        write_gpkg({"catchments": bc.table, "overlap": table, "sites": b.sites}, gpkg, inputs, provenance=st)
         err.print(f"wrote {gpkg}")
     cols = ["bid_a", "bid_b", "minutes", "area_both_km2", "people_both", "people_share_a", "people_share_b",
             "duplicate", "reasons"]
@@ -695,11 +767,17 @@ def overlap_cmd(
 
 
 def _offline_default(offline: bool | None) -> bool:
+    """Offline (Leaflet inlined) unless asked otherwise; online, with a warning, where the web assets are missing."""
     from iot_geo.maps import web_assets_dir
 
-    if offline is not None:
-        return offline
-    return (web_assets_dir() / "leaflet" / "dist" / "leaflet.js").is_file()
+    if offline is False:
+        return False
+    if (web_assets_dir() / "leaflet" / "dist" / "leaflet.js").is_file():
+        return True
+    if offline:
+        err.print("[yellow]warning:[/yellow] the web assets are not installed (`npm install --prefix web`), so the "
+                  "map links Leaflet from a CDN and needs the internet", highlight=False)
+    return False
 
 
 @app.command("map")
@@ -709,8 +787,8 @@ def map_cmd(
     network: Networks = None,
     mode: Mode = "drive",
     minutes: Annotated[list[float] | None, typer.Option("--minutes", help="Bands in minutes.")] = None,
-    offline: Annotated[bool | None, typer.Option("--offline/--cdn", help="Inline Leaflet (default when the web "
-                                                                          "assets are installed) or link a CDN.")] = None,
+    offline: Annotated[bool, _flag("--offline/--online", help="Inline Leaflet so the map works without the "
+                                                                   "internet, or link it from a CDN.")] = True,
     png: Annotated[Path | None, typer.Option("--png", help="Also write a static overview picture.")] = None,
     skip_invalid: SkipInvalid = False,
     data_dir: DataDir = None,
@@ -744,9 +822,10 @@ def report_cmd(
     network: Networks = None,
     mode: Mode = "drive",
     minutes: Annotated[list[float] | None, typer.Option("--minutes", help="Bands in minutes.")] = None,
-    offline: Annotated[bool | None, typer.Option("--offline/--cdn", help="Map with Leaflet inlined or from a CDN.")] = None,
+    offline: Annotated[bool, _flag("--offline/--online", help="Map with Leaflet inlined (offline) or "
+                                                                     "from a CDN (online).")] = True,
     skip_invalid: SkipInvalid = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier iot-geo report in that folder "
+    overwrite: Annotated[bool, _flag("--overwrite", help="Replace an earlier iot-geo report in that folder "
                                                                 "(never a folder iot-geo did not write).")] = False,
     data_dir: DataDir = None,
 ) -> None:
@@ -934,7 +1013,7 @@ def batch_cmd(
     arrive_by: Annotated[str, typer.Option("--arrive-by", help="Transit: arrive by HH:MM.")] = "09:00",
     window: Annotated[float, typer.Option("--window", help="Transit: minutes of the arrival window.")] = 30.0,
     day: Annotated[str | None, typer.Option("--day", help="Transit: service day YYYY-MM-DD.")] = None,
-    free_flow: Annotated[bool, typer.Option("--free-flow", help="Drive at speed limits, not peak speeds.")] = False,
+    free_flow: Annotated[bool, _flag("--free-flow", help="Drive at speed limits, not peak speeds.")] = False,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="GeoPackage (.gpkg) or GeoParquet "
                                                                        "(.parquet) of every catchment.")] = None,
     csv: Annotated[Path | None, typer.Option("--csv", help="People table as CSV.")] = None,
@@ -1111,7 +1190,7 @@ def where_next_cmd(
     site: SiteOpt = None,
     candidates: Annotated[Path | None, typer.Option("--candidates", help="CSV of candidate sites (default: FE "
                                                                          "colleges on the network not yet sites).")] = None,
-    deprivation: Annotated[bool, typer.Option("--deprivation", help="People in IMD deciles 1-2 count double.")] = False,
+    deprivation: Annotated[bool, _flag("--deprivation", help="People in IMD deciles 1-2 count double.")] = False,
     network: Annotated[Path | None, typer.Option("--network", help="Road network file (OSM or GraphML).")] = None,
     gtfs: Annotated[Path | None, typer.Option("--gtfs", help="GTFS feed for --mode transit.")] = None,
     mode: Annotated[str, typer.Option("--mode", help="drive, cycle, walk or transit.")] = "drive",

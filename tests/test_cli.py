@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 
@@ -126,3 +127,36 @@ def test_terminal_cells_read_as_a_person_would():
     assert _cell(float("nan"), "people") == "" and _cell(None) == ""
     assert _cell(True, "duplicate") == "True"
     assert _cell(["digital", "construction"]) == "digital, construction"
+
+
+def test_one_meaning_per_option(tmp_path):
+    import openpyxl
+    import yaml
+
+    # -o is the main output, its format by suffix; --csv and --xlsx are side outputs of the same table
+    r = run("bids", "check", "data/examples/cambridge.yaml", "-o", str(tmp_path / "checks.xlsx"),
+            "--csv", str(tmp_path / "checks.csv"), "-f", "csv")
+    assert r.returncode == 0, r.stderr
+    printed = pd.read_csv(io.StringIO(r.stdout))
+    assert pd.read_csv(tmp_path / "checks.csv", comment="#").equals(printed)
+    sheet = openpyxl.load_workbook(tmp_path / "checks.xlsx").active
+    assert [c.value for c in sheet[1]] == list(printed.columns) and sheet.max_row == len(printed) + 1
+    bad = run("bids", "check", "data/examples/cambridge.yaml", "--csv", str(tmp_path / "checks.txt"))
+    assert bad.returncode == 2 and "--csv" in bad.stderr and "name a .csv file" in bad.stderr
+    # --bid is needed only when the file holds more than one bid
+    two = run("hubspoke", "data/examples/rutland.yaml", "--network", "rutland-2022-07-20.osm.pbf", "--minutes", "10")
+    assert two.returncode == 2 and "holds 2 bids (" in two.stderr and "--bid" in two.stderr
+    doc = yaml.safe_load(Path("data/examples/rutland.yaml").read_text())
+    doc["bids"] = [b for b in doc["bids"] if b["id"] == "stamford-iot"]
+    one = tmp_path / "one.yaml"
+    one.write_text(yaml.safe_dump(doc))
+    ok = run("hubspoke", str(one), "--network", "rutland-2022-07-20.osm.pbf", "--minutes", "10", "-f", "csv",
+             "-o", str(tmp_path / "hs.csv"))
+    assert ok.returncode == 0, ok.stderr
+    assert set(pd.read_csv(io.StringIO(ok.stdout))["bid_id"]) == {"stamford-iot"}
+    assert (tmp_path / "hs.csv").is_file() and "people_only_here" in ok.stderr
+    # flags read as flags in --help (typer's own --help line aside)
+    for cmd in (["map"], ["report"], ["catchment"], ["overlap"], ["batch"]):
+        h = run(*cmd, "--help")
+        assert [line for line in h.stdout.splitlines() if "<bool>" in line and "--help" not in line] == [], cmd
+    assert "--offline" in h.stdout or "--online" in run("map", "--help").stdout
