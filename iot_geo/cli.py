@@ -486,28 +486,26 @@ SideXlsx = Annotated[Path | None, typer.Option("--xlsx", help="Also write the ta
 TABLE_SUFFIXES = (".csv", ".gpkg", ".parquet", ".xlsx")
 
 
-def _table_targets(output: Path | None, csv: Path | None = None, gpkg: Path | None = None,
+def _table_targets(inputs: list[Any], output: Path | None, csv: Path | None = None, gpkg: Path | None = None,
                    xlsx: Path | None = None) -> list[Path]:
-    """The files a table command writes: ``-o`` (by suffix) and the side outputs (each of its own suffix)."""
-    targets = []
-    if output is not None:
-        if output.suffix.lower() not in TABLE_SUFFIXES:
-            raise IotGeoError(f"-o {output}: name a {', '.join(TABLE_SUFFIXES)} file (the format follows the suffix)")
-        targets.append(output)
-    for path, suffix in ((csv, ".csv"), (gpkg, ".gpkg"), (xlsx, ".xlsx")):
-        if path is not None:
-            if path.suffix.lower() != suffix:
-                raise IotGeoError(f"--{suffix[1:]} {path}: name a {suffix} file")
-            targets.append(path)
-    return targets
+    """The files a table command writes: ``-o`` (by suffix) and the side outputs (each of its own suffix).
 
-
-def _check_targets(targets: list[Path], inputs: list[Any]) -> None:
-    """Refuse bad output paths before any work is done."""
+    Each is checked before any work is done: never an input, a device or the data directory, then its suffix.
+    """
     from iot_geo.outputs import check_output
 
-    for path in targets:
+    named = [(output, "-o", TABLE_SUFFIXES), (csv, "--csv", (".csv",)), (gpkg, "--gpkg", (".gpkg",)),
+             (xlsx, "--xlsx", (".xlsx",))]
+    targets = []
+    for path, flag, suffixes in named:
+        if path is None:
+            continue
         check_output(path, inputs)
+        if path.suffix.lower() not in suffixes:
+            raise IotGeoError(f"{flag} {path}: name a {', '.join(suffixes)} file"
+                              + (" (the format follows the suffix)" if flag == "-o" else ""))
+        targets.append(path)
+    return targets
 
 
 def _save_table(table: Any, layer: str, targets: list[Path], inputs: list[Any], provenance: dict[str, Any]) -> None:
@@ -562,8 +560,7 @@ def bids_check(
 
     _set_data_dir(data_dir)
     inputs = [bids, *(network or [])]
-    targets = _table_targets(output, csv, None, xlsx)
-    _check_targets(targets, inputs)
+    targets = _table_targets(inputs, output, csv, None, xlsx)
     b = _read_bids(bids, skip_invalid)
     nets = _networks(network, mode, required=False)
     table = _caught(check_bids, b, nets or None, minutes=minutes or None)
@@ -655,8 +652,7 @@ def hubspoke_cmd(
 
     _set_data_dir(data_dir)
     inputs = [bids, *(network or [])]
-    targets = _table_targets(output, csv, None, xlsx)
-    _check_targets(targets, inputs)
+    targets = _table_targets(inputs, output, csv, None, xlsx)
     b = _read_bids(bids, False)
     chosen = _one_bid(b, bid, bids)
     nets = _networks(network, mode)
@@ -744,8 +740,9 @@ def overlap_cmd(
         duplicate_share = DUPLICATE_SHARE
     _set_data_dir(data_dir)
     inputs = [bids, *(network or [])]
-    targets = _table_targets(output, csv, None, xlsx)
-    _check_targets(targets + ([gpkg] if gpkg is not None else []), inputs)
+    targets = _table_targets(inputs, output, csv, None, xlsx)
+    if gpkg is not None:
+        _table_targets(inputs, None, None, gpkg)
     b = _read_bids(bids, skip_invalid)
     nets = _networks(network, mode)
     bc = bid_catchments(nets, b, minutes=minutes or (30, 45, 60))
