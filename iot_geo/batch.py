@@ -365,6 +365,13 @@ def batch(
         ``attrs``: ``skipped`` (sites not on a network: ``mode, group_id, site_id, reason`` records),
         ``tasks``, ``workers``, ``seconds`` (running the tasks) and ``setup_seconds`` (opening networks,
         checking sites).
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> net = ig.load_network("rutland-2022-07-20.osm.pbf")  # in the data directory's osm/ folder
+    >>> ig.batch(net, {"Oakham": (52.6707, -0.7270)}, minutes=[10], workers=0)[["site_id", "minutes"]].values.tolist()
+    [['Oakham', 10]]
     """
     t_start = time.perf_counter()
     bands = check_minutes(minutes)
@@ -572,6 +579,14 @@ def coverage(
         (some catchment reaches the edge of the network: places past it may be covered too, so covered
         figures are lower bounds and cold spots near the edge upper bounds), ``sites``, ``skipped``.
         LSOAs beyond the network's extent are not judged. Sums: :func:`coverage_totals`.
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> net = ig.load_network("rutland-2022-07-20.osm.pbf")  # in the data directory's osm/ folder
+    >>> cov = ig.coverage(net, {"Oakham": (52.6707, -0.7270)}, minutes=15)
+    >>> {"covered", "minutes"} <= set(cov.columns)
+    True
     """
     from iot_geo.locate import locate
 
@@ -611,6 +626,14 @@ def coverage_totals(cov: pd.DataFrame) -> pd.DataFrame:
         ``by`` (``all``, ``lep``, ``region``, ``imd_decile``), ``code, name, lsoas, lsoas_covered,
         people, people_covered, people_not_covered, share_covered`` (and ``people_outside_network``),
         ``truncated``.
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> net = ig.load_network("rutland-2022-07-20.osm.pbf")  # in the data directory's osm/ folder
+    >>> cov = ig.coverage(net, {"Oakham": (52.6707, -0.7270)}, minutes=15)
+    >>> len(ig.coverage_totals(cov)) > 0
+    True
     """
     df = pd.DataFrame(cov.drop(columns="geometry") if "geometry" in cov.columns else cov).copy()
     df["people"] = df["people"].astype(float).fillna(0.0)
@@ -756,6 +779,13 @@ def where_next(
         (the sites' people plus the picks so far), ``weight_added, weight_total``, geometry. ``attrs``:
         ``solver``, ``objective`` (weight covered), ``base_people``, ``greedy_objective``,
         ``candidates``, ``lsoas``, ``weights``.
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> net = ig.load_network("rutland-2022-07-20.osm.pbf")  # in the data directory's osm/ folder
+    >>> len(ig.where_next(net, {"Oakham": (52.6707, -0.7270)}, k=1, minutes=15))
+    1
     """
     (band,) = check_minutes([minutes])
     if not isinstance(k, int | np.integer) or k < 1:

@@ -88,7 +88,15 @@ class Partner:
 
 @dataclass
 class Bid:
-    """One bid, validated. ``sites`` is a GeoDataFrame (EPSG:27700)."""
+    """One bid, validated. ``sites`` is a GeoDataFrame (EPSG:27700).
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> bid = ig.read_bids("data/examples/rutland.yaml")["stamford-iot"]
+    >>> bid.lead_type, len(bid.sites)
+    ('fe_college', 3)
+    """
 
     id: str
     name: str
@@ -130,7 +138,15 @@ def _esc(text: object) -> str:
 
 @dataclass
 class Bids:
-    """A set of validated bids read from one file."""
+    """A set of validated bids read from one file.
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> bids = ig.read_bids("data/examples/cambridge.yaml")
+    >>> isinstance(bids, ig.Bids), len(bids)
+    (True, 3)
+    """
 
     bids: list[Bid]
     vintage: dict[str, int | None]
@@ -777,6 +793,12 @@ def read_bids(
         than :data:`MAX_YAML_ALIAS_NODES` nodes, is refused before it is built.
     DataNotFoundError
         The file does not exist.
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> [b.id for b in ig.read_bids("data/examples/rutland.yaml")]
+    ['stamford-iot', 'oakham-engineering']
     """
     p = Path(path)
     if not p.exists():

@@ -96,6 +96,12 @@ def as_sites(sites: Any, *, where: str = "sites") -> gpd.GeoDataFrame:
     ------
     InvalidInputError
         No sites, duplicate ids, missing or bad coordinates.
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> ig.as_sites({"Oakham": (52.6707, -0.7270)})[["site_id", "name"]].values.tolist()
+    [['Oakham', 'Oakham']]
     """
     if isinstance(sites, dict):
         rows = []
@@ -197,6 +203,14 @@ class TravelTimes:
         The cutoff: nodes beyond it have ``inf``.
     per_site : numpy.ndarray
         ``(n_sites, n_nodes)`` minutes.
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> net = ig.load_network("rutland-2022-07-20.osm.pbf")  # in the data directory's osm/ folder
+    >>> tt = ig.travel_times(net, {"Oakham": (52.6707, -0.7270)}, max_minutes=15)
+    >>> isinstance(tt, ig.TravelTimes), list(tt.sites["site_id"])
+    (True, ['Oakham'])
     """
 
     network: TravelNetwork
@@ -342,6 +356,15 @@ def travel_times(
     Returns
     -------
     TravelTimes
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> net = ig.load_network("rutland-2022-07-20.osm.pbf")  # in the data directory's osm/ folder
+    >>> oakham = {"Oakham": (52.6707, -0.7270)}
+    >>> tt = ig.travel_times(net, oakham, max_minutes=15)
+    >>> bool(0 < tt.min.min() < 15)
+    True
     """
     network = as_network(network)
     _check_direction(direction)
@@ -432,6 +455,15 @@ def times_to_points(
         point's access distance) and ``outside_network`` (the point lies
         outside the network's coverage, beyond the clipped edge of an extract
         or in a gap with no roads: it is not timed, its minutes are NaN).
+
+    Examples
+    --------
+    >>> import pandas as pd, iot_geo as ig
+    >>> net = ig.load_network("rutland-2022-07-20.osm.pbf")  # in the data directory's osm/ folder
+    >>> oakham = {"Oakham": (52.6707, -0.7270)}
+    >>> homes = pd.DataFrame({"lat": [52.6585], "lon": [-0.6395]})
+    >>> bool(ig.times_to_points(net, homes, oakham, max_minutes=30)["minutes"].iloc[0] < 30)
+    True
     """
     network = as_network(network)
     tt = times or travel_times(network, sites, max_minutes=max_minutes, direction=direction)
@@ -837,6 +869,14 @@ def catchments(
         ``imd_1``..``imd_10`` (people by IMD decile). ``site_id`` is empty for a
         union. ``truncated``: the catchment reaches the edge of the loaded
         network, so its figures are lower bounds.
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> net = ig.load_network("rutland-2022-07-20.osm.pbf")  # in the data directory's osm/ folder
+    >>> oakham = {"Oakham": (52.6707, -0.7270)}
+    >>> ig.catchments(net, oakham, minutes=(10, 15))["minutes"].tolist()
+    [10, 15]
     """
     network = as_network(network)
     out = catchment_detail(network, sites, minutes=minutes, union=union, direction=direction,
@@ -899,6 +939,14 @@ def people_reached(
     pandas.DataFrame
         One row per band: ``minutes, people, people_16_59, people_unknown,
         people_outside_network, outside_network_share, lsoas, imd_1..imd_10``.
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> net = ig.load_network("rutland-2022-07-20.osm.pbf")  # in the data directory's osm/ folder
+    >>> oakham = {"Oakham": (52.6707, -0.7270)}
+    >>> bool(ig.people_reached(net, oakham, minutes=(10,))["people"].iloc[0] > 5000)
+    True
     """
     network = as_network(network)
     bands = check_minutes(minutes)
@@ -920,7 +968,16 @@ def lsoa_times(
     population: gpd.GeoDataFrame | None = None,
     data_dir: str | os.PathLike[str] | None = None,
 ) -> pd.DataFrame:
-    """Minutes from each LSOA centroid near the network to its nearest site (the DfT JTS question)."""
+    """Minutes from each LSOA centroid near the network to its nearest site (the DfT JTS question).
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> net = ig.load_network("rutland-2022-07-20.osm.pbf")  # in the data directory's osm/ folder
+    >>> oakham = {"Oakham": (52.6707, -0.7270)}
+    >>> bool(ig.lsoa_times(net, oakham, max_minutes=10)["minutes"].notna().sum() > 5)
+    True
+    """
     pop = _pop_near(network, _population(data_dir, population))
     t = times_to_points(network, pop, sites, max_minutes=max_minutes, direction=direction)
     return pd.DataFrame(pd.concat([pop.drop(columns="geometry").reset_index(drop=True),

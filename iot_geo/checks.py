@@ -214,6 +214,13 @@ def check_bids(
     pandas.DataFrame
         ``bid_id, check, status, evidence``: one row per bid and check. A failed
         check is a finding about the bid, not an error.
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> c = ig.check_bids(ig.read_bids("data/examples/rutland.yaml"))
+    >>> c.query("bid_id == 'stamford-iot'")["check"].tolist()
+    ['sites_in_area', 'fe_college_involved', 'stem_levels', 'other_bids_same_lep']
     """
     from iot_geo.sources.boundaries import load_areas
     from iot_geo.sources.providers import load_providers

@@ -559,6 +559,13 @@ def area_evidence(
         An area that is not a known district, LEP or combined authority.
     DataNotFoundError
         An evidence file is missing from the data directory.
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> ev = ig.area_evidence("Rutland")
+    >>> int(ev.loc[ev["measure"] == "People aged 16-18", "value"].iloc[0])
+    1591
     """
     from iot_geo.catchment import check_minutes
 

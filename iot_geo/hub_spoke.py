@@ -119,6 +119,14 @@ def hub_spoke(
         reaches, as a share of all its people (people reached outside the area
         do not count, so it is at most 1); a lower bound where the loaded road network does not
         cover the whole area or a catchment is truncated.
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> net = ig.load_network("rutland-2022-07-20.osm.pbf")  # in the data directory's osm/ folder
+    >>> bid = ig.read_bids("data/examples/rutland.yaml")["stamford-iot"]
+    >>> ig.hub_spoke(net, bid, minutes=(10,))["role"].tolist()
+    ['hub', 'spoke', 'spoke', 'network']
     """
     bands = check_minutes(minutes)
     net = pick_network(network, bid.sites, label=f"bid {bid.id!r}")
@@ -257,8 +265,10 @@ def suggest_spokes(
     Examples
     --------
     >>> import iot_geo as ig
-    >>> net = ig.load_network("rutland-2022-07-20.osm.pbf")  # doctest: +SKIP
-    >>> ig.suggest_spokes(net, {"Stamford": (52.6590, -0.4715)}, k=2, minutes=20)  # doctest: +SKIP
+    >>> net = ig.load_network("rutland-2022-07-20.osm.pbf")
+    >>> best = ig.suggest_spokes(net, {"Stamford": (52.6590, -0.4715)}, k=1, minutes=20)
+    >>> best["name"].tolist(), best.attrs["candidates"]
+    (['Harington School'], 1)
     """
     (band,) = check_minutes([minutes])
     if not isinstance(k, int | np.integer) or k < 1:

@@ -166,5 +166,11 @@ def locate(
         One row per point: ``lad_code, lad_name, lep_codes, lep_names`` (lists:
         a place can be in two LEPs), ``ca_code, ca_name, region_code,
         region_name, oa_name, in_england, note`` and the vintages used.
+
+    Examples
+    --------
+    >>> import pandas as pd, iot_geo as ig
+    >>> ig.locate(pd.DataFrame({"lat": [52.67], "lon": [-0.73]}), vintage=2017).loc[0, ["lad_name", "lep_codes"]].tolist()
+    ['Rutland', ['E37000042']]
     """
     return locate_many(points, vintage=vintage, tolerance_m=tolerance_m, data_dir=data_dir)

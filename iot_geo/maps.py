@@ -349,6 +349,13 @@ def make_map(
     folium.Map
         Call ``save(path)`` (or :func:`save_map`, which writes atomically and
         inlines the offline assets).
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> m = ig.make_map(ig.read_bids("data/examples/cambridge.yaml"), providers=False)
+    >>> type(m).__name__
+    'Map'
     """
     from iot_geo.catchment import RESOLUTION_M
     from iot_geo.sources.boundaries import load_areas

@@ -419,6 +419,13 @@ class TravelNetwork:
     Build one with :func:`load_network` (or :meth:`from_raw` for hand-made or
     synthetic networks). Edge times are minutes; ``csr`` holds the graph,
     ``csr_rev`` its reverse (for times *to* a site).
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> net = ig.load_network("rutland-2022-07-20.osm.pbf")  # in the data directory's osm/ folder
+    >>> isinstance(net, ig.TravelNetwork), net.mode
+    (True, 'drive')
     """
 
     mode: str
@@ -1162,6 +1169,13 @@ def load_network(
         The file is not OSM or GraphML, or holds no roads usable for the mode.
     InvalidInputError
         Unknown mode or bad speeds.
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> net = ig.load_network("rutland-2022-07-20.osm.pbf")  # in the data directory's osm/ folder
+    >>> net.mode, net.n_nodes > 1000
+    ('drive', True)
     """
     if mode == "transit":
         from iot_geo.transit import load_transit

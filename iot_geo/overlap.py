@@ -206,6 +206,14 @@ def overlap(
         area_share_b, people_both, people_share_a, people_share_b,
         shared_routes, same_lep, same_ca, duplicate, reasons``; the area and
         people figures are symmetric (``_a`` is the share of bid a's own).
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> cam = ig.load_network("cambridge-2020-drive.graphml.gz")
+    >>> bids = ig.read_bids("data/examples/cambridge.yaml")
+    >>> bool(ig.overlap(cam, bids, minutes=(10,))["duplicate"].all())  # every pair duplicates provision
+    True
     """
     if isinstance(network, BidCatchments):
         bc = network
@@ -278,7 +286,15 @@ def overlap_areas(
     minutes: Sequence[float] | float = (30, 45, 60),
     **kwargs: Any,
 ) -> gpd.GeoDataFrame:
-    """The shared polygons of :func:`overlap`, one per pair and band (for maps)."""
+    """The shared polygons of :func:`overlap`, one per pair and band (for maps).
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> cam = ig.load_network("cambridge-2020-drive.graphml.gz")
+    >>> len(ig.overlap_areas(cam, ig.read_bids("data/examples/cambridge.yaml"), minutes=(10,)))
+    3
+    """
     out = overlap(network, bids, minutes=minutes, with_geometry=True, **kwargs)
     assert isinstance(out, gpd.GeoDataFrame)
     return out

@@ -241,6 +241,12 @@ class Speeds:
         :data:`FREE_FLOW_KMH` entries (roads without a ``maxspeed`` tag).
     limit_factor : float
         Free-flow speed on a tagged road as a share of its limit.
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> ig.Speeds.for_mode("walk").access_kmh
+    4.8
     """
 
     mode: str = "drive"

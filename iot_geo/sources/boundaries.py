@@ -286,6 +286,12 @@ def load_areas(
         Unknown kind or unavailable vintage (the message lists what there is).
     DataNotFoundError
         A file the layer needs is not in the data directory.
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> len(ig.load_areas("lep", vintage=2017))
+    38
     """
     year = resolve_vintage(kind, vintage)
     return _load(kind, year, _root(data_dir)).copy()

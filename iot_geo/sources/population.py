@@ -83,5 +83,11 @@ def load_population(*, data_dir: str | os.PathLike[str] | None = None) -> gpd.Ge
         ``lsoa_code, lsoa_name, people, people_16_59, imd_decile, geometry``
         (EPSG:27700); ``people`` is NaN where unknown (Wales). 34,753 rows on the
         shared data: 32,844 English and 1,909 Welsh.
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> int(ig.load_population()["people"].sum())
+    54728204
     """
     return _load(str(settings.get_data_dir(data_dir).resolve())).copy()

@@ -226,6 +226,12 @@ def load_providers(
     geopandas.GeoDataFrame
         ``provider_id, name, provider_type, postcode, source, geometry`` plus
         ``source_type, town, ofsted, website, other_ids``.
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> "New College Stamford" in set(ig.load_providers(["fe_college"])["name"])
+    True
     """
     gdf, _ = _all(str(settings.get_data_dir(data_dir).resolve()))
     if types is not None:
@@ -252,7 +258,7 @@ def read_providers(
     easting: str | None = None,
     northing: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """Read a user's provider CSV with lat/lon or easting/northing columns.
+    r"""Read a user's provider CSV with lat/lon or easting/northing columns.
 
     Columns: ``name`` (required), ``provider_id`` or ``id`` (else ``user:ROW``),
     ``provider_type`` or ``type`` (else ``other``), ``postcode`` (optional) and
@@ -266,6 +272,14 @@ def read_providers(
         the file and row.
     DataNotFoundError
         If the file does not exist.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, iot_geo as ig
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "mine.csv"
+    >>> _ = path.write_text("name,lat,lon\nOakham Campus,52.6707,-0.7270\n")
+    >>> ig.read_providers(path)[["name", "provider_id"]].values.tolist()
+    [['Oakham Campus', 'user:1']]
     """
     p = Path(path)
     if not p.is_file():
