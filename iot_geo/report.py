@@ -65,6 +65,43 @@ class Analysis:
         return pd.DataFrame(t.drop(columns="geometry")).rename(columns={"group_id": "bid_id"})[
             ["bid_id", "minutes", "people", "people_16_59", "people_unknown", "area_km2", "truncated", "lsoas"]]
 
+    def summary(self, bid_id: str, *, providers: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+        """A bid's paste-ready figures, one row per band.
+
+        ``people``, ``people_16_59``, ``people_most_deprived_20pct`` (IMD deciles 1-2), ``lep_share`` (text:
+        a share, marked "lower bound" where the network does not cover the LEP or the catchment is truncated,
+        or why there is none) and ``providers`` (the FE and sixth-form colleges, UTCs and universities inside
+        the band's catchment, by name and type).
+        """
+        import shapely
+
+        from iot_geo.sources.providers import load_providers
+
+        prov = providers if providers is not None else load_providers(
+            ["fe_college", "sixth_form_college", "utc", "university"])
+        t = self.catchments.table
+        mine = t[t["group_id"] == bid_id]
+        hs = self.hub_spoke[(self.hub_spoke["bid_id"] == bid_id) & (self.hub_spoke["role"] == "network")]
+        share = dict(zip(hs["minutes"], zip(hs["area_share"], hs["area_share_is_lower_bound"], strict=True),
+                         strict=True))
+        rows = []
+        for r in mine.itertuples():
+            inside = prov[shapely.contains_xy(r.geometry, prov.geometry.x.to_numpy(), prov.geometry.y.to_numpy())]
+            got = share.get(r.minutes)
+            if got is None or pd.isna(got[0]):
+                lep = "none: the bid names no LEP or combined authority with people in it"
+            else:
+                lep = f"{got[0]:.1%}" + (" (lower bound: the network or catchment stops short of the area)"
+                                         if got[1] else "")
+            rows.append({
+                "minutes": r.minutes, "people": int(r.people), "people_16_59": int(r.people_16_59),
+                "people_most_deprived_20pct": int(r.imd_1 + r.imd_2),
+                "lep_share": lep,
+                "providers": "; ".join(f"{n} ({t_.replace('_', ' ')})" for n, t_ in
+                                       sorted(zip(inside["name"], inside["provider_type"], strict=True))) or "none",
+            })
+        return pd.DataFrame(rows)
+
     def _repr_html_(self) -> str:
         dup = int(self.overlap["duplicate"].sum()) if len(self.overlap) else 0
         return (f"<b>Analysis</b> of {len(self.bids)} bids, bands {self.minutes} min: "
@@ -154,6 +191,7 @@ def _index_html(a: Analysis, pictures: dict[str, str], map_name: str | None, tit
                        zip(checks["check"], checks["status"], checks["evidence"], strict=True)],
             "people": _table(people[people["bid_id"] == bid.id]),
             "hub_spoke": _table(a.hub_spoke.loc[a.hub_spoke["bid_id"] == bid.id, hs_cols]),
+            "summary": _table(a.summary(bid.id)),
             "evidence": _evidence(a.evidence, bid.id),
             "picture": pictures.get(bid.id),
         })
@@ -188,7 +226,7 @@ def write_report(
     from iot_geo.outputs import atomic_folder, write_csv, write_gpkg, write_text, write_xlsx
 
     target = Path(folder)
-    title = title or f"IoT bids: {Path(a.bids.source).stem}"
+    title = title or (next(iter(a.bids)).name if len(a.bids) == 1 else f"IoT bids: {Path(a.bids.source).stem}")
     with atomic_folder(target, inputs, overwrite=overwrite, what="report") as tmp:
         pictures: dict[str, str] = {}
         catch = a.catchments.table
