@@ -157,15 +157,19 @@ def _evidence_checks(bid: Bid, lsoa_codes: pd.Series, band: float,
 
 
 def _duplicates(bids: Sequence[Bid], network: AnyNetwork | Sequence[AnyNetwork], band: float,
-                pop: gpd.GeoDataFrame, data_dir: str | os.PathLike[str] | None) -> pd.DataFrame:
-    """The overlap rows (largest band) of pairs that duplicate provision."""
+                pop: gpd.GeoDataFrame, data_dir: str | os.PathLike[str] | None,
+                known: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The overlap rows (largest band) of pairs that duplicate provision; ``known``: overlap rows already made."""
     import warnings
 
     from iot_geo.overlap import overlap
 
-    with warnings.catch_warnings():  # truncation is reported by the coverage check
-        warnings.simplefilter("ignore")
-        table = overlap(network, bids, minutes=[band], population=pop, data_dir=data_dir)
+    if known is not None and (known["minutes"] == band).any():
+        table = known[known["minutes"] == band]
+    else:
+        with warnings.catch_warnings():  # truncation is reported by the coverage check
+            warnings.simplefilter("ignore")
+            table = overlap(network, bids, minutes=[band], population=pop, data_dir=data_dir)
     return table[table["duplicate"]]
 
 
@@ -195,6 +199,7 @@ def check_bids(
     minutes: Sequence[float] | float | None = None,
     population: gpd.GeoDataFrame | None = None,
     data_dir: str | os.PathLike[str] | None = None,
+    overlap_table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Check each bid against the competition's rules.
 
@@ -208,6 +213,9 @@ def check_bids(
         Bands; the largest is used (default 30, 45, 60).
     population : GeoDataFrame, optional
     data_dir : path, optional
+    overlap_table : DataFrame, optional
+        :func:`iot_geo.overlap` of the same bids and network, already made (a report has it): the
+        ``duplicate_provision`` check reads its largest band instead of computing it again.
 
     Returns
     -------
@@ -234,7 +242,8 @@ def check_bids(
     from iot_geo.overlap import located_leps
 
     located = located_leps(bid_list, data_dir=data_dir)
-    dups = _duplicates(bid_list, network, band, pop, data_dir) if network is not None and len(bid_list) > 1 else None
+    dups = (_duplicates(bid_list, network, band, pop, data_dir, overlap_table)
+            if network is not None and len(bid_list) > 1 else None)
     for bid in bid_list:
         rows.append(_sites_in_area(bid, data_dir))
         rows.append(_fe_involved(bid))

@@ -131,7 +131,7 @@ def analyse(
         hs = pd.concat([hub_spoke(nets, b, minutes=minutes, population=population, data_dir=data_dir)
                         for b in bids], ignore_index=True)
         step("checks")
-        ch = check_bids(bids, nets, minutes=minutes, population=population, data_dir=data_dir)
+        ch = check_bids(bids, nets, minutes=minutes, population=population, data_dir=data_dir, overlap_table=ov)
         step("area evidence")
         try:
             ev: pd.DataFrame | None = bid_catchment_evidence(bc, population=population, data_dir=data_dir)

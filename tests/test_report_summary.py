@@ -59,3 +59,23 @@ def test_report_shows_the_summary_and_a_one_bid_report_is_titled_with_the_bid(an
     report.write_report(one, tmp_path / "one")
     name = next(iter(one.bids)).name
     assert f"<title>{name}</title>" in (tmp_path / "one" / "index.html").read_text()
+
+
+def test_report_checks_reuse_the_overlap_it_already_made(analysis, monkeypatch):
+    import sys
+
+    dup = analysis.checks[analysis.checks["check"] == "duplicate_provision"].reset_index(drop=True)
+    assert len(dup) == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fresh = ig.check_bids(analysis.bids, analysis.networks, minutes=[10, 15])
+    assert fresh[fresh["check"] == "duplicate_provision"].reset_index(drop=True).equals(dup)
+
+    def no_second_overlap(*a, **k):
+        raise AssertionError("overlap computed again")
+
+    monkeypatch.setattr(sys.modules["iot_geo.overlap"], "overlap", no_second_overlap)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = ig.check_bids(analysis.bids, analysis.networks, minutes=[10, 15], overlap_table=analysis.overlap)
+    assert again[again["check"] == "duplicate_provision"].reset_index(drop=True).equals(dup)
