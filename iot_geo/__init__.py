@@ -17,6 +17,8 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
+from iot_geo.settings import package_version
+
 if TYPE_CHECKING:  # the names below, for type checkers and IDEs; at run time they load on first use
     from iot_geo.batch import batch, coverage, coverage_totals, where_next
     from iot_geo.bids import Bid, Bids, read_bids
@@ -79,13 +81,9 @@ _LAZY: dict[str, str] = {
 
 def __getattr__(name: str) -> Any:
     """Import a public name on first use and keep it (PEP 562)."""
+    value: Any
     if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            value: Any = version("iot-geo")
-        except PackageNotFoundError:  # pragma: no cover - running from a source tree
-            value = "0.0.0"
+        value = package_version()
     elif name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
     else:

@@ -25,14 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from iot_geo import settings
-
-#: Catalogue names read in this process (recorded by ``dataset_path``).
-USED: set[str] = set()
-
-
-def record(name: str) -> None:
-    """Note that a dataset was read."""
-    USED.add(name)
+from iot_geo.sources.catalogue import READ, cached_sha256, get_dataset
 
 
 def datasets(names: Iterable[str] | None = None, *, data_dir: str | os.PathLike[str] | None = None
@@ -41,11 +34,9 @@ def datasets(names: Iterable[str] | None = None, *, data_dir: str | os.PathLike[
 
     A file that differs from the catalogue (read with ``allow_modified_data``) is marked ``modified: true``.
     """
-    from iot_geo.sources.catalogue import cached_sha256, get_dataset
-
     root = settings.get_data_dir(data_dir)
     out = []
-    for name in sorted(set(names) if names is not None else USED):
+    for name in sorted(set(names) if names is not None else READ):
         ds = get_dataset(name)
         for f in ds.files:
             p = root / f.path
@@ -86,8 +77,6 @@ def stamp(
     data_dir: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """A provenance stamp for an output (see the module docstring)."""
-    from iot_geo import __version__
-
     nets = []
     for n in networks:
         if n.mode == "transit":
@@ -98,7 +87,7 @@ def stamp(
                      "edges": int(n.n_edges)})
     used = datasets(data_dir=data_dir)
     out = {
-        "iot_geo_version": __version__,
+        "iot_geo_version": settings.package_version(),
         "datasets": used,
         "networks": nets,
         "options": _jsonable(options or {}),

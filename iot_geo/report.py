@@ -24,7 +24,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from iot_geo import __version__
+from iot_geo import settings
 from iot_geo.bids import Bids
 from iot_geo.catchment import AnyNetwork
 from iot_geo.checks import check_bids
@@ -203,7 +203,7 @@ def _index_html(a: Analysis, pictures: dict[str, str], map_name: str | None, tit
         network_files=", ".join(str(n.source.get("file", "?")) for n in a.networks), map_name=map_name,
         overview=pictures.get("overview"), warnings=a.warnings,
         overlap=_table(pd.DataFrame(a.overlap.drop(columns="geometry"))[overlap_cols]) if len(a.overlap) else None,
-        attributions=ATTRIBUTIONS, version=__version__))
+        attributions=ATTRIBUTIONS, version=settings.package_version()))
 
 
 def write_report(

@@ -101,3 +101,20 @@ def get_base_url() -> str | None:
         return base_url.rstrip("/")
     env = os.environ.get(BASE_URL_ENV)
     return env.rstrip("/") if env else None
+
+
+def package_version() -> str:
+    """iot-geo's installed version, from the package metadata (``"0.0.0"`` in a bare source tree).
+
+    Examples
+    --------
+    >>> from iot_geo.settings import package_version
+    >>> package_version().count(".") >= 2
+    True
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("iot-geo")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0.0.0"

@@ -39,6 +39,7 @@ import shapely
 from iot_geo import settings
 from iot_geo.errors import InvalidInputError
 from iot_geo.sources.catalogue import dataset_path, reading
+from iot_geo.sources.derived import lad17_lep17
 
 KINDS = ("lep", "ca", "lad", "oa", "region")
 VINTAGES: dict[str, tuple[int, ...]] = {
@@ -113,11 +114,8 @@ def _lad(vintage: int, root: str) -> gpd.GeoDataFrame:
 def build_lad17_lep17(*, data_dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """Derive the LAD 2017 -> LEP 2017 table from the two official ONS LSOA lookups.
 
-    For each district: every LEP that any of its LSOAs falls in (through
-    ``LEP17CD1`` or ``LEP17CD2``). ``LEP17CD1`` is the LEP with most LSOAs (ties
-    go to the ONS first column), ``LEP17CD2`` the other one. ``RELATION`` is
-    ``single``, ``overlap`` (the whole district in two LEPs) or ``split`` (its
-    LSOAs divided between two LEPs with none in both).
+    The lookups are read from the data directory (checked against the catalogue);
+    :func:`iot_geo.sources.derived.lad17_lep17` says how the table is derived.
 
     Returns
     -------
@@ -126,49 +124,9 @@ def build_lad17_lep17(*, data_dir: str | os.PathLike[str] | None = None) -> pd.D
         LEP17CD2, LEP17NM2, RELATION, N_LSOA, SHARE_LSOA_LEP1, SHARE_LSOA_LEP2``.
     """
     root = _root(data_dir)
-    lep = _read_csv("lookup_lsoa11_lep2017", root)
-    lad = _read_csv("lookup_lsoa11_lad2017", root)
-    df = lad[["LSOA11CD", "LAD17CD", "LAD17NM"]].merge(lep, on="LSOA11CD", how="inner", validate="1:1")
-    long = pd.concat(
-        [
-            df[["LAD17CD", "LAD17NM", "LSOA11CD", "LEP17CD1", "LEP17NM1"]].rename(
-                columns={"LEP17CD1": "LEP", "LEP17NM1": "LEPNM"}).assign(col=1),
-            df[["LAD17CD", "LAD17NM", "LSOA11CD", "LEP17CD2", "LEP17NM2"]].rename(
-                columns={"LEP17CD2": "LEP", "LEP17NM2": "LEPNM"}).assign(col=2),
-        ]
-    )
-    long = long[long["LEP"] != ""]
-    n_lsoa = df.groupby("LAD17CD").size()
-    counts = (
-        long.groupby(["LAD17CD", "LEP", "LEPNM"]).agg(n=("LSOA11CD", "nunique"), col=("col", "min")).reset_index()
-    )
-    counts = counts.sort_values(["LAD17CD", "n", "col", "LEP"], ascending=[True, False, True, True])
-    rows = []
-    names = df.drop_duplicates("LAD17CD").set_index("LAD17CD")["LAD17NM"]
-    for lad_code, grp in counts.groupby("LAD17CD", sort=True):
-        total = int(n_lsoa[lad_code])
-        first = grp.iloc[0]
-        second = grp.iloc[1] if len(grp) > 1 else None
-        if second is None:
-            relation = "single"
-        else:
-            both = df[(df["LAD17CD"] == lad_code) & (df["LEP17CD2"] != "")]
-            relation = "overlap" if len(both) > 0 else "split"
-        rows.append(
-            {
-                "LAD17CD": lad_code,
-                "LAD17NM": names[lad_code],
-                "LEP17CD1": first["LEP"],
-                "LEP17NM1": first["LEPNM"],
-                "LEP17CD2": "" if second is None else second["LEP"],
-                "LEP17NM2": "" if second is None else second["LEPNM"],
-                "RELATION": relation,
-                "N_LSOA": total,
-                "SHARE_LSOA_LEP1": round(first["n"] / total, 4),
-                "SHARE_LSOA_LEP2": "" if second is None else round(second["n"] / total, 4),
-            }
-        )
-    return pd.DataFrame(rows)
+    lad, lep = (dataset_path(name, data_dir=root) for name in ("lookup_lsoa11_lad2017", "lookup_lsoa11_lep2017"))
+    with reading("lookup_lsoa11_lad2017", lad), reading("lookup_lsoa11_lep2017", lep):
+        return lad17_lep17(lad, lep)
 
 
 @functools.lru_cache(maxsize=4)

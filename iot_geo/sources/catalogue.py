@@ -46,11 +46,16 @@ from iot_geo.errors import (
     IotGeoError,
     ModifiedDataWarning,
 )
+from iot_geo.sources.derived import lad17_lep17
 
 if TYPE_CHECKING:
     import requests  # imported where a download happens: reading data never pays for it
 
 log = logging.getLogger(__name__)
+
+#: Names of the datasets read in this process (by :func:`dataset_path` or :func:`verify_path`);
+#: :func:`iot_geo.provenance.datasets` names them in every output's provenance.
+READ: set[str] = set()
 
 OGL = "Open Government Licence v3.0"
 ODBL = "Open Database License 1.0"
@@ -122,9 +127,9 @@ _LAD17_SHA = {
 
 
 def _build_lad17_lep17(data_dir: Path) -> bytes:
-    from iot_geo.sources.boundaries import build_lad17_lep17
-
-    return build_lad17_lep17(data_dir=data_dir).to_csv(index=False, lineterminator="\n").encode()
+    table = lad17_lep17(*(dataset_path(name, data_dir=data_dir)
+                          for name in ("lookup_lsoa11_lad2017", "lookup_lsoa11_lep2017")))
+    return table.to_csv(index=False, lineterminator="\n").encode()
 
 
 DATASETS: tuple[Dataset, ...] = (
@@ -512,10 +517,8 @@ def dataset_path(name: str, *, data_dir: str | os.PathLike[str] | None = None, i
         If the data directory or the file is missing; the message names both
         and how to get the file.
     """
-    from iot_geo.provenance import record
-
     ds = get_dataset(name)
-    record(name)
+    READ.add(name)
     root = settings.get_data_dir(data_dir)
     if not root.is_dir():
         raise DataNotFoundError(
@@ -685,9 +688,7 @@ def verify_path(path: str | os.PathLike[str], *, data_dir: str | os.PathLike[str
         return
     for ds in DATASETS:
         if any(f.path == rel for f in ds.files):
-            from iot_geo.provenance import record
-
-            record(ds.name)
+            READ.add(ds.name)
             verify(ds, root)
             return
 
