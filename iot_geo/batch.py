@@ -502,7 +502,8 @@ def write_batch(result: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
                 inputs: Sequence[str | os.PathLike[str] | None] = (), provenance: dict[str, Any] | None = None
                 ) -> Path:
     """Write a batch: GeoPackage (``catchments`` and ``people`` layers) or GeoParquet (plus ``NAME.people.csv``)."""
-    from iot_geo.outputs import atomic, write_csv, write_gpkg
+    from iot_geo.files import atomic
+    from iot_geo.outputs import write_csv, write_gpkg
 
     p = Path(path)
     if p.suffix.lower() == ".gpkg":

@@ -365,8 +365,9 @@ def catchment_cmd(
     import pandas as pd  # deferred on purpose: see the note at the top
 
     from iot_geo.catchment import as_sites, catchments, parse_site_arg
+    from iot_geo.files import check_output
     from iot_geo.network import find_network, load_network
-    from iot_geo.outputs import check_output, write_csv, write_gpkg
+    from iot_geo.outputs import write_csv, write_gpkg
 
     _set_data_dir(data_dir)
     frames = []
@@ -492,7 +493,7 @@ def _table_targets(inputs: list[Any], output: Path | None, csv: Path | None = No
 
     Each is checked before any work is done: never an input, a device or the data directory, then its suffix.
     """
-    from iot_geo.outputs import check_output
+    from iot_geo.files import check_output
 
     named = [(output, "-o", TABLE_SUFFIXES), (csv, "--csv", (".csv",)), (gpkg, "--gpkg", (".gpkg",)),
              (xlsx, "--xlsx", (".xlsx",))]
@@ -794,8 +795,8 @@ def map_cmd(
 
     Example: iot-geo map data/examples/cambridge.yaml --network cambridge.graphml.gz --minutes 5 10 15 -o maps/cambridge.html
     """
+    from iot_geo.files import check_output
     from iot_geo.maps import make_map, save_map, save_picture
-    from iot_geo.outputs import check_output
     from iot_geo.overlap import bid_catchments, overlap_areas
 
     _set_data_dir(data_dir)
@@ -830,7 +831,7 @@ def report_cmd(
 
     Example: iot-geo report data/examples/rutland.yaml --network rutland.osm.pbf --minutes 10 15 20 -o reports/rutland/
     """
-    from iot_geo.outputs import check_folder
+    from iot_geo.files import check_folder
     from iot_geo.report import analyse, write_report
 
     _set_data_dir(data_dir)
@@ -1031,7 +1032,7 @@ def batch_cmd(
     inputs = [network, gtfs, sites, *(bids or [])]
     for target in (output, csv):
         if target is not None:
-            from iot_geo.outputs import check_output
+            from iot_geo.files import check_output
 
             check_output(target, inputs)
     topts = {"arrive_by": arrive_by, "window_minutes": window, "day": day}
@@ -1139,7 +1140,7 @@ def coverage_cmd(
     inputs = [network, gtfs, sites, *(bids or [])]
     for target in (output, csv, map_path):
         if target is not None:
-            from iot_geo.outputs import check_output
+            from iot_geo.files import check_output
 
             check_output(target, inputs)
     net = _one_network(network, gtfs, mode, arrive_by, day)

@@ -213,7 +213,8 @@ def write_iots(out: str | os.PathLike[str], *, data_dir: str | os.PathLike[str] 
     """Write the bid file (YAML, with the rule and what was left out in its header) and the match report."""
     import yaml
 
-    from iot_geo.outputs import write_csv, write_text
+    from iot_geo.files import write_text
+    from iot_geo.outputs import write_csv
 
     doc, report = build_iots(data_dir=data_dir)
     left = doc.pop("_left_out")

@@ -627,7 +627,7 @@ def offline_repr_html(m: folium.Map, height: int = 520) -> str:
 def save_map(m: folium.Map, path: str | os.PathLike[str], inputs: Sequence[str | os.PathLike[str] | None] = (),
              *, provenance: dict[str, Any] | None = None) -> Path:
     """Write the map atomically (temporary file, then rename); never over an input; with its provenance stamp."""
-    from iot_geo.outputs import check_output, write_text
+    from iot_geo.files import check_output, write_text
     from iot_geo.provenance import html_block
 
     check_output(path, inputs)
@@ -700,7 +700,7 @@ def save_picture(
     the axes, with the extent set once, rather than a geopandas ``.plot`` per
     layer (each of which rescales and redraws).
     """
-    from iot_geo.outputs import atomic, check_output
+    from iot_geo.files import atomic, check_output
 
     out = check_output(path)
     fig = _picture(bids, catchments=catchments, overlaps=overlaps, title=title, data_dir=data_dir)  # selects Agg

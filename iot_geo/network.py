@@ -872,7 +872,7 @@ class TravelNetwork:
 
     def save(self, path: Path) -> None:
         """Write the network to ``path`` (npz) atomically, with a sha256 of its arrays."""
-        from iot_geo.outputs import atomic
+        from iot_geo.files import atomic
 
         with atomic(path, what="the network", internal=True) as tmp:
             self._write_npz(tmp)
@@ -1238,7 +1238,7 @@ def load_network(
         if status is not None:
             status.stop()
     if cache:
-        from iot_geo.outputs import write_cache
+        from iot_geo.files import write_cache
 
         write_cache(cache_path, net._write_npz, f"the {mode} network cache")
     return net

@@ -222,8 +222,9 @@ def write_report(
     ``folder`` must be new, or an earlier iot-geo report (holding nothing else) with ``overwrite``:
     iot-geo never replaces a folder it did not write (:func:`iot_geo.outputs.check_folder`).
     """
+    from iot_geo.files import atomic_folder, write_text
     from iot_geo.maps import make_map, save_map, save_picture
-    from iot_geo.outputs import atomic_folder, write_csv, write_gpkg, write_text, write_xlsx
+    from iot_geo.outputs import write_csv, write_gpkg, write_xlsx
 
     target = Path(folder)
     title = title or (next(iter(a.bids)).name if len(a.bids) == 1 else f"IoT bids: {Path(a.bids.source).stem}")

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from iot_geo import InvalidInputError, outputs
+from iot_geo import InvalidInputError, files, outputs
 from iot_geo.errors import IotGeoError
 
 
@@ -111,10 +111,10 @@ def test_csv_mid_write_with_provenance_leaves_nothing(tmp_path, monkeypatch):
 
 def test_html_mid_write_keeps_the_previous_page(tmp_path, monkeypatch):
     out = tmp_path / "map.html"
-    outputs.write_text("<html>old</html>", out)
+    files.write_text("<html>old</html>", out)
     fail_writes_under(monkeypatch, tmp_path, limit=10)
     with pytest.raises(InvalidInputError, match="No space left"):
-        outputs.write_text("<html>" + "x" * 100_000 + "</html>", out)
+        files.write_text("<html>" + "x" * 100_000 + "</html>", out)
     monkeypatch.undo()
     assert out.read_text() == "<html>old</html>" and listing(tmp_path) == ["map.html"]
 

@@ -12,7 +12,7 @@ import pyogrio
 import pytest
 from shapely.geometry import Point
 
-from iot_geo import InvalidInputError, outputs
+from iot_geo import InvalidInputError, files, outputs
 
 
 def test_csv_bytes_lists_floats_and_geometry(tmp_path):
@@ -52,27 +52,27 @@ def test_refuses_an_input_and_unwritable_places(tmp_path):
     with pytest.raises(InvalidInputError, match=r"output .*bids\.csv is one of the inputs"):
         outputs.write_csv(pd.DataFrame({"a": [1]}), src, [None, src])
     with pytest.raises(InvalidInputError, match="one of the inputs"):
-        outputs.write_text("x", tmp_path / "." / "bids.csv", [str(src)])
+        files.write_text("x", tmp_path / "." / "bids.csv", [str(src)])
     assert src.read_text() == "keep\n"
     # a different file beside an input is fine, and folders are created
-    assert outputs.write_text("x", tmp_path / "new" / "deeper" / "o.txt", [src]).read_text() == "x"
+    assert files.write_text("x", tmp_path / "new" / "deeper" / "o.txt", [src]).read_text() == "x"
     blocker = tmp_path / "file"
     blocker.write_text("")
     with pytest.raises(InvalidInputError, match=r"cannot write .*file/sub/o\.csv: Not a directory"):
-        outputs.check_output(blocker / "sub" / "o.csv")
-    assert outputs.check_output(tmp_path / "o.csv") == tmp_path / "o.csv"
+        files.check_output(blocker / "sub" / "o.csv")
+    assert files.check_output(tmp_path / "o.csv") == tmp_path / "o.csv"
 
 
 def test_atomic_replaces_only_on_success(tmp_path):
     out = tmp_path / "o.txt"
     out.write_text("old")
-    with pytest.raises(RuntimeError), outputs.atomic(out) as tmp:
+    with pytest.raises(RuntimeError), files.atomic(out) as tmp:
         assert tmp.parent == tmp_path and tmp.name.startswith(".o.") and tmp.suffix == ".txt"
         assert not tmp.exists()  # GDAL wants to create the file itself
         tmp.write_text("new")
         raise RuntimeError("boom")
     assert out.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["o.txt"]
-    with outputs.atomic(out) as tmp:
+    with files.atomic(out) as tmp:
         tmp.write_text("new")
     assert out.read_text() == "new" and sorted(p.name for p in tmp_path.iterdir()) == ["o.txt"]
 

@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from iot_geo import settings
+from iot_geo import files, settings
 from iot_geo.errors import InvalidInputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -79,7 +79,7 @@ def test_every_writer_refuses_devices_fifos_sockets_and_folders(tmp_path):
     df = pd.DataFrame({"a": [1]})
     writers = {
         "csv": lambda p: outputs.write_csv(df, p),
-        "text": lambda p: outputs.write_text("x", p),
+        "text": lambda p: files.write_text("x", p),
         "gpkg": lambda p: outputs.write_gpkg({"t": df}, p),
         "xlsx": lambda p: outputs.write_xlsx({"t": df}, p),
     }
@@ -209,11 +209,11 @@ def test_report_replaces_its_own_report_only_with_overwrite(analysis, written_re
 
 
 def test_report_from_before_the_marker_is_recognised_by_its_provenance_stamp(analysis, tmp_path):
-    from iot_geo import outputs, report
+    from iot_geo import report
 
     folder = tmp_path / "old"
     report.write_report(analysis, folder, provenance={"iot_geo_version": "0.1.0"})
-    (folder / outputs.FOLDER_MARKER).unlink()  # as an earlier version wrote it
+    (folder / files.FOLDER_MARKER).unlink()  # as an earlier version wrote it
     with pytest.raises(InvalidInputError, match="--overwrite"):
         report.write_report(analysis, folder)
     (folder / "keep.txt").write_text("mine")
@@ -221,11 +221,11 @@ def test_report_from_before_the_marker_is_recognised_by_its_provenance_stamp(ana
         report.write_report(analysis, folder, overwrite=True)
     (folder / "keep.txt").unlink()
     report.write_report(analysis, folder, overwrite=True)
-    assert (folder / outputs.FOLDER_MARKER).is_file()
+    assert (folder / files.FOLDER_MARKER).is_file()
     # a page without iot-geo's stamp is not a report of ours
     page = folder / "index.html"
     page.write_text(page.read_text().replace('id="iot-geo-provenance"', 'id="something"'))
-    (folder / outputs.FOLDER_MARKER).unlink()
+    (folder / files.FOLDER_MARKER).unlink()
     with pytest.raises(InvalidInputError, match="not written by iot-geo"):
         report.write_report(analysis, folder, overwrite=True)
 
@@ -247,16 +247,16 @@ def test_report_into_current_folder_data_dir_or_file_is_one_clear_error(analysis
 
 
 def test_killed_report_partial_folders_are_cleaned_only_when_ours_and_dead(analysis, tmp_path):
-    from iot_geo import outputs, report
+    from iot_geo import report
 
     target = tmp_path / "rep"
-    stale = outputs.partial_folder(target)  # what a killed run leaves behind
+    stale = files.partial_folder(target)  # what a killed run leaves behind
     (stale / "index.html").write_text("half")
     users = tmp_path / ".rep.backup"
     users.mkdir()
     (users / "mine.txt").write_text("mine")
-    busy = outputs.partial_folder(target)  # another run, still writing: it holds the lock
-    fd = outputs._lock(busy)
+    busy = files.partial_folder(target)  # another run, still writing: it holds the lock
+    fd = files.lock_folder(busy)
     try:
         report.write_report(analysis, target)
         assert not stale.exists() and busy.is_dir()
@@ -428,20 +428,20 @@ def test_four_concurrent_first_runs_on_an_empty_cache(tmp_path, data_dir):
 
 
 def test_read_only_cache_builds_in_memory_with_one_warning(tmp_path, monkeypatch, data_dir):
-    from iot_geo import load_network, outputs
+    from iot_geo import load_network
     from iot_geo.sources import population
 
     cache = tmp_path / "cache"
     monkeypatch.setattr(settings, "cache_dir", cache)
-    real = outputs.tempfile.mkstemp
+    real = files.tempfile.mkstemp
 
     def read_only(*a, dir=None, **k):
         if dir is not None and Path(dir).resolve().is_relative_to(cache.resolve()):
             raise OSError(errno.EROFS, "Read-only file system")
         return real(*a, dir=dir, **k)
 
-    monkeypatch.setattr(outputs.tempfile, "mkstemp", read_only)
-    outputs._CACHE_WARNED.clear()
+    monkeypatch.setattr(files.tempfile, "mkstemp", read_only)
+    files.CACHE_WARNED.clear()
     population._load.cache_clear()
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -521,11 +521,11 @@ def test_full_disk_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
 
 
 def test_full_disk_in_the_cache_is_one_warning_and_leaves_nothing(tmp_path, monkeypatch, data_dir):
-    from iot_geo import load_network, outputs
+    from iot_geo import load_network
     from iot_geo.sources import population
 
     monkeypatch.setattr(settings, "cache_dir", tmp_path)
-    outputs._CACHE_WARNED.clear()
+    files.CACHE_WARNED.clear()
     real_to_csv = pd.DataFrame.to_csv
     enospc = _partial_then_enospc(1000)
 
@@ -563,7 +563,7 @@ def test_no_fixed_temporary_names_left_in_the_code():
     for p in (REPO / "iot_geo").rglob("*.py"):
         text = p.read_text()
         for needle in ('+ ".part"', '.part")', ".part.png", "os.replace("):
-            if needle in text and p.name != "outputs.py":
+            if needle in text and p.name != "files.py":
                 hits.append(f"{p.name}: {needle}")
     assert hits == []
 

@@ -339,9 +339,9 @@ def test_full_disk_fails_cleanly_and_leaves_inputs(tmp_path, monkeypatch):
 
 
 def test_unwritable_output_folder(tmp_path, monkeypatch):
-    from iot_geo import outputs
+    from iot_geo import files, outputs
 
-    monkeypatch.setattr(outputs.os, "access", lambda *a, **k: False)
+    monkeypatch.setattr(files.os, "access", lambda *a, **k: False)
     with pytest.raises(InvalidInputError, match="permission denied"):
         outputs.write_csv(pd.DataFrame({"a": [1]}), tmp_path / "x" / "out.csv")
 

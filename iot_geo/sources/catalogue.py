@@ -593,7 +593,7 @@ def _read_sha_cache(path: Path | None) -> dict[str, tuple[int, int, str]]:
 
 
 def _write_sha_cache(path: Path, entries: dict[str, tuple[int, int, str]]) -> None:
-    from iot_geo.outputs import atomic
+    from iot_geo.files import atomic
 
     keep = {k: v for k, v in entries.items() if os.path.isfile(k)}
     if len(keep) > SHA_CACHE_MAX:
@@ -736,7 +736,7 @@ def check(*, data_dir: str | os.PathLike[str] | None = None, names: Iterable[str
 
 
 def _atomic_write_bytes(path: Path, payload: bytes) -> None:
-    from iot_geo.outputs import atomic
+    from iot_geo.files import atomic
 
     with atomic(path, what="the derived table", internal=True) as tmp:
         tmp.write_bytes(payload)
@@ -746,7 +746,7 @@ def _download(url: str, dest: Path, f: DataFile, progress: Progress | None, sess
     """Stream ``url`` to ``dest`` through a temporary file, verifying size and sha256."""
     import requests
 
-    from iot_geo.outputs import atomic
+    from iot_geo.files import atomic
 
     h = hashlib.sha256()
     got = 0

@@ -251,7 +251,7 @@ def fetch_osm(
     if target.exists() and _md5_file(target) != md5 and not side.exists():
         part.unlink(missing_ok=True)
         raise InvalidInputError(f"{target} exists and was not written by iot-geo; move it away and fetch again")
-    from iot_geo.outputs import promote, write_text
+    from iot_geo.files import promote, write_text
 
     promote(part, target, what="the OpenStreetMap extract", internal=True)
     write_text(json.dumps(meta, indent=1) + "\n", side, what="the extract's source record", internal=True)

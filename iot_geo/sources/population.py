@@ -60,7 +60,7 @@ def _load(root: str) -> gpd.GeoDataFrame:
         )
         table = table.merge(pop, on="lsoa_code", how="left").merge(imd, on="lsoa_code", how="left")
         table = table.sort_values("lsoa_code").reset_index(drop=True)
-        from iot_geo.outputs import write_cache
+        from iot_geo.files import write_cache
 
         write_cache(cache, lambda tmp: table.to_csv(tmp, index=False), "the population cache")
     geom = gpd.points_from_xy(table["x"], table["y"])
