@@ -21,6 +21,7 @@ import pandas as pd
 
 from iot_geo.errors import InvalidInputError
 from iot_geo.files import atomic, write_text
+from iot_geo.provenance import dumps, sidecar, stamp
 
 #: GDAL stamps GeoPackages with the current time unless pinned; pinned, the same inputs give the same file.
 GPKG_DATE = "2000-01-01T00:00:00Z"
@@ -154,7 +155,6 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], inputs: Iterable[s
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
         if provenance is not None:
-            from iot_geo.provenance import dumps, sidecar
 
             write_text(dumps(provenance), sidecar(path), what="the provenance stamp")
     return Path(path).expanduser()
@@ -214,8 +214,6 @@ def write(result: pd.DataFrame, path: str | os.PathLike[str], *, networks: Itera
     >>> write(gdf, folder / "sites.csv").read_text().splitlines()
     ['site_id,people', 'a,120']
     """
-    from iot_geo.provenance import stamp
-
     out = Path(path).expanduser()
     suffix = out.suffix.lower()
     st = stamp(networks=list(networks), options=options or {})
@@ -225,7 +223,6 @@ def write(result: pd.DataFrame, path: str | os.PathLike[str], *, networks: Itera
         frame = result if isinstance(result, gpd.GeoDataFrame) else pd.DataFrame(result)
         return write_gpkg({layer or out.stem: frame}, out, provenance=st)
     if suffix in (".parquet", ".geoparquet"):
-        from iot_geo.provenance import dumps
 
         frame = flatten_lists(result)
         with atomic(out) as tmp:

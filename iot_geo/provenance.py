@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from iot_geo import settings
+from iot_geo.errors import DataNotFoundError, InvalidInputError
 from iot_geo.sources.catalogue import READ, cached_sha256, get_dataset
 
 
@@ -55,8 +56,15 @@ def warnings_for(used: Sequence[dict[str, Any]]) -> list[str]:
             "used because of --allow-modified-data" for d in used if d.get("modified")]
 
 
-def _plain_args(argv: Sequence[str]) -> list[str]:
-    """Arguments with every path reduced to its file name."""
+def plain_args(argv: Sequence[str]) -> list[str]:
+    """Command-line arguments with every path reduced to its file name (as stamps record the call).
+
+    Examples
+    --------
+    >>> from iot_geo.provenance import plain_args
+    >>> plain_args(["report", "/tmp/bids.yaml", "--out=/tmp/x/rep", "--minutes", "45"])
+    ['report', 'bids.yaml', '--out=rep', '--minutes', '45']
+    """
     out = []
     for a in argv:
         if os.sep in a and (Path(a).exists() or Path(a).parent.exists()):
@@ -91,7 +99,7 @@ def stamp(
         "datasets": used,
         "networks": nets,
         "options": _jsonable(options or {}),
-        "call": ["iot-geo", *_plain_args(call if call is not None else sys.argv[1:])],
+        "call": ["iot-geo", *plain_args(call if call is not None else sys.argv[1:])],
     }
     if modified := warnings_for(used):
         out["warnings"] = modified
@@ -122,8 +130,6 @@ def html_block(st: dict[str, Any]) -> str:
 
 def read(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read the stamp of an output: a CSV's side file, a GeoPackage's table, Parquet metadata or a page's script element."""
-    from iot_geo.errors import DataNotFoundError, InvalidInputError
-
     p = Path(path)
     if not p.exists():
         raise DataNotFoundError(f"{p} not found")

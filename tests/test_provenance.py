@@ -124,7 +124,7 @@ def test_stamp_text_is_sorted_escaped_and_complete(net, tmp_path, data_dir):
     assert list(s["options"]) == ["a", "z"] and s["options"]["a"] == 2
     import sys
 
-    assert provenance.stamp(data_dir=data_dir)["call"][1:] == provenance._plain_args(sys.argv[1:])
+    assert provenance.stamp(data_dir=data_dir)["call"][1:] == provenance.plain_args(sys.argv[1:])
 
 
 def test_dataset_checksums_are_remembered_correctly(data_dir, tmp_path):

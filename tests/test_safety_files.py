@@ -364,7 +364,7 @@ def test_population_cache_temp_names_are_unique(tmp_path, monkeypatch):
     from iot_geo.sources import population
 
     monkeypatch.setattr(settings, "cache_dir", tmp_path)
-    population._load.cache_clear()
+    population.forget_loaded()
     seen: list[str] = []
     real = pd.DataFrame.to_csv
 
@@ -376,7 +376,7 @@ def test_population_cache_temp_names_are_unique(tmp_path, monkeypatch):
     try:
         population.load_population()
     finally:
-        population._load.cache_clear()
+        population.forget_loaded()
     (cache,) = tmp_path.glob("population-*.csv")
     assert len(seen) == 1 and Path(seen[0]).parent == tmp_path
     # not the one fixed name every process shared (``NAME.part``), but one of mkstemp's own
@@ -412,13 +412,13 @@ def test_four_concurrent_first_runs_on_an_empty_cache(tmp_path, data_dir):
 
     old = settings.cache_dir
     settings.cache_dir = cache
-    population._load.cache_clear()
+    population.forget_loaded()
     try:
         pop = population.load_population()
         again = load_network(net)
     finally:
         settings.cache_dir = old
-        population._load.cache_clear()
+        population.forget_loaded()
     digest = hashlib.sha256(pop.to_csv().encode()).hexdigest()
     assert results[0][0].split()[:3] == [digest, str(again.n_nodes), str(again.n_edges)]
     assert "False" in {o.split()[3] for o, _ in results}  # at least the first built it
@@ -442,14 +442,14 @@ def test_read_only_cache_builds_in_memory_with_one_warning(tmp_path, monkeypatch
 
     monkeypatch.setattr(files.tempfile, "mkstemp", read_only)
     files.CACHE_WARNED.clear()
-    population._load.cache_clear()
+    population.forget_loaded()
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             pop = population.load_population()
             net = load_network(data_dir / "osm/rutland-2022-07-20.osm.pbf")
     finally:
-        population._load.cache_clear()
+        population.forget_loaded()
     assert len(pop) == 34_753 and net.n_nodes > 1000
     msgs = [str(w.message) for w in caught]
     assert len(msgs) == 1 and str(cache) in msgs[0] and "Read-only" in msgs[0] and "memory" in msgs[0], msgs
@@ -544,14 +544,14 @@ def test_full_disk_in_the_cache_is_one_warning_and_leaves_nothing(tmp_path, monk
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", to_csv)
     monkeypatch.setattr(np, "savez", savez)
-    population._load.cache_clear()
+    population.forget_loaded()
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             pop = population.load_population()
             net = load_network(data_dir / "osm/rutland-2022-07-20.osm.pbf", cache=True)
     finally:
-        population._load.cache_clear()
+        population.forget_loaded()
     assert len(pop) == 34_753 and net.n_nodes > 1000
     msgs = [str(w.message) for w in caught]
     assert len(msgs) == 1 and "No space left" in msgs[0] and str(tmp_path) in msgs[0], msgs

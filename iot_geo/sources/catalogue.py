@@ -46,6 +46,7 @@ from iot_geo.errors import (
     IotGeoError,
     ModifiedDataWarning,
 )
+from iot_geo.files import atomic
 from iot_geo.sources.derived import lad17_lep17
 
 if TYPE_CHECKING:
@@ -593,7 +594,6 @@ def _read_sha_cache(path: Path | None) -> dict[str, tuple[int, int, str]]:
 
 
 def _write_sha_cache(path: Path, entries: dict[str, tuple[int, int, str]]) -> None:
-    from iot_geo.files import atomic
 
     keep = {k: v for k, v in entries.items() if os.path.isfile(k)}
     if len(keep) > SHA_CACHE_MAX:
@@ -736,7 +736,6 @@ def check(*, data_dir: str | os.PathLike[str] | None = None, names: Iterable[str
 
 
 def _atomic_write_bytes(path: Path, payload: bytes) -> None:
-    from iot_geo.files import atomic
 
     with atomic(path, what="the derived table", internal=True) as tmp:
         tmp.write_bytes(payload)
@@ -746,7 +745,6 @@ def _download(url: str, dest: Path, f: DataFile, progress: Progress | None, sess
     """Stream ``url`` to ``dest`` through a temporary file, verifying size and sha256."""
     import requests
 
-    from iot_geo.files import atomic
 
     h = hashlib.sha256()
     got = 0

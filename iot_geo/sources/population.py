@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from iot_geo import settings
+from iot_geo.files import write_cache
 from iot_geo.geo import to_bng
 from iot_geo.sources.catalogue import dataset_path, get_dataset, reading
 
@@ -60,13 +61,25 @@ def _load(root: str) -> gpd.GeoDataFrame:
         )
         table = table.merge(pop, on="lsoa_code", how="left").merge(imd, on="lsoa_code", how="left")
         table = table.sort_values("lsoa_code").reset_index(drop=True)
-        from iot_geo.files import write_cache
 
         write_cache(cache, lambda tmp: table.to_csv(tmp, index=False), "the population cache")
     geom = gpd.points_from_xy(table["x"], table["y"])
     out = table.drop(columns=["x", "y"])
     out["imd_decile"] = out["imd_decile"].astype("Int64")
     return gpd.GeoDataFrame(out, geometry=geom, crs=settings.crs)
+
+
+def forget_loaded() -> None:
+    """Forget the populations loaded in this process: the next load reads the cache file or the sources again.
+
+    Examples
+    --------
+    >>> from iot_geo.sources.population import forget_loaded, load_population
+    >>> forget_loaded()
+    >>> len(load_population())
+    34753
+    """
+    _load.cache_clear()
 
 
 def load_population(*, data_dir: str | os.PathLike[str] | None = None) -> gpd.GeoDataFrame:
