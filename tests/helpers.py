@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
+from shapely.geometry import Point
 
 from iot_geo.network import RawNetwork, TravelNetwork
 from iot_geo.speeds import Speeds
@@ -44,3 +47,17 @@ def km_per_minute(raw: RawNetwork, mode: str = "drive", access_kmh: float = 6.0)
 
 # Points in Rutland (EPSG:27700 origin offsets keep the hand-built nets inside GB for lat/lon checks)
 X0, Y0 = 480_000.0, 300_000.0
+
+
+def straight_road() -> TravelNetwork:
+    """A straight two-way road 30 km long from (X0, Y0) east; nodes every km; 1 km a minute, access 100 m a minute."""
+    nodes = {i: (X0 + 1000 * i, Y0) for i in range(31)}
+    return km_per_minute(raw_network(nodes, [(i, i + 1, True, True) for i in range(30)]))
+
+
+def people_along_road() -> gpd.GeoDataFrame:
+    """Small areas on :func:`straight_road` every km: 100 * (km + 1) people, 60 * (km + 1) aged 16-59, IMD (km % 10) + 1."""
+    km = np.arange(31)
+    return gpd.GeoDataFrame({"lsoa_code": [f"T{k:03d}" for k in km], "people": 100.0 * (km + 1),
+                             "people_16_59": 60.0 * (km + 1), "imd_decile": pd.array((km % 10) + 1, dtype="Int64")},
+                            geometry=[Point(X0 + 1000 * k, Y0) for k in km], crs=27700)

@@ -9,7 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import X0, Y0, km_per_minute, raw_network
+from helpers import X0, Y0, people_along_road, straight_road
 from shapely.geometry import Point
 
 from iot_geo import InvalidInputError, load_network
@@ -23,18 +23,12 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
 
 @pytest.fixture(scope="module")
 def road():
-    """A straight two-way road 30 km long, 1 km a minute; nodes every km."""
-    nodes = {i: (X0 + 1000 * i, Y0) for i in range(31)}
-    return km_per_minute(raw_network(nodes, [(i, i + 1, True, True) for i in range(30)]))
+    return straight_road()
 
 
 @pytest.fixture(scope="module")
 def people():
-    """Small areas on the road every km, with 100 * (km + 1) people each."""
-    km = np.arange(31)
-    return gpd.GeoDataFrame({"lsoa_code": [f"T{k:03d}" for k in km], "people": 100.0 * (km + 1),
-                             "people_16_59": 60.0 * (km + 1), "imd_decile": pd.array((km % 10) + 1, dtype="Int64")},
-                            geometry=[Point(X0 + 1000 * k, Y0) for k in km], crs=27700)
+    return people_along_road()
 
 
 def make_bid(bid_id, sites, routes=("digital",), lep=("E37000042",)):

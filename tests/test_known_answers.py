@@ -17,7 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import X0, Y0, km_per_minute, raw_network
+from helpers import X0, Y0, km_per_minute, raw_network, straight_road
 from shapely.geometry import Point, box
 
 from iot_geo.bids import Bid, Partner
@@ -37,9 +37,7 @@ def km(k: float, off: float = 0.0) -> Point:
 
 @pytest.fixture(scope="module")
 def road():
-    """A straight two-way road 30 km long; nodes every km; 1 km a minute, access 100 m a minute."""
-    nodes = {i: (X0 + 1000 * i, Y0) for i in range(31)}
-    return km_per_minute(raw_network(nodes, [(i, i + 1, True, True) for i in range(30)]))
+    return straight_road()
 
 
 def population(rows):
