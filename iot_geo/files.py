@@ -186,7 +186,7 @@ def check_folder(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLik
                  overwrite: bool = False, what: str = "report") -> Path:
     """Check an output folder before any work; returns its full path.
 
-    A new folder is fine. An existing one is replaced only when iot-geo wrote it (its marker file lists
+    A new folder is fine, and so is an empty one. An existing one is replaced only when iot-geo wrote it (its marker file lists
     every file in it, so nothing a user added is lost) and ``overwrite`` is given. Refused with one
     :class:`InvalidInputError` naming the folder: anything else that exists, the current folder or one
     holding it, a folder holding an input, the data directory, a folder inside it or one holding it.
@@ -209,6 +209,8 @@ def check_folder(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLik
     if os.path.lexists(full):
         if not full.is_dir():
             raise InvalidInputError(f"{what} folder {shown} exists and is not a folder; name a new folder")
+        if not any(full.iterdir()):  # an empty folder the user made for it: nothing there to lose
+            return _writable_parent(full)
         listed = _marker_files(full)
         if listed is None:
             raise InvalidInputError(f"{what} folder {shown} already exists and was not written by iot-geo; iot-geo "
@@ -221,6 +223,11 @@ def check_folder(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLik
         if not overwrite:
             raise InvalidInputError(f"{what} folder {shown} holds an earlier iot-geo {what}; give --overwrite to "
                                     "replace it, or name a new folder")
+    return _writable_parent(full)
+
+
+def _writable_parent(full: Path) -> Path:
+    """``full``, once its parent folder exists and can be written."""
     try:
         full.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -8,6 +8,7 @@ that a spreadsheet would run is neutralised in CSV (:func:`neutralise`, undone b
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -20,7 +21,7 @@ import geopandas as gpd
 import pandas as pd
 
 from iot_geo.errors import InvalidInputError
-from iot_geo.files import atomic, write_text
+from iot_geo.files import atomic
 from iot_geo.provenance import dumps, sidecar, stamp
 
 #: GDAL stamps GeoPackages with the current time unless pinned; pinned, the same inputs give the same file.
@@ -150,13 +151,13 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], inputs: Iterable[s
     ``provenance``, the stamp goes beside it as ``NAME.provenance.json``.
     """
     frame = neutralise(flatten_lists(pd.DataFrame(df.drop(columns="geometry")) if "geometry" in df.columns else df))
-    with atomic(path, inputs, what="the CSV table") as tmp:
-        text = _csv(frame, float_format)
+    stamp_file = atomic(sidecar(path), what="the provenance stamp") if provenance is not None else contextlib.nullcontext()
+    # the stamp's rename comes after the table's: a table that fails to land leaves the old stamp beside it
+    with stamp_file as stamp_tmp, atomic(path, inputs, what="the CSV table") as tmp:
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        if provenance is not None:
-
-            write_text(dumps(provenance), sidecar(path), what="the provenance stamp")
+            fh.write(_csv(frame, float_format))
+        if stamp_tmp is not None and provenance is not None:
+            stamp_tmp.write_text(dumps(provenance), encoding="utf-8")
     return Path(path).expanduser()
 
 
@@ -223,7 +224,6 @@ def write(result: pd.DataFrame, path: str | os.PathLike[str], *, networks: Itera
         frame = result if isinstance(result, gpd.GeoDataFrame) else pd.DataFrame(result)
         return write_gpkg({layer or out.stem: frame}, out, provenance=st)
     if suffix in (".parquet", ".geoparquet"):
-
         frame = flatten_lists(result)
         with atomic(out) as tmp:
             if isinstance(result, gpd.GeoDataFrame):

@@ -207,3 +207,23 @@ def test_network_cache_mid_write_leaves_no_entry_and_rebuilds(tmp_path, monkeypa
     assert not net.source["cached"]
     again = load_network(osm, mode="drive", speeds=60.0)
     assert again.source["cached"] and np.array_equal(again.edge_minutes, net.edge_minutes)
+
+
+def test_a_csv_that_fails_to_land_leaves_no_provenance_stamp_beside_the_old_table(tmp_path, monkeypatch):
+    """The stamp goes beside the CSV only once the CSV itself is in place: never a new stamp on an old table."""
+    out = tmp_path / "people.csv"
+    outputs.write_csv(pd.DataFrame({"a": [1]}), out, provenance={"run": "old"})
+    old_csv, old_stamp = out.read_text(), (tmp_path / "people.provenance.json").read_text()
+    real_replace = os.replace
+
+    def fail_for_the_csv(src, dst):
+        if Path(dst).name == "people.csv":
+            raise OSError(errno.EIO, "Input/output error")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(files.os, "replace", fail_for_the_csv)
+    with pytest.raises(InvalidInputError):
+        outputs.write_csv(pd.DataFrame({"a": [2]}), out, provenance={"run": "new"})
+    assert out.read_text() == old_csv
+    assert (tmp_path / "people.provenance.json").read_text() == old_stamp
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["people.csv", "people.provenance.json"]

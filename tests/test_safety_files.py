@@ -187,6 +187,21 @@ def test_report_never_replaces_a_folder_it_did_not_write(analysis, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]  # no hidden partial folder left
 
 
+def test_report_goes_into_an_empty_folder_the_user_made_but_not_one_with_a_hidden_file(analysis, tmp_path):
+    from iot_geo import report
+
+    empty = tmp_path / "out"
+    empty.mkdir()  # `mkdir out && iot-geo report ... -o out`: nothing there to lose
+    report.write_report(analysis, empty)
+    assert (empty / "index.html").is_file() and (empty / files.FOLDER_MARKER).is_file()
+    hidden = tmp_path / "dotted"
+    hidden.mkdir()
+    (hidden / ".keep").write_text("")
+    with pytest.raises(InvalidInputError, match="not written by iot-geo"):
+        report.write_report(analysis, hidden)
+    assert [p.name for p in hidden.iterdir()] == [".keep"]
+
+
 def test_report_replaces_its_own_report_only_with_overwrite(analysis, written_report, tmp_path):
     import shutil
 

@@ -594,7 +594,6 @@ def _read_sha_cache(path: Path | None) -> dict[str, tuple[int, int, str]]:
 
 
 def _write_sha_cache(path: Path, entries: dict[str, tuple[int, int, str]]) -> None:
-
     keep = {k: v for k, v in entries.items() if os.path.isfile(k)}
     if len(keep) > SHA_CACHE_MAX:
         keep = dict(list(keep.items())[-SHA_CACHE_MAX:])
@@ -736,7 +735,6 @@ def check(*, data_dir: str | os.PathLike[str] | None = None, names: Iterable[str
 
 
 def _atomic_write_bytes(path: Path, payload: bytes) -> None:
-
     with atomic(path, what="the derived table", internal=True) as tmp:
         tmp.write_bytes(payload)
 
@@ -744,7 +742,6 @@ def _atomic_write_bytes(path: Path, payload: bytes) -> None:
 def _download(url: str, dest: Path, f: DataFile, progress: Progress | None, session: requests.Session) -> None:
     """Stream ``url`` to ``dest`` through a temporary file, verifying size and sha256."""
     import requests
-
 
     h = hashlib.sha256()
     got = 0
