@@ -45,8 +45,9 @@ from iot_geo.geo import GB_LAT, GB_LON, to_bng
 from iot_geo.locate import locate_many
 from iot_geo.outputs import read_csv
 from iot_geo.postcodes import lookup_postcodes
-from iot_geo.sources.boundaries import load_areas
-from iot_geo.sources.providers import PROVIDER_TYPES, load_providers, normalise_type
+from iot_geo.sources import boundaries
+from iot_geo.sources import providers as provider_data
+from iot_geo.sources.providers import PROVIDER_TYPES, normalise_type
 
 #: Post-16 Skills Plan routes: id -> display name. The first five are the STEM
 #: routes named in the IoT competition.
@@ -291,8 +292,8 @@ class _AreaIndex:
     """LEPs and CAs of the file's vintages, by code and by name."""
 
     def __init__(self, vintage: dict[str, int | None], data_dir: str | os.PathLike[str] | None) -> None:
-        self.lep = load_areas("lep", vintage.get("lep"), data_dir=data_dir)
-        self.ca = load_areas("ca", vintage.get("ca"), data_dir=data_dir)
+        self.lep = boundaries.load_areas("lep", vintage.get("lep"), data_dir=data_dir)
+        self.ca = boundaries.load_areas("ca", vintage.get("ca"), data_dir=data_dir)
         self._index = {kind: self._by_key(layer) for kind, layer in (("lep", self.lep), ("ca", self.ca))}
 
     @staticmethod
@@ -872,7 +873,7 @@ def _providers_if_named(raws: list[Any], data_dir: str | os.PathLike[str] | None
     """The provider index, loaded only when some site is given by ``provider_id``."""
     if any(isinstance(s, dict) and s.get("provider_id") for b in raws if isinstance(b, dict)
            for s in (b.get("sites") or [] if isinstance(b.get("sites"), list) else [])):
-        return _provider_index(load_providers(data_dir=data_dir))
+        return _provider_index(provider_data.load_providers(data_dir=data_dir))
     return None
 
 

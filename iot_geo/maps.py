@@ -56,8 +56,8 @@ from iot_geo.errors import DataNotFoundError, InvalidInputError
 from iot_geo.evidence import evidence_popup_lines
 from iot_geo.outputs import atomic, check_output, write_text
 from iot_geo.provenance import html_block
-from iot_geo.sources.boundaries import load_areas
-from iot_geo.sources.providers import load_providers
+from iot_geo.sources import boundaries
+from iot_geo.sources import providers as provider_data
 
 SIMPLIFY_M = 25.0
 #: Overlap zones are drawn simplified to this many metres, without slivers under MIN_OVERLAP_KM2.
@@ -334,21 +334,21 @@ def _near(gdf: gpd.GeoDataFrame, window: shapely.Geometry | None) -> gpd.GeoData
 def _load_map_data(vintage: dict[str, int | None], providers: gpd.GeoDataFrame | bool,
                    data_dir: str | os.PathLike[str] | None, window: shapely.Geometry | None) -> _MapData:
     """The boundaries, Opportunity Areas and providers within ``window``; a layer whose data is missing is left out."""
-    boundaries = {}
+    outlines = {}
     for kind, _label, _colour in _BOUNDARY_LAYERS:
         with contextlib.suppress(DataNotFoundError):
-            boundaries[kind] = _near(load_areas(kind, vintage.get(kind), data_dir=data_dir), window)
+            outlines[kind] = _near(boundaries.load_areas(kind, vintage.get(kind), data_dir=data_dir), window)
     try:
-        oa: gpd.GeoDataFrame | None = _near(load_areas("oa", data_dir=data_dir), window)
+        oa: gpd.GeoDataFrame | None = _near(boundaries.load_areas("oa", data_dir=data_dir), window)
     except DataNotFoundError:
         oa = None
     prov: gpd.GeoDataFrame | None = None
     if providers is True:
         with contextlib.suppress(DataNotFoundError):
-            prov = _near(load_providers(data_dir=data_dir), window)
+            prov = _near(provider_data.load_providers(data_dir=data_dir), window)
     elif isinstance(providers, gpd.GeoDataFrame):
         prov = _near(providers, window)
-    return _MapData(boundaries, oa, prov)
+    return _MapData(outlines, oa, prov)
 
 
 def _default_simplify(catchments: gpd.GeoDataFrame | None) -> float:
@@ -863,7 +863,7 @@ def _draw_lep_lines(ax: Any, bids: Sequence[Bid], bounds: tuple[float, float, fl
 
     minx, miny, maxx, maxy = bounds
     try:
-        lep = load_areas("lep", (bids[0].vintage or {}).get("lep") if bids else None, data_dir=data_dir)
+        lep = boundaries.load_areas("lep", (bids[0].vintage or {}).get("lep") if bids else None, data_dir=data_dir)
     except DataNotFoundError:
         return False
     near = lep.geometry.values[shapely.intersects(lep.geometry.values, shapely.box(*bounds))]
