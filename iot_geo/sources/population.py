@@ -19,6 +19,7 @@ import pandas as pd
 
 from iot_geo import settings
 from iot_geo.geo import to_bng
+from iot_geo.outputs import write_cache
 from iot_geo.sources.catalogue import dataset_path, get_dataset, reading
 
 COLUMNS = ["lsoa_code", "lsoa_name", "people", "people_16_59", "imd_decile", "geometry"]
@@ -60,8 +61,6 @@ def _load(root: str) -> gpd.GeoDataFrame:
         )
         table = table.merge(pop, on="lsoa_code", how="left").merge(imd, on="lsoa_code", how="left")
         table = table.sort_values("lsoa_code").reset_index(drop=True)
-        from iot_geo.outputs import write_cache
-
         write_cache(cache, lambda tmp: table.to_csv(tmp, index=False), "the population cache")
     geom = gpd.points_from_xy(table["x"], table["y"])
     out = table.drop(columns=["x", "y"])
