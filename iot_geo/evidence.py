@@ -668,7 +668,11 @@ def bid_catchment_evidence(
     return pd.DataFrame([r for b in parts for r in _rows(d, b, eng)], columns=COLUMNS)
 
 
-def _fmt(value: Any, unit: str) -> str:
+def format_figure(value: Any, unit: str) -> str:
+    """An evidence figure as text by its unit: ``12.3%`` for ``%``, two decimals for ratios, else a whole number.
+
+    ``n/a`` for a missing or non-finite value.
+    """
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "n/a"
     v = float(value)
@@ -708,8 +712,8 @@ def evidence_popup_lines(evidence: pd.DataFrame, bid_id: str) -> list[str]:
             continue
         by_band = sel.set_index("band")
         unit = str(sel["unit"].iloc[0])
-        values = [_fmt(by_band.loc[c, "value"] if c in by_band.index else None, unit) for c in cols]
-        lines.append(f"{measure} ({sel['year'].iloc[0]}): " + " / ".join([*values, _fmt(sel["england"].iloc[0], unit)]))
+        values = [format_figure(by_band.loc[c, "value"] if c in by_band.index else None, unit) for c in cols]
+        lines.append(f"{measure} ({sel['year'].iloc[0]}): " + " / ".join([*values, format_figure(sel["england"].iloc[0], unit)]))
     return lines
 
 
@@ -735,7 +739,7 @@ def evidence_parts(evidence: pd.DataFrame, bid_id: str) -> tuple[pd.DataFrame, l
     bands = [c for c in wide.columns if c not in ("topic", "measure", "unit", "England", "year", "source")]
     out = pd.DataFrame({"measure": wide["measure"].astype(str)})
     for col in [*bands, "England"]:
-        out[str(col)] = [_fmt(v, str(u)) for v, u in zip(wide[col], wide["unit"], strict=True)]
+        out[str(col)] = [format_figure(v, str(u)) for v, u in zip(wide[col], wide["unit"], strict=True)]
     out["year"] = wide["year"].astype(str)
     out["source"] = [f"[{ref[s]}]" for s in wide["source"]]
     return out, [f"[{i}] {s}" for s, i in ref.items()], EVIDENCE_METHOD
