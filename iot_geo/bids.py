@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import gc
+import html
 import json
 import math
 import os
@@ -39,8 +40,13 @@ import yaml
 from shapely.geometry import Point
 
 from iot_geo import settings
-from iot_geo.errors import DataNotFoundError, InvalidInputError
+from iot_geo.errors import DataNotFoundError, DownloadError, InvalidInputError
 from iot_geo.geo import GB_LAT, GB_LON, to_bng
+from iot_geo.locate import locate_many
+from iot_geo.outputs import read_csv
+from iot_geo.postcodes import lookup_postcodes
+from iot_geo.sources import boundaries
+from iot_geo.sources import providers as provider_data
 from iot_geo.sources.providers import PROVIDER_TYPES, normalise_type
 
 #: Post-16 Skills Plan routes: id -> display name. The first five are the STEM
@@ -118,6 +124,23 @@ class Bid:
         """The hub site(s)."""
         return self.sites[self.sites["role"] == "hub"]
 
+    def grouped_sites(self) -> gpd.GeoDataFrame:
+        """A copy of :attr:`sites` with a ``group_id`` column holding the bid's id.
+
+        ``group_id`` is how catchment functions name the group of sites each
+        catchment belongs to (one group per bid).
+
+        Examples
+        --------
+        >>> import iot_geo as ig
+        >>> bid = ig.read_bids("data/examples/rutland.yaml")["stamford-iot"]
+        >>> sorted(set(bid.grouped_sites()["group_id"]))
+        ['stamford-iot']
+        """
+        sites = self.sites.copy()
+        sites["group_id"] = self.id
+        return sites
+
     @property
     def stem_share(self) -> float:
         """Share of the bid's routes that are STEM routes."""
@@ -131,8 +154,6 @@ class Bid:
 
 
 def _esc(text: object) -> str:
-    import html
-
     return html.escape(str(text))
 
 
@@ -271,10 +292,8 @@ class _AreaIndex:
     """LEPs and CAs of the file's vintages, by code and by name."""
 
     def __init__(self, vintage: dict[str, int | None], data_dir: str | os.PathLike[str] | None) -> None:
-        from iot_geo.sources.boundaries import load_areas
-
-        self.lep = load_areas("lep", vintage.get("lep"), data_dir=data_dir)
-        self.ca = load_areas("ca", vintage.get("ca"), data_dir=data_dir)
+        self.lep = boundaries.load_areas("lep", vintage.get("lep"), data_dir=data_dir)
+        self.ca = boundaries.load_areas("ca", vintage.get("ca"), data_dir=data_dir)
         self._index = {kind: self._by_key(layer) for kind, layer in (("lep", self.lep), ("ca", self.ca))}
 
     @staticmethod
@@ -368,9 +387,6 @@ def _site_point(site: dict[str, Any], providers: ProviderIndex | None, where: st
 
 def _postcode_point(pc: str, where: str, errors: list[str]) -> tuple[str, float, float] | None:
     """A site's postcode as a BNG point (see :mod:`iot_geo.postcodes`), or None with the problem in ``errors``."""
-    from iot_geo.errors import DownloadError
-    from iot_geo.postcodes import lookup_postcodes
-
     try:
         hit = lookup_postcodes([pc]).iloc[0]
     except (InvalidInputError, DownloadError) as exc:
@@ -386,6 +402,7 @@ def _progress(show: bool, total: int, label: str) -> Iterator[Callable[[int], No
     if not show:
         yield lambda n: None
         return
+    # deferred: rich's progress bar loads only when one is drawn
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -405,11 +422,9 @@ class _Pending:
     fields: dict[str, Any] | None = None
 
 
-def _validate_bid(raw: dict[str, Any], idx: int, areas: _AreaIndex | None,
-                  providers: ProviderIndex | None, seen_bids: set[str], seen_sites: set[str]) -> _Pending:
+def _check_bid_id(raw: dict[str, Any], seen_bids: set[str], errs: list[str]) -> str:
+    """The bid's id: present, lower-case letters, digits and '-', not seen before in the file."""
     bid_id = str(raw.get("id", "")).strip() if raw.get("id") is not None else ""
-    label = bid_id or f"#{idx + 1}"
-    errs: list[str] = []
     if not bid_id:
         errs.append("id: missing")
     elif not _ID.match(bid_id):
@@ -417,41 +432,60 @@ def _validate_bid(raw: dict[str, Any], idx: int, areas: _AreaIndex | None,
     elif bid_id in seen_bids:
         errs.append(f"id: duplicate bid id {bid_id!r}")
     seen_bids.add(bid_id)
-    name = str(raw.get("name") or "").strip()
-    if not name:
-        errs.append("name: missing")
-    lead = str(raw.get("lead") or "").strip()
-    if not lead:
-        errs.append("lead: missing")
+    return bid_id
+
+
+def _check_text(raw: dict[str, Any], key: str, errs: list[str]) -> str:
+    """A required text field, stripped ("missing" when empty)."""
+    text = str(raw.get(key) or "").strip()
+    if not text:
+        errs.append(f"{key}: missing")
+    return text
+
+
+def _check_lead_type(raw: dict[str, Any], errs: list[str]) -> str:
+    """The lead's type as one of :data:`LEAD_TYPES` (a provider type's other spellings accepted)."""
     lead_type = str(raw.get("lead_type") or "").strip()
     try:
         lt = lead_type.lower().replace(" ", "_").replace("-", "_")
-        lead_type = lt if lt in LEAD_TYPES else normalise_type(lead_type, where="lead_type")
+        return lt if lt in LEAD_TYPES else normalise_type(lead_type, where="lead_type")
     except InvalidInputError:
         errs.append(f"lead_type: unknown {lead_type!r}; use one of {', '.join(LEAD_TYPES)}"
                     f"{_suggest(lead_type, list(LEAD_TYPES))}")
-    partners: list[Partner] = []
-    for j, p in enumerate(_as_list(raw.get("partners"))):
-        if isinstance(p, str):
-            pname, _, ptype = p.rpartition(":") if ":" in p else (p, "", "")
-        elif isinstance(p, dict):
-            pname, ptype = str(p.get("name") or ""), str(p.get("type") or "")
-        else:
-            errs.append(f"partners[{j}]: expected {{name, type}}, got {_short(p)}")
-            continue
-        pt = ptype.strip().lower().replace(" ", "_").replace("-", "_")
-        if pt not in LEAD_TYPES:
-            try:
-                pt = normalise_type(ptype)
-            except InvalidInputError:
-                errs.append(f"partners[{j}].type: unknown {ptype!r}; use one of {', '.join(LEAD_TYPES)}")
-                continue
-        if not pname.strip():
-            errs.append(f"partners[{j}].name: missing")
-            continue
-        partners.append(Partner(pname.strip(), pt))
-    lep_codes: list[str] = []
-    lep_names: list[str] = []
+        return lead_type
+
+
+def _check_partner(p: Any, j: int, errs: list[str]) -> Partner | None:
+    """The ``j``-th partner, given as ``{name, type}`` or ``"name:type"``."""
+    if isinstance(p, str):
+        pname, _, ptype = p.rpartition(":") if ":" in p else (p, "", "")
+    elif isinstance(p, dict):
+        pname, ptype = str(p.get("name") or ""), str(p.get("type") or "")
+    else:
+        errs.append(f"partners[{j}]: expected {{name, type}}, got {_short(p)}")
+        return None
+    pt = ptype.strip().lower().replace(" ", "_").replace("-", "_")
+    if pt not in LEAD_TYPES:
+        try:
+            pt = normalise_type(ptype)
+        except InvalidInputError:
+            errs.append(f"partners[{j}].type: unknown {ptype!r}; use one of {', '.join(LEAD_TYPES)}")
+            return None
+    if not pname.strip():
+        errs.append(f"partners[{j}].name: missing")
+        return None
+    return Partner(pname.strip(), pt)
+
+
+def _check_partners(raw: dict[str, Any], errs: list[str]) -> list[Partner]:
+    """Every partner that is valid (the others' problems in ``errs``)."""
+    found = (_check_partner(p, j, errs) for j, p in enumerate(_as_list(raw.get("partners"))))
+    return [p for p in found if p is not None]
+
+
+def _check_areas(raw: dict[str, Any], areas: _AreaIndex | None, errs: list[str]) -> dict[str, Any]:
+    """The bid's LEPs (codes and names) and its combined authority, found in the boundaries by name or code."""
+    out: dict[str, Any] = {"lep_codes": [], "lep_names": [], "ca_code": None, "ca_name": None}
     for v in _as_list(raw.get("lep")):
         if areas is None:
             continue
@@ -459,9 +493,8 @@ def _validate_bid(raw: dict[str, Any], idx: int, areas: _AreaIndex | None,
         if isinstance(r, str):
             errs.append(f"lep: {r}")
         else:
-            lep_codes.append(r[0])
-            lep_names.append(r[1])
-    ca_code = ca_name = None
+            out["lep_codes"].append(r[0])
+            out["lep_names"].append(r[1])
     ca_vals = _as_list(raw.get("combined_authority"))
     if len(ca_vals) > 1:
         errs.append("combined_authority: give one combined authority")
@@ -470,9 +503,14 @@ def _validate_bid(raw: dict[str, Any], idx: int, areas: _AreaIndex | None,
         if isinstance(r, str):
             errs.append(f"combined_authority: {r}")
         else:
-            ca_code, ca_name = r
+            out["ca_code"], out["ca_name"] = r
     if not _as_list(raw.get("lep")) and not ca_vals:
         errs.append("lep: a bid names its LEP or combined authority (a LEP area as a minimum)")
+    return out
+
+
+def _check_routes(raw: dict[str, Any], errs: list[str]) -> list[str]:
+    """The bid's route ids (names or ids accepted, each once); at least one."""
     routes: list[str] = []
     for v in _as_list(raw.get("routes")):
         rid = route_id(v)
@@ -482,6 +520,11 @@ def _validate_bid(raw: dict[str, Any], idx: int, areas: _AreaIndex | None,
             routes.append(rid)
     if not _as_list(raw.get("routes")):
         errs.append("routes: name at least one route")
+    return routes
+
+
+def _check_levels(raw: dict[str, Any], errs: list[str]) -> list[int]:
+    """The bid's levels, each one of :data:`LEVELS`, each once."""
     levels: list[int] = []
     for v in _as_list(raw.get("levels")):
         n = _num(v)
@@ -489,43 +532,70 @@ def _validate_bid(raw: dict[str, Any], idx: int, areas: _AreaIndex | None,
             errs.append(f"levels: {v!r} is not one of 3, 4, 5")
         elif int(n) not in levels:
             levels.append(int(n))
-    site_rows = []
+    return levels
+
+
+def _check_site(s: Any, j: int, bid_id: str, providers: ProviderIndex | None, seen_sites: set[str],
+                errs: list[str]) -> dict[str, Any] | None:
+    """The ``j``-th site as a row (None when it has no place): its id, role, location and name."""
+    if not isinstance(s, dict):
+        errs.append(f"sites[{j}]: expected a mapping with id, name, role and a location")
+        return None
+    sid = str(s.get("id") or s.get("site_id") or "").strip()
+    where = f"sites[{j}]" + (f" ({sid})" if sid else "")
+    if not sid:
+        errs.append(f"{where}: id missing")
+    elif not _ID.match(sid):
+        errs.append(f"{where}: id {_short(sid)} must be lower-case letters, digits and '-'")
+    elif sid in seen_sites:
+        errs.append(f"{where}: duplicate site id {sid!r}")
+    seen_sites.add(sid)
+    role = str(s.get("role") or "").strip().lower()
+    if role not in ROLES:
+        errs.append(f"{where}: role {_short(s.get('role'))} must be hub or spoke")
+    site_errs: list[str] = []
+    geom, pid = _site_point(s, providers, where, site_errs)
+    errs.extend(site_errs)
+    sname = str(s.get("name") or "").strip()
+    if not sname and pid and providers is not None:
+        hit = providers.get(pid)
+        sname = hit[2] if hit is not None else ""
+    if geom is None:
+        return None
+    return {"bid_id": bid_id, "site_id": sid, "name": sname or sid, "role": role, "provider_id": pid,
+            "geometry": geom}
+
+
+def _check_sites(raw: dict[str, Any], bid_id: str, providers: ProviderIndex | None, seen_sites: set[str],
+                 errs: list[str]) -> list[dict[str, Any]]:
+    """The rows of the bid's placed sites; a bid has at least one site and exactly one hub."""
     sites_raw = raw.get("sites")
     if not isinstance(sites_raw, list) or not sites_raw:
         errs.append("sites: a bid needs at least one site (a hub)")
-        sites_raw = []
-    for j, s in enumerate(sites_raw):
-        if not isinstance(s, dict):
-            errs.append(f"sites[{j}]: expected a mapping with id, name, role and a location")
-            continue
-        sid = str(s.get("id") or s.get("site_id") or "").strip()
-        where = f"sites[{j}]" + (f" ({sid})" if sid else "")
-        if not sid:
-            errs.append(f"{where}: id missing")
-        elif not _ID.match(sid):
-            errs.append(f"{where}: id {_short(sid)} must be lower-case letters, digits and '-'")
-        elif sid in seen_sites:
-            errs.append(f"{where}: duplicate site id {sid!r}")
-        seen_sites.add(sid)
-        role = str(s.get("role") or "").strip().lower()
-        if role not in ROLES:
-            errs.append(f"{where}: role {_short(s.get('role'))} must be hub or spoke")
-        site_errs: list[str] = []
-        geom, pid = _site_point(s, providers, where, site_errs)
-        errs.extend(site_errs)
-        sname = str(s.get("name") or "").strip()
-        if not sname and pid and providers is not None:
-            hit = providers.get(pid)
-            sname = hit[2] if hit is not None else ""
-        if geom is not None:
-            site_rows.append({"bid_id": bid_id, "site_id": sid, "name": sname or sid, "role": role,
-                              "provider_id": pid, "geometry": geom})
-    if sites_raw and sum(1 for s in sites_raw if isinstance(s, dict) and str(s.get("role", "")).lower() == "hub") != 1:
-        n_hubs = sum(1 for s in sites_raw if isinstance(s, dict) and str(s.get("role", "")).lower() == "hub")
+        return []
+    found = [_check_site(s, j, bid_id, providers, seen_sites, errs) for j, s in enumerate(sites_raw)]
+    n_hubs = sum(1 for s in sites_raw if isinstance(s, dict) and str(s.get("role", "")).lower() == "hub")
+    if n_hubs != 1:
         errs.append("sites: a bid has exactly one hub" + (" (none given)" if n_hubs == 0 else f" ({n_hubs} given)"))
-    fields = dict(id=bid_id, name=name, lead=lead, lead_type=lead_type, partners=partners, lep_codes=lep_codes,
-                  lep_names=lep_names, ca_code=ca_code, ca_name=ca_name, routes=routes, levels=levels)
-    return _Pending(label, errs, site_rows, fields)
+    return [row for row in found if row is not None]
+
+
+def _validate_bid(raw: dict[str, Any], idx: int, areas: _AreaIndex | None,
+                  providers: ProviderIndex | None, seen_bids: set[str], seen_sites: set[str]) -> _Pending:
+    """One bid checked field by field, in the file's order of fields; every problem is kept, none stops the rest."""
+    errs: list[str] = []
+    bid_id = _check_bid_id(raw, seen_bids, errs)
+    name = _check_text(raw, "name", errs)
+    lead = _check_text(raw, "lead", errs)
+    lead_type = _check_lead_type(raw, errs)
+    partners = _check_partners(raw, errs)
+    places = _check_areas(raw, areas, errs)
+    routes = _check_routes(raw, errs)
+    levels = _check_levels(raw, errs)
+    site_rows = _check_sites(raw, bid_id, providers, seen_sites, errs)
+    fields = dict(id=bid_id, name=name, lead=lead, lead_type=lead_type, partners=partners, **places,
+                  routes=routes, levels=levels)
+    return _Pending(bid_id or f"#{idx + 1}", errs, site_rows, fields)
 
 
 def _place_sites(pending: list[_Pending], *, check_england: bool
@@ -541,8 +611,6 @@ def _place_sites(pending: list[_Pending], *, check_england: bool
         return None, offsets
     sites = gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.crs)
     if check_england:
-        from iot_geo.locate import locate_many
-
         where = locate_many(sites, vintage=None)
         outside = np.flatnonzero(~where["in_england"].to_numpy(dtype=bool))
         for k in outside.tolist():
@@ -665,9 +733,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 def _read_csv_table(path: Path) -> pd.DataFrame:
     try:
-        from iot_geo.outputs import read_csv  # undoes the formula guard of iot-geo's own CSVs
-
-        return read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        return read_csv(  # undoes the formula guard of iot-geo's own CSVs
+            path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInputError(f"{path}: not UTF-8 text; save the file as UTF-8") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -757,6 +824,95 @@ def _read_geojson(path: Path) -> dict[str, Any]:
     return recs
 
 
+def _read_document(p: Path) -> dict[str, Any]:
+    """The bid file read by its kind (YAML, CSV pair or folder, GeoJSON), of schema 1."""
+    if not p.exists():
+        raise DataNotFoundError(f"bid file {p} not found")
+    name = p.name.lower()
+    if not p.is_dir():
+        _check_size(p)
+    if p.is_dir() or name.endswith(".csv"):
+        doc = _read_csv_pair(p)
+    elif name.endswith((".geojson", ".json")):
+        doc = _read_geojson(p)
+    elif name.endswith((".yaml", ".yml")):
+        doc = _read_yaml(p)
+    else:
+        raise InvalidInputError(f"{p}: unknown bid file type; use .yaml, .csv (with sites.csv) or .geojson")
+    schema = doc.get("schema", 1)
+    if schema != 1:
+        raise InvalidInputError(f"{p}: schema {schema!r} is not supported (this is schema 1)")
+    return doc
+
+
+def _document_vintage(doc: dict[str, Any], p: Path) -> dict[str, int | None]:
+    """The boundary vintages the file names (``{lep: 2017, ca: 2017}``; None where it names none)."""
+    vin = doc.get("vintage") or {}
+    if not isinstance(vin, dict):
+        raise InvalidInputError(f"{p}: vintage must be a mapping like {{lep: 2017, ca: 2017}}")
+    vintage: dict[str, int | None] = {}
+    for kind in ("lep", "ca"):
+        v = vin.get(kind)
+        if v is not None and _num(v) is None:
+            raise InvalidInputError(f"{p}: vintage.{kind} {v!r} is not a year")
+        vintage[kind] = int(v) if v is not None else None
+    return vintage
+
+
+def _document_bids(doc: dict[str, Any], p: Path) -> list[Any]:
+    """The file's list of bids (not yet checked); refused when it is not a list or is empty."""
+    raws = doc.get("bids")
+    if not isinstance(raws, list):
+        raise InvalidInputError(f"{p}: 'bids' must be a list")
+    if not raws:
+        raise InvalidInputError(f"{p}: no bids in the file")
+    return raws
+
+
+def _providers_if_named(raws: list[Any], data_dir: str | os.PathLike[str] | None) -> ProviderIndex | None:
+    """The provider index, loaded only when some site is given by ``provider_id``."""
+    if any(isinstance(s, dict) and s.get("provider_id") for b in raws if isinstance(b, dict)
+           for s in (b.get("sites") or [] if isinstance(b.get("sites"), list) else [])):
+        return _provider_index(provider_data.load_providers(data_dir=data_dir))
+    return None
+
+
+def _check_bids(raws: list[Any], areas: _AreaIndex | None, providers: ProviderIndex | None, progress: bool,
+                file_name: str) -> list[_Pending]:
+    """Every bid checked (ids unique across the file), with a progress bar when asked."""
+    seen_bids: set[str] = set()
+    seen_sites: set[str] = set()
+    pending: list[_Pending] = []
+    with _progress(progress, len(raws), f"checking {len(raws):,} bid(s) in {file_name}") as advance, _gc_paused():
+        for i, raw in enumerate(raws):
+            if not isinstance(raw, dict):
+                pending.append(_Pending(f"#{i + 1}", [f"expected a mapping, got {type(raw).__name__}"], []))
+            else:
+                pending.append(_validate_bid(raw, i, areas, providers, seen_bids, seen_sites))
+            advance(1)
+    return pending
+
+
+def _valid_bids(pending: list[_Pending], sites: gpd.GeoDataFrame | None, offsets: list[int], problems: _Problems,
+                vintage: dict[str, int | None]) -> list[Bid]:
+    """The bids without problems, each with its own slice of the placed sites; every problem noted in ``problems``."""
+    bids: list[Bid] = []
+    with _gc_paused():
+        for k, item in enumerate(pending):
+            for e in item.errs:
+                problems.add(item.label, e)
+            start, stop = offsets[k], offsets[k + 1]
+            if item.errs or item.fields is None or sites is None or stop == start:
+                continue
+            # with copy-on-write (pandas 3) a slice is its own frame: changing it never changes another bid's
+            own = sites.iloc[start:stop] if _COPY_ON_WRITE else sites.iloc[start:stop].copy()
+            own.index = pd.RangeIndex(stop - start)
+            bid = Bid(**item.fields, sites=own, source=problems.source)
+            bid.vintage = dict(vintage)
+            bids.append(bid)
+    return bids
+
+
 def read_bids(
     path: str | os.PathLike[str],
     *,
@@ -801,69 +957,14 @@ def read_bids(
     ['stamford-iot', 'oakham-engineering']
     """
     p = Path(path)
-    if not p.exists():
-        raise DataNotFoundError(f"bid file {p} not found")
-    name = p.name.lower()
-    if not p.is_dir():
-        _check_size(p)
-    if p.is_dir() or name.endswith(".csv"):
-        doc = _read_csv_pair(p)
-    elif name.endswith((".geojson", ".json")):
-        doc = _read_geojson(p)
-    elif name.endswith((".yaml", ".yml")):
-        doc = _read_yaml(p)
-    else:
-        raise InvalidInputError(f"{p}: unknown bid file type; use .yaml, .csv (with sites.csv) or .geojson")
-    schema = doc.get("schema", 1)
-    if schema != 1:
-        raise InvalidInputError(f"{p}: schema {schema!r} is not supported (this is schema 1)")
-    vin = doc.get("vintage") or {}
-    if not isinstance(vin, dict):
-        raise InvalidInputError(f"{p}: vintage must be a mapping like {{lep: 2017, ca: 2017}}")
-    vintage: dict[str, int | None] = {}
-    for kind in ("lep", "ca"):
-        v = vin.get(kind)
-        if v is not None and _num(v) is None:
-            raise InvalidInputError(f"{p}: vintage.{kind} {v!r} is not a year")
-        vintage[kind] = int(v) if v is not None else None
-    raws = doc.get("bids")
-    if not isinstance(raws, list):
-        raise InvalidInputError(f"{p}: 'bids' must be a list")
-    if not raws:
-        raise InvalidInputError(f"{p}: no bids in the file")
+    doc = _read_document(p)
+    vintage = _document_vintage(doc, p)
+    raws = _document_bids(doc, p)
     problems = _Problems(str(p))
     areas = _AreaIndex(vintage, data_dir)
-    provider_index: ProviderIndex | None = None
-    if any(isinstance(s, dict) and s.get("provider_id") for b in raws if isinstance(b, dict)
-           for s in (b.get("sites") or [] if isinstance(b.get("sites"), list) else [])):
-        from iot_geo.sources.providers import load_providers
-
-        provider_index = _provider_index(load_providers(data_dir=data_dir))
-    seen_bids: set[str] = set()
-    seen_sites: set[str] = set()
-    pending: list[_Pending] = []
-    with _progress(progress, len(raws), f"checking {len(raws):,} bid(s) in {p.name}") as advance, _gc_paused():
-        for i, raw in enumerate(raws):
-            if not isinstance(raw, dict):
-                pending.append(_Pending(f"#{i + 1}", [f"expected a mapping, got {type(raw).__name__}"], []))
-            else:
-                pending.append(_validate_bid(raw, i, areas, provider_index, seen_bids, seen_sites))
-            advance(1)
+    pending = _check_bids(raws, areas, _providers_if_named(raws, data_dir), progress, p.name)
     sites, offsets = _place_sites(pending, check_england=areas is not None)
-    bids: list[Bid] = []
-    with _gc_paused():
-        for k, item in enumerate(pending):
-            for e in item.errs:
-                problems.add(item.label, e)
-            start, stop = offsets[k], offsets[k + 1]
-            if item.errs or item.fields is None or sites is None or stop == start:
-                continue
-            # with copy-on-write (pandas 3) a slice is its own frame: changing it never changes another bid's
-            own = sites.iloc[start:stop] if _COPY_ON_WRITE else sites.iloc[start:stop].copy()
-            own.index = pd.RangeIndex(stop - start)
-            bid = Bid(**item.fields, sites=own, source=problems.source)
-            bid.vintage = dict(vintage)
-            bids.append(bid)
+    bids = _valid_bids(pending, sites, offsets, problems, vintage)
     lines = problems.lines()
     if lines and not skip_invalid:
         raise InvalidInputError(f"{len(lines)} problem(s); nothing was computed:\n  " + "\n  ".join(lines))

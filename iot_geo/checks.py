@@ -49,7 +49,9 @@ Checks (``check`` column)
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -57,8 +59,13 @@ import pandas as pd
 import shapely
 
 from iot_geo.bids import Bid, Bids
-from iot_geo.catchment import AnyNetwork, _population, catchment_detail, pick_network
+from iot_geo.catchment import AnyNetwork, CatchmentDetail, _population, catchment_detail, pick_network
+from iot_geo.errors import DataNotFoundError
+from iot_geo.evidence import lsoa_evidence
 from iot_geo.hub_spoke import area_population, network_covers
+from iot_geo.overlap import DUPLICATE_SHARE, same_lep_basis
+from iot_geo.sources import boundaries
+from iot_geo.sources import providers as provider_data
 from iot_geo.sources.providers import normalise_name
 
 COVERAGE_PASS = 0.5
@@ -71,14 +78,12 @@ def _row(bid: Bid, check: str, status: str, evidence: str) -> dict[str, str]:
 
 
 def _sites_in_area(bid: Bid, data_dir: str | os.PathLike[str] | None) -> dict[str, str]:
-    from iot_geo.sources.boundaries import load_areas
-
     parts = []
     if bid.lep_codes:
-        lep = load_areas("lep", bid.vintage.get("lep"), data_dir=data_dir)
+        lep = boundaries.load_areas("lep", bid.vintage.get("lep"), data_dir=data_dir)
         parts.append(shapely.union_all(lep.loc[lep["code"].isin(bid.lep_codes), "geometry"].values))
     if bid.ca_code:
-        ca = load_areas("ca", bid.vintage.get("ca"), data_dir=data_dir)
+        ca = boundaries.load_areas("ca", bid.vintage.get("ca"), data_dir=data_dir)
         parts.append(shapely.union_all(ca.loc[ca["code"] == bid.ca_code, "geometry"].values))
     area = shapely.union_all(parts)
     # generalised boundaries: allow the same 1 km tolerance as locate()
@@ -112,8 +117,6 @@ def _stem_levels(bid: Bid) -> dict[str, str]:
 
 
 def _same_lep(bid: Bid, all_bids: Sequence[Bid], located: dict[str, dict[str, str]]) -> dict[str, str]:
-    from iot_geo.overlap import same_lep_basis
-
     others = []
     for b in all_bids:
         basis = same_lep_basis(bid, b, located) if b.id != bid.id else None
@@ -129,9 +132,6 @@ def _same_lep(bid: Bid, all_bids: Sequence[Bid], located: dict[str, dict[str, st
 def _evidence_checks(bid: Bid, lsoa_codes: pd.Series, band: float,
                      data_dir: str | os.PathLike[str] | None) -> list[dict[str, str]]:
     """``social_mobility_reach`` and ``learner_pipeline`` from the evidence of the LSOAs a catchment reaches."""
-    from iot_geo.errors import DataNotFoundError
-    from iot_geo.evidence import lsoa_evidence
-
     try:
         ev = lsoa_evidence(lsoa_codes, area=bid.id, band=f"{band:g} min", data_dir=data_dir)
     except DataNotFoundError as exc:  # the evidence files are optional: say what is missing, check the rest
@@ -160,8 +160,7 @@ def _duplicates(bids: Sequence[Bid], network: AnyNetwork | Sequence[AnyNetwork],
                 pop: gpd.GeoDataFrame, data_dir: str | os.PathLike[str] | None,
                 known: pd.DataFrame | None = None) -> pd.DataFrame:
     """The overlap rows (largest band) of pairs that duplicate provision; ``known``: overlap rows already made."""
-    import warnings
-
+    # deferred: read from iot_geo.overlap at each call, where it can be replaced (the tests do)
     from iot_geo.overlap import overlap
 
     if known is not None and (known["minutes"] == band).any():
@@ -174,8 +173,6 @@ def _duplicates(bids: Sequence[Bid], network: AnyNetwork | Sequence[AnyNetwork],
 
 
 def _duplicate_provision(bid: Bid, dups: pd.DataFrame, band: float) -> dict[str, str]:
-    from iot_geo.overlap import DUPLICATE_SHARE
-
     mine = dups[(dups["bid_a"] == bid.id) | (dups["bid_b"] == bid.id)]
     if not len(mine):
         return _row(bid, "duplicate_provision", "pass",
@@ -190,6 +187,143 @@ def _duplicate_provision(bid: Bid, dups: pd.DataFrame, band: float) -> dict[str,
                      f"{band:g} min; both offer {', '.join(map(str, r['shared_routes']))})")
     return _row(bid, "duplicate_provision", "warn", f"duplicates provision with {len(parts)} other bid(s): "
                 + "; ".join(parts) + f" (threshold {DUPLICATE_SHARE:.0%} of either bid's people and a shared route)")
+
+
+@dataclass
+class _Context:
+    """What every check reads besides the bid: the file's bids, the band, and the data loaded once."""
+
+    bids: list[Bid]
+    network: AnyNetwork | Sequence[AnyNetwork] | None
+    band: float
+    data_dir: str | os.PathLike[str] | None
+    located: dict[str, dict[str, str]]
+    pop: gpd.GeoDataFrame | None = None
+    providers: gpd.GeoDataFrame | None = None
+    oa: gpd.GeoDataFrame | None = None
+    dups: pd.DataFrame | None = None
+
+
+@dataclass
+class _Reach:
+    """One bid's catchment within the band: its detail, the network it used, and which people it reaches."""
+
+    net: AnyNetwork
+    det: CatchmentDetail
+    reached: np.ndarray
+    people: np.ndarray
+
+    @property
+    def xy(self) -> tuple[np.ndarray, np.ndarray]:
+        """The population points' coordinates."""
+        return self.det.population.geometry.x.to_numpy(), self.det.population.geometry.y.to_numpy()
+
+
+def _reach(bid: Bid, ctx: _Context) -> _Reach:
+    """The bid's union catchment within the band, on the network that covers its sites."""
+    assert ctx.network is not None
+    net = pick_network(ctx.network, bid.sites, label=f"bid {bid.id!r}")
+    det = catchment_detail(net, bid.grouped_sites(), minutes=[float(ctx.band)], union=True, population=ctx.pop)
+    reached = det.unit_minutes[0] <= float(ctx.band)
+    people = np.nan_to_num(det.population["people"].to_numpy(dtype=float, na_value=np.nan))
+    return _Reach(net, det, reached, people)
+
+
+def _lep_coverage(bid: Bid, ctx: _Context, r: _Reach) -> list[dict[str, str]]:
+    """The share of the LEP's (or CA's) own people reached; a lower bound where the network stops short."""
+    assert ctx.pop is not None
+    band = ctx.band
+    area_people, area_geom, label = area_population(bid, ctx.pop, data_dir=ctx.data_dir)
+    # the LEP's own people reached (people reached beyond it are not a share of it)
+    in_area = shapely.contains_xy(area_geom, *r.xy)
+    reach_people = float(r.people[r.reached & in_area].sum())
+    share = reach_people / area_people if area_people else 0.0
+    truncated = bool(r.det.table["truncated"].any())
+    ev = f"{reach_people:,.0f} of {area_people:,.0f} people in {label} ({share:.1%}) within {band:g} min"
+    if not network_covers(r.net, area_geom) or truncated:
+        return [_row(bid, "lep_coverage", "warn",
+                     ev + "; the loaded network does not cover the whole area, so this is a lower bound")]
+    return [_row(bid, "lep_coverage", "pass" if share >= COVERAGE_PASS else "warn", ev)]
+
+
+def _existing_providers(bid: Bid, ctx: _Context, r: _Reach) -> list[dict[str, str]]:
+    """Providers inside the catchment by type; a warning naming FE colleges that are not in the bid."""
+    providers = ctx.providers
+    assert providers is not None
+    poly = r.det.table.geometry.iloc[0]
+    inside = providers[shapely.contains_xy(poly, providers.geometry.x.to_numpy(), providers.geometry.y.to_numpy())]
+    counts = inside["provider_type"].value_counts()
+    partner_names = {normalise_name(p.name) for p in bid.partners} | {normalise_name(bid.lead)}
+    site_pids = set(bid.sites["provider_id"])
+    other_fe = inside[(inside["provider_type"] == "fe_college")
+                      & ~inside["name"].map(normalise_name).isin(partner_names)
+                      & ~inside["provider_id"].isin(site_pids)]
+    ev = ", ".join(f"{n} {t}" for t, n in counts.items()) or "no providers"
+    if len(other_fe):
+        return [_row(bid, "existing_providers", "warn",
+                     f"{ev} within {ctx.band:g} min; FE colleges not in the bid: " + ", ".join(other_fe["name"].head(5)))]
+    return [_row(bid, "existing_providers", "pass", f"{ev} within {ctx.band:g} min")]
+
+
+def _opportunity_areas(bid: Bid, ctx: _Context, r: _Reach) -> list[dict[str, str]]:
+    """People reached who live in an Opportunity Area, and in IMD deciles 1-2."""
+    assert ctx.oa is not None
+    in_oa = shapely.contains_xy(shapely.union_all(ctx.oa.geometry.values), *r.xy)
+    deciles = r.det.population["imd_decile"].to_numpy(dtype=float, na_value=0)
+    low = (deciles >= 1) & (deciles <= 2)
+    return [_row(bid, "opportunity_areas", "pass",
+                 f"{r.people[r.reached & in_oa].sum():,.0f} people reached live in an Opportunity Area; "
+                 f"{r.people[r.reached & low].sum():,.0f} in IMD deciles 1-2")]
+
+
+def _reach_evidence(bid: Bid, ctx: _Context, r: _Reach) -> list[dict[str, str]]:
+    """``social_mobility_reach`` and ``learner_pipeline`` of the LSOAs reached."""
+    return _evidence_checks(bid, r.det.population.loc[r.reached, "lsoa_code"], ctx.band, ctx.data_dir)
+
+
+#: The checks on every bid, in the table's order: those that need no network, those on its catchment
+#: (with a network only), then those that compare it with the file's other bids.
+_FIRST_RULES: tuple[Callable[[Bid, _Context], list[dict[str, str]]], ...] = (
+    lambda bid, ctx: [_sites_in_area(bid, ctx.data_dir)],
+    lambda bid, ctx: [_fe_involved(bid)],
+    lambda bid, ctx: [_stem_levels(bid)],
+)
+_REACH_RULES: tuple[Callable[[Bid, _Context, _Reach], list[dict[str, str]]], ...] = (
+    _lep_coverage, _existing_providers, _opportunity_areas, _reach_evidence)
+_LAST_RULES: tuple[Callable[[Bid, _Context], list[dict[str, str]]], ...] = (
+    lambda bid, ctx: [_same_lep(bid, ctx.bids, ctx.located)],
+    lambda bid, ctx: [] if ctx.dups is None else [_duplicate_provision(bid, ctx.dups, ctx.band)],
+)
+
+
+def _context(bid_list: list[Bid], network: AnyNetwork | Sequence[AnyNetwork] | None, band: float,
+             population: gpd.GeoDataFrame | None, data_dir: str | os.PathLike[str] | None,
+             overlap_table: pd.DataFrame | None) -> _Context:
+    """The data the checks share, loaded once.
+
+    With a network: the people, providers and Opportunity Areas, and the provision the bids duplicate.
+    """
+    # deferred: read from iot_geo.overlap at each call, where it can be replaced (the tests do)
+    from iot_geo.overlap import located_leps
+
+    has_net = network is not None
+    pop = _population(data_dir, population) if has_net else None
+    ctx = _Context(bid_list, network, band, data_dir, {}, pop,
+                   provider_data.load_providers(data_dir=data_dir) if has_net else None,
+                   boundaries.load_areas("oa", data_dir=data_dir) if has_net else None)
+    ctx.located = located_leps(bid_list, data_dir=data_dir)
+    if network is not None and len(bid_list) > 1:
+        ctx.dups = _duplicates(bid_list, network, band, pop, data_dir, overlap_table)
+    return ctx
+
+
+def _check_one(bid: Bid, ctx: _Context) -> list[dict[str, str]]:
+    """Every check on one bid, in the table's order."""
+    rows = [row for rule in _FIRST_RULES for row in rule(bid, ctx)]
+    if ctx.network is not None:
+        reach = _reach(bid, ctx)
+        rows += [row for rule in _REACH_RULES for row in rule(bid, ctx, reach)]
+    return rows + [row for rule in _LAST_RULES for row in rule(bid, ctx)]
 
 
 def check_bids(
@@ -230,72 +364,8 @@ def check_bids(
     >>> c.query("bid_id == 'stamford-iot'")["check"].tolist()
     ['sites_in_area', 'fe_college_involved', 'stem_levels', 'other_bids_same_lep']
     """
-    from iot_geo.sources.boundaries import load_areas
-    from iot_geo.sources.providers import load_providers
-
     bid_list = list(bids)
     band = float(max(minutes) if isinstance(minutes, Sequence) and minutes else (minutes or 60))  # type: ignore[arg-type]
-    rows = []
-    pop = _population(data_dir, population) if network is not None else None
-    providers = load_providers(data_dir=data_dir) if network is not None else None
-    oa = load_areas("oa", data_dir=data_dir) if network is not None else None
-    from iot_geo.overlap import located_leps
-
-    located = located_leps(bid_list, data_dir=data_dir)
-    dups = (_duplicates(bid_list, network, band, pop, data_dir, overlap_table)
-            if network is not None and len(bid_list) > 1 else None)
-    for bid in bid_list:
-        rows.append(_sites_in_area(bid, data_dir))
-        rows.append(_fe_involved(bid))
-        rows.append(_stem_levels(bid))
-        if network is not None:
-            assert pop is not None and providers is not None and oa is not None
-            net = pick_network(network, bid.sites, label=f"bid {bid.id!r}")
-            sites = bid.sites.copy()
-            sites["group_id"] = bid.id
-            det = catchment_detail(net, sites, minutes=[float(band)], union=True, population=pop)
-            reached = det.unit_minutes[0] <= float(band)
-            people = np.nan_to_num(det.population["people"].to_numpy(dtype=float, na_value=np.nan))
-            area_people, area_geom, label = area_population(bid, pop, data_dir=data_dir)
-            # the LEP's own people reached (people reached beyond it are not a share of it)
-            in_area = shapely.contains_xy(area_geom, det.population.geometry.x.to_numpy(),
-                                          det.population.geometry.y.to_numpy())
-            reach_people = float(people[reached & in_area].sum())
-            share = reach_people / area_people if area_people else 0.0
-            truncated = bool(det.table["truncated"].any())
-            covers = network_covers(net, area_geom)
-            ev = f"{reach_people:,.0f} of {area_people:,.0f} people in {label} ({share:.1%}) within {band:g} min"
-            if not covers or truncated:
-                rows.append(_row(bid, "lep_coverage", "warn",
-                                 ev + "; the loaded network does not cover the whole area, so this is a lower bound"))
-            else:
-                rows.append(_row(bid, "lep_coverage", "pass" if share >= COVERAGE_PASS else "warn", ev))
-            poly = det.table.geometry.iloc[0]
-            inside = providers[shapely.contains_xy(poly, providers.geometry.x.to_numpy(),
-                                                   providers.geometry.y.to_numpy())]
-            counts = inside["provider_type"].value_counts()
-            partner_names = {normalise_name(p.name) for p in bid.partners} | {normalise_name(bid.lead)}
-            site_pids = set(bid.sites["provider_id"])
-            other_fe = inside[(inside["provider_type"] == "fe_college")
-                              & ~inside["name"].map(normalise_name).isin(partner_names)
-                              & ~inside["provider_id"].isin(site_pids)]
-            ev = ", ".join(f"{n} {t}" for t, n in counts.items()) or "no providers"
-            if len(other_fe):
-                rows.append(_row(bid, "existing_providers", "warn",
-                                 f"{ev} within {band:g} min; FE colleges not in the bid: "
-                                 + ", ".join(other_fe["name"].head(5))))
-            else:
-                rows.append(_row(bid, "existing_providers", "pass", f"{ev} within {band:g} min"))
-            cx = det.population.geometry.x.to_numpy()
-            cy = det.population.geometry.y.to_numpy()
-            in_oa = shapely.contains_xy(shapely.union_all(oa.geometry.values), cx, cy)
-            deciles = det.population["imd_decile"].to_numpy(dtype=float, na_value=0)
-            low = (deciles >= 1) & (deciles <= 2)
-            rows.append(_row(bid, "opportunity_areas", "pass",
-                             f"{people[reached & in_oa].sum():,.0f} people reached live in an Opportunity Area; "
-                             f"{people[reached & low].sum():,.0f} in IMD deciles 1-2"))
-            rows.extend(_evidence_checks(bid, det.population.loc[reached, "lsoa_code"], band, data_dir))
-        rows.append(_same_lep(bid, bid_list, located))
-        if dups is not None:
-            rows.append(_duplicate_provision(bid, dups, band))
+    ctx = _context(bid_list, network, band, population, data_dir, overlap_table)
+    rows = [row for bid in bid_list for row in _check_one(bid, ctx)]
     return pd.DataFrame(rows, columns=["bid_id", "check", "status", "evidence"])

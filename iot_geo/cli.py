@@ -21,7 +21,13 @@ from rich.console import Console
 from rich.table import Table
 
 from iot_geo import settings
-from iot_geo.errors import IotGeoError
+from iot_geo.errors import IotGeoError, ModifiedDataWarning
+from iot_geo.files import check_folder, check_output
+from iot_geo.provenance import dumps as stamp_json
+from iot_geo.provenance import read as read_stamp
+from iot_geo.provenance import stamp
+from iot_geo.sources import catalogue
+from iot_geo.speeds import Speeds, park_note, read_speeds
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -86,8 +92,6 @@ def _show_modified_data_warnings() -> None:
     """Print each modified-data warning as one readable line on stderr."""
     import warnings
 
-    from iot_geo.errors import ModifiedDataWarning
-
     shown = warnings.showwarning
 
     def show(message: Any, category: Any, *args: Any, **kw: Any) -> None:
@@ -135,6 +139,7 @@ def emit(df: pd.DataFrame, fmt: str, *, title: str | None = None) -> None:
     if "geometry" in df.columns:
         df = pd.DataFrame(df.drop(columns="geometry"))
     if fmt == "csv":
+        # deferred: outputs imports geopandas; `iot-geo --help` stays fast
         from iot_geo.outputs import to_csv_text
 
         sys.stdout.write(to_csv_text(df))
@@ -159,8 +164,6 @@ def data_list(data_dir: DataDir = None, fmt: Format = "table") -> None:
     """
     import pandas as pd  # deferred on purpose: see the note at the top
 
-    from iot_geo.sources.catalogue import DATASETS
-
     _set_data_dir(data_dir)
     rows = [
         {
@@ -169,7 +172,7 @@ def data_list(data_dir: DataDir = None, fmt: Format = "table") -> None:
             "download": "yes" if d.downloadable else ("built" if d.kind == "derived" else "data dir only"),
             "official_url": d.official_url or "", "attribution": d.attribution,
         }
-        for d in DATASETS
+        for d in catalogue.DATASETS
     ]
     df = pd.DataFrame(rows)
     emit(df if fmt != "table" else df[["name", "title", "vintage", "licence", "kind", "download"]], fmt,
@@ -192,7 +195,7 @@ def data_fetch(
 
     Example: iot-geo data fetch osm:rutland
     """
-    from iot_geo.sources.catalogue import fetch
+    # deferred: geofabrik imports requests and geopandas; `iot-geo --help` stays fast
     from iot_geo.sources.geofabrik import PREFIX, fetch_osm
 
     _set_data_dir(data_dir)
@@ -203,7 +206,7 @@ def data_fetch(
     names = [n for n in names or [] if not n.startswith(PREFIX)]
     if regions and not names:
         return
-    paths = fetch(names or None, base_url=base_url, force=force, show_progress=err.is_terminal)
+    paths = catalogue.fetch(names or None, base_url=base_url, force=force, show_progress=err.is_terminal)
     err.print(f"{len(paths)} file(s) present and intact in {settings.get_data_dir()}")
 
 
@@ -215,10 +218,8 @@ def data_check(data_dir: DataDir = None, fmt: Format = "table") -> None:
     """
     import pandas as pd  # deferred on purpose: see the note at the top
 
-    from iot_geo.sources.catalogue import check
-
     _set_data_dir(data_dir)
-    df = pd.DataFrame([s.__dict__ for s in check()])
+    df = pd.DataFrame([s.__dict__ for s in catalogue.check()])
     emit(df, fmt, title=f"data directory {settings.get_data_dir()}")
     bad = df[(df["status"] == "corrupt")]
     if len(bad):
@@ -237,6 +238,7 @@ def areas(
 
     Example: iot-geo areas --kind lep --vintage 2017 --format csv
     """
+    # deferred: boundaries imports geopandas; `iot-geo --help` stays fast
     from iot_geo.sources.boundaries import load_areas
 
     _set_data_dir(data_dir)
@@ -262,6 +264,7 @@ def locate_cmd(
     """
     import pandas as pd  # deferred on purpose: see the note at the top
 
+    # deferred: locate and postcodes import geopandas, pandas and requests; `iot-geo --help` stays fast
     from iot_geo.locate import locate
     from iot_geo.postcodes import is_postcode, lookup_postcodes
 
@@ -300,6 +303,7 @@ def providers_cmd(
 
     Example: iot-geo providers --type fe_college --within E37000042 --vintage 2017
     """
+    # deferred: boundaries and providers import geopandas; `iot-geo --help` stays fast
     from iot_geo.sources.boundaries import KINDS, load_areas
     from iot_geo.sources.providers import load_providers
 
@@ -362,55 +366,21 @@ def catchment_cmd(
     """
     import warnings
 
-    import pandas as pd  # deferred on purpose: see the note at the top
-
-    from iot_geo.catchment import as_sites, catchments, parse_site_arg
-    from iot_geo.files import check_output
-    from iot_geo.network import find_network, load_network
+    # deferred: catchment and outputs import geopandas; `iot-geo --help` stays fast
+    from iot_geo.catchment import as_sites, catchments
     from iot_geo.outputs import write_csv, write_gpkg
 
     _set_data_dir(data_dir)
-    frames = []
-    if site:
-        parsed = [parse_site_arg(s) for s in site]
-        frames.append(pd.DataFrame([{"site_id": n, "lat": la, "lon": lo} for n, la, lo in parsed]))
-    if sites is not None:
-        if not sites.is_file():
-            raise IotGeoError(f"--sites {sites}: file not found")
-        from iot_geo.outputs import read_csv
-
-        frames.append(read_csv(sites, dtype={"site_id": str, "name": str, "group_id": str}))
-    if not frames:
-        raise IotGeoError("no sites: give --site NAME=LAT,LON or --sites FILE.csv")
-    site_df = pd.concat(frames, ignore_index=True)
-    site_gdf = as_sites(site_df, where=str(sites) if sites else "--site")
-    source = gtfs if mode == "transit" else network
-    if source is None:
-        raise IotGeoError("--mode transit needs --gtfs FEED" if mode == "transit" else
-                          "no --network given: name a road network file (OSM or GraphML)")
-    source = find_network(source, mode)
+    site_gdf = as_sites(_site_frame(site, sites), where=str(sites) if sites else "--site")
+    source = _catchment_source(network, gtfs, mode)
     for target in (output, csv):
         if target is not None:
             check_output(target, [source, sites])
     if mode == "transit":
-        net = load_network(source, mode="transit", day=day, arrive_by=arrive_by, window_minutes=window,
-                           percentile=percentile, max_transfers=max_transfers)
-        err.print(f"timetable of {net.source['day']}: {net.timetable.n_stops:,} stops, {net.source['trips']} trips")
+        net = _transit_network(source, day=day, arrive_by=arrive_by, window=window, percentile=percentile,
+                               max_transfers=max_transfers)
     else:
-        from iot_geo.speeds import Speeds, park_note, read_speeds
-
-        if park_minutes is not None and not 0 <= park_minutes <= 60:
-            raise IotGeoError(f"--park-minutes {park_minutes:g}: give 0 to 60 minutes")
-        profile = None  # an unknown mode is refused by load_network
-        if speeds is not None:
-            profile = read_speeds(speeds, mode=mode, free_flow=free_flow, park_minutes=park_minutes)
-        elif mode in ("drive", "cycle", "walk"):
-            profile = Speeds.for_mode(mode, free_flow=free_flow, park_minutes=park_minutes)
-        net = load_network(source, mode=mode, speeds=profile, free_flow=free_flow, progress=err.is_terminal)
-        if net.source.get("cached"):
-            err.print(f"reused the cached {mode} network for {source.name}")
-        if (note := park_note(net.speeds, minutes)) is not None:
-            err.print(f"note: {note}")
+        net = _road_network(source, mode, speeds, free_flow, park_minutes, minutes)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = catchments(net, site_gdf, minutes=minutes, union=union, direction=direction, resolution=resolution)
@@ -429,14 +399,83 @@ def catchment_cmd(
     emit(result[cols] if fmt == "table" else result, fmt, title=f"{mode} catchments ({direction})")
 
 
+def _site_frame(site: list[str] | None, sites: Path | None) -> pd.DataFrame:
+    """The sites of ``--site NAME=LAT,LON`` options and a ``--sites`` CSV, in one table."""
+    import pandas as pd  # deferred on purpose: see the note at the top
+
+    # deferred: catchment and outputs import geopandas; `iot-geo --help` stays fast
+    from iot_geo.catchment import parse_site_arg
+    from iot_geo.outputs import read_csv
+
+    frames = []
+    if site:
+        parsed = [parse_site_arg(s) for s in site]
+        frames.append(pd.DataFrame([{"site_id": n, "lat": la, "lon": lo} for n, la, lo in parsed]))
+    if sites is not None:
+        if not sites.is_file():
+            raise IotGeoError(f"--sites {sites}: file not found")
+        frames.append(read_csv(sites, dtype={"site_id": str, "name": str, "group_id": str}))
+    if not frames:
+        raise IotGeoError("no sites: give --site NAME=LAT,LON or --sites FILE.csv")
+    return pd.concat(frames, ignore_index=True)
+
+
+def _catchment_source(network: Path | None, gtfs: Path | None, mode: str) -> Path:
+    """The network file a catchment runs on: the GTFS feed for transit, else the road network (found by name)."""
+    from iot_geo.network import find_network  # deferred: network imports pandas and scipy
+
+    source = gtfs if mode == "transit" else network
+    if source is None:
+        raise IotGeoError("--mode transit needs --gtfs FEED" if mode == "transit" else
+                          "no --network given: name a road network file (OSM or GraphML)")
+    return find_network(source, mode)
+
+
+def _transit_network(source: Path, **options: Any) -> Any:
+    """The transit network of a GTFS feed on one service day, said on stderr."""
+    from iot_geo.network import load_network  # deferred: network imports pandas and scipy
+
+    o = options
+    net = load_network(source, mode="transit", day=o["day"], arrive_by=o["arrive_by"], window_minutes=o["window"],
+                       percentile=o["percentile"], max_transfers=o["max_transfers"])
+    err.print(f"timetable of {net.source['day']}: {net.timetable.n_stops:,} stops, {net.source['trips']} trips")
+    return net
+
+
+def _road_network(source: Path, mode: str, speeds: Path | None, free_flow: bool, park_minutes: float | None,
+                  minutes: list[float]) -> Any:
+    """The road network at the speeds asked for (a speed table, free flow, minutes to park), with its notes."""
+    from iot_geo.network import load_network  # deferred: network imports pandas and scipy
+
+    if park_minutes is not None and not 0 <= park_minutes <= 60:
+        raise IotGeoError(f"--park-minutes {park_minutes:g}: give 0 to 60 minutes")
+    profile = None  # an unknown mode is refused by load_network
+    if speeds is not None:
+        profile = read_speeds(speeds, mode=mode, free_flow=free_flow, park_minutes=park_minutes)
+    elif mode in ("drive", "cycle", "walk"):
+        profile = Speeds.for_mode(mode, free_flow=free_flow, park_minutes=park_minutes)
+    net = load_network(source, mode=mode, speeds=profile, free_flow=free_flow, progress=err.is_terminal)
+    if net.source.get("cached"):
+        err.print(f"reused the cached {mode} network for {source.name}")
+    if (note := park_note(net.speeds, minutes)) is not None:
+        err.print(f"note: {note}")
+    return net
+
+
 Networks = Annotated[list[Path] | None, typer.Option("--network", help="Road network file(s): OSM or GraphML, by "
                                                                       "name in the data directory's osm/ or path "
                                                                       "(repeat for several areas).")]
 Mode = Annotated[str, typer.Option("--mode", help="drive, cycle or walk.")]
 SkipInvalid = Annotated[bool, _flag("--skip-invalid", help="Compute the valid bids; report the others.")]
+#: The options that the bid commands (hubspoke, overlap, map, report) share, defined once.
+BidFile = Annotated[Path, typer.Argument(help="Bid file.")]
+Bands = Annotated[list[float] | None, typer.Option("--minutes", help="Bands in minutes.")]
+Offline = Annotated[bool, _flag("--offline/--online", help="Inline Leaflet so the map works without the internet "
+                                                           "(offline), or link it from a CDN (online).")]
 
 
 def _networks(paths: list[Path] | None, mode: str, *, required: bool = True) -> list[Any]:
+    # deferred: network imports pandas and scipy; `iot-geo --help` stays fast
     from iot_geo.network import find_network, load_network
 
     if not paths:
@@ -453,13 +492,18 @@ def _networks(paths: list[Path] | None, mode: str, *, required: bool = True) -> 
     return nets
 
 
-def _stamp(nets: list[Any], **options: Any) -> dict[str, Any]:
-    from iot_geo.provenance import stamp
+def _bids_and_networks(bids: Path, network: list[Path] | None, mode: str, skip_invalid: bool
+                       ) -> tuple[Any, list[Any]]:
+    """The bid file read (problems said on stderr) and the road networks loaded: what every bid command starts with."""
+    return _read_bids(bids, skip_invalid), _networks(network, mode)
 
+
+def _stamp(nets: list[Any], **options: Any) -> dict[str, Any]:
     return stamp(networks=nets, options=options)
 
 
 def _read_bids(path: Path, skip_invalid: bool) -> Any:
+    # deferred: bids imports geopandas; `iot-geo --help` stays fast
     from iot_geo.bids import read_bids
 
     bids = read_bids(path, skip_invalid=skip_invalid, progress=err.is_terminal)
@@ -493,8 +537,6 @@ def _table_targets(inputs: list[Any], output: Path | None, csv: Path | None = No
 
     Each is checked before any work is done: never an input, a device or the data directory, then its suffix.
     """
-    from iot_geo.files import check_output
-
     named = [(output, "-o", TABLE_SUFFIXES), (csv, "--csv", (".csv",)), (gpkg, "--gpkg", (".gpkg",)),
              (xlsx, "--xlsx", (".xlsx",))]
     targets = []
@@ -513,6 +555,7 @@ def _save_table(table: Any, layer: str, targets: list[Path], inputs: list[Any], 
     """Write one table to every target, each in the format of its suffix (atomically, with provenance)."""
     import pandas as pd  # deferred on purpose: `iot-geo --help` stays fast
 
+    # deferred: outputs imports geopandas; `iot-geo --help` stays fast
     from iot_geo.outputs import write_csv, write_gpkg, write_xlsx
 
     for path in targets:
@@ -525,6 +568,7 @@ def _save_table(table: Any, layer: str, targets: list[Path], inputs: list[Any], 
             frame = pd.DataFrame(table.drop(columns="geometry")) if "geometry" in table.columns else table
             write_xlsx({layer: frame}, path, inputs)
         else:
+            # deferred: outputs imports geopandas; `iot-geo --help` stays fast
             from iot_geo.outputs import write
 
             write(table, path, options=provenance.get("options", {}))
@@ -557,6 +601,7 @@ def bids_check(
 
     Example: iot-geo bids check data/examples/cambridge.yaml --network cambridge.graphml.gz --minutes 10 15
     """
+    # deferred: checks imports geopandas; `iot-geo --help` stays fast
     from iot_geo.checks import check_bids
 
     _set_data_dir(data_dir)
@@ -587,8 +632,8 @@ def evidence_cmd(
     """
     import pandas as pd  # deferred on purpose: `iot-geo --help` stays fast
 
-    from iot_geo.evidence import SMI_NOTE, area_evidence, evidence_table
-    from iot_geo.evidence import _fmt as _fmt_evidence
+    # deferred: evidence and outputs import pandas and geopandas; `iot-geo --help` stays fast
+    from iot_geo.evidence import SMI_NOTE, area_evidence, evidence_table, format_figure
     from iot_geo.outputs import write_csv
 
     _set_data_dir(data_dir)
@@ -614,7 +659,7 @@ def evidence_cmd(
         bands = [c for c in wide.columns if c not in ("topic", "measure", "unit", "England", "year", "source")]
         shown = pd.DataFrame({"measure": wide["measure"]})
         for col in [*bands, "England"]:
-            shown[col] = [_fmt_evidence(v, u) for v, u in zip(wide[col], wide["unit"], strict=True)]
+            shown[col] = [format_figure(v, u) for v, u in zip(wide[col], wide["unit"], strict=True)]
         shown["year"] = wide["year"]
         shown["source"] = wide["source"].map(ref)
         rich_table = Table(title=f"evidence for {area}", show_lines=False)
@@ -633,12 +678,12 @@ def evidence_cmd(
 
 @app.command("hubspoke")
 def hubspoke_cmd(
-    bids: Annotated[Path, typer.Argument(help="Bid file.")],
+    bids: BidFile,
     bid: Annotated[str | None, typer.Option("--bid", help="The bid id (not needed when the file holds one bid).")
                    ] = None,
     network: Networks = None,
     mode: Mode = "drive",
-    minutes: Annotated[list[float] | None, typer.Option("--minutes", help="Bands in minutes.")] = None,
+    minutes: Bands = None,
     output: MainOut = None,
     csv: SideCsv = None,
     xlsx: SideXlsx = None,
@@ -649,6 +694,7 @@ def hubspoke_cmd(
 
     Example: iot-geo hubspoke data/examples/rutland.yaml --bid stamford-iot --network rutland.osm.pbf --minutes 10 15 20
     """
+    # deferred: hub_spoke imports geopandas; `iot-geo --help` stays fast
     from iot_geo.hub_spoke import hub_spoke
 
     _set_data_dir(data_dir)
@@ -686,6 +732,7 @@ def suggest_spokes_cmd(
 
     Example: iot-geo suggest-spokes --hub "Stamford=52.6590,-0.4715" --k 2 --network rutland.osm.pbf --minutes 15
     """
+    # deferred: catchment and hub_spoke import geopandas and scipy; `iot-geo --help` stays fast
     from iot_geo.catchment import parse_site_arg
     from iot_geo.hub_spoke import suggest_spokes
 
@@ -695,6 +742,7 @@ def suggest_spokes_cmd(
     if candidates is not None:
         if not candidates.is_file():
             raise IotGeoError(f"--candidates {candidates}: file not found")
+        # deferred: outputs imports geopandas; `iot-geo --help` stays fast
         from iot_geo.outputs import read_csv
 
         cands = read_csv(candidates, dtype={"site_id": str, "name": str})
@@ -712,10 +760,10 @@ def suggest_spokes_cmd(
 
 @app.command("overlap")
 def overlap_cmd(
-    bids: Annotated[Path, typer.Argument(help="Bid file.")],
+    bids: BidFile,
     network: Networks = None,
     mode: Mode = "drive",
-    minutes: Annotated[list[float] | None, typer.Option("--minutes", help="Bands in minutes.")] = None,
+    minutes: Bands = None,
     duplicate_share: Annotated[float | None, typer.Option(
         "--duplicate-share", help="Shared people share that, with a shared route, means duplication "
                                   "(default 0.25: iot_geo.overlap.DUPLICATE_SHARE).")] = None,
@@ -734,6 +782,7 @@ def overlap_cmd(
     """
     import pandas as pd  # deferred on purpose: see the note at the top
 
+    # deferred: outputs and overlap import geopandas; `iot-geo --help` stays fast
     from iot_geo.outputs import write_gpkg
     from iot_geo.overlap import DUPLICATE_SHARE, bid_catchments, overlap
 
@@ -744,8 +793,7 @@ def overlap_cmd(
     targets = _table_targets(inputs, output, csv, None, xlsx)
     if gpkg is not None:
         _table_targets(inputs, None, None, gpkg)
-    b = _read_bids(bids, skip_invalid)
-    nets = _networks(network, mode)
+    b, nets = _bids_and_networks(bids, network, mode, skip_invalid)
     bc = bid_catchments(nets, b, minutes=minutes or (30, 45, 60))
     geometry = gpkg is not None or any(t.suffix.lower() in (".gpkg", ".parquet") for t in targets)
     table = _caught(overlap, bc, b, duplicate_share=duplicate_share, with_geometry=geometry)
@@ -766,6 +814,7 @@ def overlap_cmd(
 
 def _offline_default(offline: bool | None) -> bool:
     """Offline (Leaflet inlined) unless asked otherwise; online, with a warning, where the web assets are missing."""
+    # deferred: maps imports folium and geopandas; `iot-geo --help` stays fast
     from iot_geo.maps import web_assets_dir
 
     if offline is False:
@@ -780,13 +829,12 @@ def _offline_default(offline: bool | None) -> bool:
 
 @app.command("map")
 def map_cmd(
-    bids: Annotated[Path, typer.Argument(help="Bid file.")],
+    bids: BidFile,
     output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write, e.g. maps/bids.html.")],
     network: Networks = None,
     mode: Mode = "drive",
-    minutes: Annotated[list[float] | None, typer.Option("--minutes", help="Bands in minutes.")] = None,
-    offline: Annotated[bool, _flag("--offline/--online", help="Inline Leaflet so the map works without the "
-                                                                   "internet, or link it from a CDN.")] = True,
+    minutes: Bands = None,
+    offline: Offline = True,
     png: Annotated[Path | None, typer.Option("--png", help="Also write a static overview picture.")] = None,
     skip_invalid: SkipInvalid = False,
     data_dir: DataDir = None,
@@ -795,14 +843,13 @@ def map_cmd(
 
     Example: iot-geo map data/examples/cambridge.yaml --network cambridge.graphml.gz --minutes 5 10 15 -o maps/cambridge.html
     """
-    from iot_geo.files import check_output
+    # deferred: maps, outputs and overlap import folium and geopandas; `iot-geo --help` stays fast
     from iot_geo.maps import make_map, save_map, save_picture
     from iot_geo.overlap import bid_catchments, overlap_areas
 
     _set_data_dir(data_dir)
     check_output(output, [bids, *(network or [])])
-    b = _read_bids(bids, skip_invalid)
-    nets = _networks(network, mode)
+    b, nets = _bids_and_networks(bids, network, mode, skip_invalid)
     bc = bid_catchments(nets, b, minutes=minutes or (30, 45, 60))
     ov = _caught(overlap_areas, bc, b)
     m = make_map(b, catchments=bc.table, overlaps=ov, offline=_offline_default(offline), title=bids.stem)
@@ -815,13 +862,12 @@ def map_cmd(
 
 @app.command("report")
 def report_cmd(
-    bids: Annotated[Path, typer.Argument(help="Bid file.")],
+    bids: BidFile,
     output: Annotated[Path, typer.Option("-o", "--output", help="Report folder, e.g. reports/cambridge/.")],
     network: Networks = None,
     mode: Mode = "drive",
-    minutes: Annotated[list[float] | None, typer.Option("--minutes", help="Bands in minutes.")] = None,
-    offline: Annotated[bool, _flag("--offline/--online", help="Map with Leaflet inlined (offline) or "
-                                                                     "from a CDN (online).")] = True,
+    minutes: Bands = None,
+    offline: Offline = True,
     skip_invalid: SkipInvalid = False,
     overwrite: Annotated[bool, _flag("--overwrite", help="Replace an earlier iot-geo report in that folder "
                                                                 "(never a folder iot-geo did not write).")] = False,
@@ -831,13 +877,12 @@ def report_cmd(
 
     Example: iot-geo report data/examples/rutland.yaml --network rutland.osm.pbf --minutes 10 15 20 -o reports/rutland/
     """
-    from iot_geo.files import check_folder
+    # deferred: outputs and report import geopandas and folium; `iot-geo --help` stays fast
     from iot_geo.report import analyse, write_report
 
     _set_data_dir(data_dir)
     check_folder(output, [bids, *(network or [])], overwrite=overwrite)
-    b = _read_bids(bids, skip_invalid)
-    nets = _networks(network, mode)
+    b, nets = _bids_and_networks(bids, network, mode, skip_invalid)
     a = analyse(b, nets, minutes=minutes or (30, 45, 60), progress=lambda s: err.print(f"computing {s}..."))
     for w in a.warnings:
         err.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
@@ -855,6 +900,7 @@ def networks_cmd(data_dir: DataDir = None, fmt: Format = "table") -> None:
 
     Example: iot-geo networks --data-dir ../shared/data
     """
+    # deferred: network imports pandas and scipy; `iot-geo --help` stays fast
     from iot_geo.network import list_networks
 
     _set_data_dir(data_dir)
@@ -885,6 +931,7 @@ def demo_cmd(
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    # deferred: these modules import geopandas, pandas, scipy and folium; `iot-geo --help` stays fast
     from iot_geo.bids import read_bids
     from iot_geo.network import load_network
     from iot_geo.report import analyse, write_report
@@ -899,6 +946,7 @@ def demo_cmd(
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
                   transient=False) as progress:
         task = progress.add_task("loading areas, providers and population", total=None)
+        # deferred: boundaries imports geopandas; `iot-geo --help` stays fast
         from iot_geo.sources.boundaries import load_areas
 
         load_areas("lep", 2017)
@@ -916,6 +964,7 @@ def demo_cmd(
 
             a = analyse(bids, net, minutes=bands, progress=step)
             progress.update(t, description=f"{name}: writing the map and the report")
+            # deferred: maps imports folium and geopandas; `iot-geo --help` stays fast
             from iot_geo.maps import make_map, save_map
 
             st = _stamp([net], example=name, minutes=list(bands))
@@ -950,11 +999,9 @@ def provenance_cmd(
     """
     import pandas as pd  # deferred on purpose: see the note at the top
 
-    from iot_geo.provenance import dumps, read
-
-    st = read(file)
+    st = read_stamp(file)
     if fmt == "json":
-        sys.stdout.write(dumps(st))
+        sys.stdout.write(stamp_json(st))
         return
     out.print(f"[bold]{file.name}[/bold] made by iot-geo {st.get('iot_geo_version')}: {' '.join(st.get('call', []))}")
     emit(pd.DataFrame(st.get("datasets", [])), "table", title="datasets")
@@ -968,6 +1015,7 @@ def _batch_items(bids: list[Path] | None, providers: str | None, sites: Path | N
     """Bids (one catchment per bid) or sites (providers of some types and/or a CSV; one per site)."""
     import pandas as pd  # deferred on purpose: `iot-geo --help` stays fast
 
+    # deferred: catchment imports geopandas and scipy; `iot-geo --help` stays fast
     from iot_geo.catchment import as_sites
 
     if bids and (providers or sites):
@@ -976,6 +1024,7 @@ def _batch_items(bids: list[Path] | None, providers: str | None, sites: Path | N
         return [_read_bids(b, False) for b in bids]
     frames = []
     if providers:
+        # deferred: providers imports geopandas; `iot-geo --help` stays fast
         from iot_geo.sources.providers import load_providers
 
         prov = load_providers([t.strip() for t in providers.split(",") if t.strip()])
@@ -1023,6 +1072,7 @@ def batch_cmd(
     Example: iot-geo batch --providers fe_college,sixth_form_college --network rutland.osm.pbf --mode drive cycle
     --minutes 10 15 20 --workers 2 -o batch.gpkg --csv people.csv
     """
+    # deferred: batch and network import geopandas, pandas and scipy; `iot-geo --help` stays fast
     from iot_geo.batch import batch, people_table, write_batch
     from iot_geo.network import load_network
 
@@ -1032,8 +1082,6 @@ def batch_cmd(
     inputs = [network, gtfs, sites, *(bids or [])]
     for target in (output, csv):
         if target is not None:
-            from iot_geo.files import check_output
-
             check_output(target, inputs)
     topts = {"arrive_by": arrive_by, "window_minutes": window, "day": day}
     nets: dict[str, Any] = {}
@@ -1061,6 +1109,7 @@ def batch_cmd(
         write_batch(result, output, inputs=inputs, provenance=st)
         err.print(f"wrote {output}")
     if csv is not None:
+        # deferred: outputs imports geopandas; `iot-geo --help` stays fast
         from iot_geo.outputs import write_csv
 
         write_csv(people_table(result), csv, inputs, provenance=st)
@@ -1071,6 +1120,7 @@ def batch_cmd(
 
 
 def _one_network(network: Path | None, gtfs: Path | None, mode: str, arrive_by: str, day: str | None) -> Any:
+    # deferred: network imports pandas and scipy; `iot-geo --help` stays fast
     from iot_geo.network import load_network
 
     if mode == "transit":
@@ -1087,6 +1137,7 @@ def _site_set(bids: list[Path] | None, providers: str | None, sites: Path | None
     import geopandas as gpd
     import pandas as pd  # deferred on purpose: `iot-geo --help` stays fast
 
+    # deferred: catchment imports geopandas and scipy; `iot-geo --help` stays fast
     from iot_geo.catchment import as_sites, parse_site_arg
 
     frames = []
@@ -1133,6 +1184,7 @@ def coverage_cmd(
 
     Example: iot-geo coverage --providers fe_college,sixth_form_college --network rutland.osm.pbf --minutes 15
     """
+    # deferred: batch imports geopandas; `iot-geo --help` stays fast
     from iot_geo.batch import coverage, coverage_layer, coverage_totals
 
     _set_data_dir(data_dir)
@@ -1140,8 +1192,6 @@ def coverage_cmd(
     inputs = [network, gtfs, sites, *(bids or [])]
     for target in (output, csv, map_path):
         if target is not None:
-            from iot_geo.files import check_output
-
             check_output(target, inputs)
     net = _one_network(network, gtfs, mode, arrive_by, day)
     cov = _caught(coverage, net, site_gdf, minutes=minutes)
@@ -1153,11 +1203,13 @@ def coverage_cmd(
         err.print("[yellow]warning:[/yellow] the sites' reach meets the edge of the network: covered figures are "
                   "lower bounds", highlight=False)
     if output is not None:
+        # deferred: outputs imports geopandas; `iot-geo --help` stays fast
         from iot_geo.outputs import write_gpkg
 
         write_gpkg({"lsoas": cov, "coldspots": cov[~cov["covered"]], "totals": tot}, output, inputs, provenance=st)
         err.print(f"wrote {output}")
     if csv is not None:
+        # deferred: outputs imports geopandas; `iot-geo --help` stays fast
         from iot_geo.outputs import write_csv
 
         write_csv(tot, csv, inputs, provenance=st)
@@ -1165,6 +1217,7 @@ def coverage_cmd(
     if map_path is not None:
         import folium
 
+        # deferred: maps imports folium and geopandas; `iot-geo --help` stays fast
         from iot_geo.maps import save_map
 
         b = cov.to_crs(settings.wgs84).total_bounds
@@ -1204,6 +1257,7 @@ def where_next_cmd(
     """
     import pandas as pd  # deferred on purpose: `iot-geo --help` stays fast
 
+    # deferred: batch imports geopandas; `iot-geo --help` stays fast
     from iot_geo.batch import where_next
 
     _set_data_dir(data_dir)
@@ -1218,6 +1272,7 @@ def where_next_cmd(
                     weights="deprivation" if deprivation else None)
     a = picks.attrs
     if output is not None:
+        # deferred: outputs imports geopandas; `iot-geo --help` stays fast
         from iot_geo.outputs import write_gpkg
 
         write_gpkg({"picks": picks}, output, [network, gtfs, sites, candidates, *(bids or [])],

@@ -46,8 +46,9 @@ Social mobility
 from __future__ import annotations
 
 import functools
+import html
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,8 +58,14 @@ import shapely
 
 from iot_geo import settings
 from iot_geo.bids import Bid, Bids
+from iot_geo.catchment import _population, catchment_detail, check_minutes, pick_network
 from iot_geo.errors import InvalidInputError
+from iot_geo.sources import boundaries
 from iot_geo.sources import evidence as src
+from iot_geo.sources import population as population_data
+from iot_geo.sources import providers as provider_data
+from iot_geo.sources.boundaries import resolve_vintage
+from iot_geo.sources.catalogue import dataset_path, reading
 
 COLUMNS = ["area", "band", "measure", "value", "england", "unit", "source", "year", "topic", "note"]
 TOPICS = ("learners", "skills", "labour market", "provider landscape", "social mobility")
@@ -153,16 +160,12 @@ def _wide(df: pd.DataFrame, col: str, value: str) -> tuple[pd.DataFrame, pd.Data
 
 @functools.lru_cache(maxsize=2)
 def _data(root: str) -> _Data:
-    from iot_geo.sources.boundaries import load_areas
-    from iot_geo.sources.population import load_population
-    from iot_geo.sources.providers import load_providers
-
     iod = src.load_iod_education(data_dir=root)  # the evidence files first: a missing one fails fast
     mye_long = src.load_mid2019_population(data_dir=root)
     lsoa = src.lsoa_districts(data_dir=root)
-    pop = pd.DataFrame(load_population(data_dir=root)[["lsoa_code", "people", "people_16_59"]])
+    pop = pd.DataFrame(population_data.load_population(data_dir=root)[["lsoa_code", "people", "people_16_59"]])
     lsoa = lsoa.merge(pop, on="lsoa_code", how="left").merge(iod, on="lsoa_code", how="left")
-    oa = load_areas("oa", data_dir=root)
+    oa = boundaries.load_areas("oa", data_dir=root)
     oa_lads = {c for codes in oa["lad_codes"] for c in codes.split(";")}
     lsoa["in_oa"] = lsoa["lad17_code"].isin(oa_lads)
 
@@ -192,7 +195,7 @@ def _data(root: str) -> _Data:
         "ssa": src.source_districts(lsoa, ssa.index),
         "poc3": src.source_districts(lsoa, poc3.index),
     }
-    prov = load_providers(data_dir=root)
+    prov = provider_data.load_providers(data_dir=root)
     providers = pd.DataFrame({"provider_id": prov["provider_id"], "name": prov["name"],
                               "provider_type": prov["provider_type"],
                               "x": prov.geometry.x.to_numpy(), "y": prov.geometry.y.to_numpy()})
@@ -213,22 +216,14 @@ def _english_rows(table: pd.DataFrame) -> pd.DataFrame:
     return table[[src.is_english_district(c) for c in table.index]]
 
 
-def _rows(d: _Data, b: _Band, eng: dict[str, Any]) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+#: ``add(topic, measure, value, england, unit, source, year, note="")``: one evidence row of the band at hand.
+_Add = Callable[..., None]
 
-    def add(topic: str, measure: str, value: float, england: float, unit: str, source: str, year: str,
-            note: str = "") -> None:
-        rows.append({"area": b.area, "band": b.band, "measure": measure, "value": value, "england": england,
-                     "unit": unit, "source": source, "year": year, "topic": topic,
-                     "note": "; ".join(x for x in (note, b.note) if x)})
 
-    sel = b.selected
-    people = d.lsoa["people"]
-    frac = {k: src.district_fractions(v, people, sel) for k, v in d.dist.items()}
+def _learner_rows(add: _Add, d: _Data, sel: np.ndarray, frac: dict[str, pd.Series], eng: dict[str, Any]) -> None:
+    """People aged 16-18, 19-24 and 16-59, and the 16-18 forecast to each of :data:`FORECAST_YEARS`."""
     nd = int((frac["mye"] > 0).sum())
     how = f"apportioned from {nd} district(s) by LSOA share of people" if nd else "no English LSOA in this area"
-
-    # learners
     ages = src.apportion(d.mye, frac["mye"])
     assert isinstance(ages, pd.Series)
     add("learners", "People aged 16-18", float(ages.loc[16:18].sum()), eng["mye"].loc[16:18].sum(), "people",
@@ -243,14 +238,21 @@ def _rows(d: _Data, b: _Band, eng: dict[str, Any]) -> list[dict[str, Any]]:
         add("learners", f"Forecast: people aged 16-18 in {y}", float(fc[y]), float(fe[y]), "people", SRC_MYE,
             f"mid-2019 aged to {y}", "cohorts aged forward from mid-2019; no migration or mortality")
 
-    # skills
+
+def _suppressed(supp: pd.DataFrame, frac: pd.Series) -> int:
+    """How many suppressed cells the districts used (a fraction above 0) hold."""
+    touched = frac[frac > 0].index
+    return int(supp.reindex(touched).fillna(False).to_numpy().sum())
+
+
+def _skills_rows(add: _Add, d: _Data, frac: dict[str, pd.Series], eng: dict[str, Any]) -> None:
+    """Shares of the 16-64s by highest qualification, in each of :data:`APS_YEARS`."""
     labels = {"NVQ4": "16-64 with NVQ4 or above", "NVQ3": "16-64 with NVQ3 as highest",
               "None": "16-64 with no qualifications"}
     for y in APS_YEARS:
         counts = src.apportion(d.aps_q[y], frac["aps"])
         assert isinstance(counts, pd.Series)
-        touched = frac["aps"][frac["aps"] > 0].index
-        n_supp = int(d.aps_q_supp[y].reindex(touched).fillna(False).to_numpy().sum())
+        n_supp = _suppressed(d.aps_q_supp[y], frac["aps"])
         total = float(counts.reindex(list(src.QUALIFICATIONS)).sum())
         e_counts = eng[f"aps_q{y}"]
         e_total = float(e_counts.reindex(list(src.QUALIFICATIONS)).sum())
@@ -260,12 +262,13 @@ def _rows(d: _Data, b: _Band, eng: dict[str, Any]) -> list[dict[str, Any]]:
                 "%", SRC_APS_Q, str(y), "; ".join(x for x in (note, "England = sum of English districts "
                                                                   "(no England row in the APS file)") if x))
 
-    # labour market
+
+def _labour_rows(add: _Add, d: _Data, frac: dict[str, pd.Series], eng: dict[str, Any]) -> None:
+    """Employment shares and location quotients of :data:`LABOUR_INDUSTRIES` (the latest APS year)."""
     y = APS_YEARS[0]
     emp = src.apportion(d.aps_i[y], frac["aps"])
     assert isinstance(emp, pd.Series)
-    touched = frac["aps"][frac["aps"] > 0].index
-    n_supp = int(d.aps_i_supp[y].reindex(touched).fillna(False).to_numpy().sum())
+    n_supp = _suppressed(d.aps_i_supp[y], frac["aps"])
     total = float(emp.reindex(list(src.INDUSTRIES)).sum())
     e_emp = eng[f"aps_i{y}"]
     e_total = float(e_emp.reindex(list(src.INDUSTRIES)).sum())
@@ -277,15 +280,22 @@ def _rows(d: _Data, b: _Band, eng: dict[str, Any]) -> list[dict[str, Any]]:
         add("labour market", f"Location quotient: {ind}", share / e_share if e_share else float("nan"), 1.0,
             "ratio to England", SRC_APS_I, str(y), note)
 
-    # provider landscape
-    if b.geometry is not None and not shapely.is_empty(b.geometry):
-        inside = shapely.contains_xy(b.geometry, d.providers["x"].to_numpy(), d.providers["y"].to_numpy())
-        found = d.providers[inside].sort_values(["provider_type", "name"])
-        for ptype, grp in found.groupby("provider_type", sort=True):
-            add("provider landscape", f"Providers: {ptype}", float(len(grp)), float("nan"), "providers", SRC_PROV,
-                "2018/19", _names_note(list(grp["name"])) + " (England: not summed)")
-        if found.empty:
-            add("provider landscape", "Providers: none found", 0.0, float("nan"), "providers", SRC_PROV, "2018/19")
+
+def _provider_count_rows(add: _Add, d: _Data, geometry: Any) -> None:
+    """The providers inside the area by type, named (none without a geometry)."""
+    if geometry is None or shapely.is_empty(geometry):
+        return
+    inside = shapely.contains_xy(geometry, d.providers["x"].to_numpy(), d.providers["y"].to_numpy())
+    found = d.providers[inside].sort_values(["provider_type", "name"])
+    for ptype, grp in found.groupby("provider_type", sort=True):
+        add("provider landscape", f"Providers: {ptype}", float(len(grp)), float("nan"), "providers", SRC_PROV,
+            "2018/19", _names_note(list(grp["name"])) + " (England: not summed)")
+    if found.empty:
+        add("provider landscape", "Providers: none found", 0.0, float("nan"), "providers", SRC_PROV, "2018/19")
+
+
+def _stem_rows(add: _Add, d: _Data, frac: dict[str, pd.Series], eng: dict[str, Any]) -> None:
+    """The STEM share of FE achievements, STEM apprenticeship starts and their share of all starts."""
     ssa = src.apportion(d.ssa, frac["ssa"])
     assert isinstance(ssa, pd.Series)
     touched = frac["ssa"][frac["ssa"] > 0].index
@@ -304,9 +314,10 @@ def _rows(d: _Data, b: _Band, eng: dict[str, Any]) -> list[dict[str, Any]]:
     add("provider landscape", "STEM share of apprenticeship starts", _share(stem_starts, float(starts.get("Totals", np.nan))),
         eng["poc3_share"], "%", SRC_POC3, "2016/17", "")
 
-    # social mobility
-    pp = people.to_numpy(dtype=float, na_value=np.nan)
-    pp0 = np.nan_to_num(pp)
+
+def _social_mobility_rows(add: _Add, d: _Data, sel: np.ndarray, eng: dict[str, Any]) -> None:
+    """People in England's most deprived 20% (IoD education domains), the IoD indicators, Opportunity Areas."""
+    pp0 = np.nan_to_num(d.lsoa["people"].to_numpy(dtype=float, na_value=np.nan))
     in_people = float(pp0[sel].sum())
     for col, label in (("education_decile", "Education, Skills and Training domain"),
                        ("cyp_decile", "Children and young people sub-domain"),
@@ -330,6 +341,25 @@ def _rows(d: _Data, b: _Band, eng: dict[str, Any]) -> list[dict[str, Any]]:
         "LSOAs of the Opportunity Area districts (2017), people mid-2015")
     add("social mobility", "Share of people in an Opportunity Area", _share(n_oa, in_people), eng["oa_share"], "%",
         SRC_OA, "2016-17", "")
+
+
+def _rows(d: _Data, b: _Band, eng: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every evidence row of one area or band, topic by topic, beside England's figure."""
+    rows: list[dict[str, Any]] = []
+
+    def add(topic: str, measure: str, value: float, england: float, unit: str, source: str, year: str,
+            note: str = "") -> None:
+        rows.append({"area": b.area, "band": b.band, "measure": measure, "value": value, "england": england,
+                     "unit": unit, "source": source, "year": year, "topic": topic,
+                     "note": "; ".join(x for x in (note, b.note) if x)})
+
+    frac = {k: src.district_fractions(v, d.lsoa["people"], b.selected) for k, v in d.dist.items()}
+    _learner_rows(add, d, b.selected, frac, eng)
+    _skills_rows(add, d, frac, eng)
+    _labour_rows(add, d, frac, eng)
+    _provider_count_rows(add, d, b.geometry)
+    _stem_rows(add, d, frac, eng)
+    _social_mobility_rows(add, d, b.selected, eng)
     return rows
 
 
@@ -370,17 +400,13 @@ def _context(data_dir: str | os.PathLike[str] | None) -> tuple[str, _Data, dict[
 
 # ------------------------------------------------------------------ areas
 def _lsoa_lep17(root: str) -> pd.DataFrame:
-    from iot_geo.sources.catalogue import dataset_path, reading
-
     path = dataset_path("lookup_lsoa11_lep2017", data_dir=root)
     with reading("lookup_lsoa11_lep2017", path):
         return pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
 
 
 def _by_geometry(d: _Data, geom: Any, root: str) -> np.ndarray:
-    from iot_geo.sources.population import load_population
-
-    pop = load_population(data_dir=root).set_index("lsoa_code").reindex(d.lsoa["lsoa_code"])
+    pop = population_data.load_population(data_dir=root).set_index("lsoa_code").reindex(d.lsoa["lsoa_code"])
     xs = pop.geometry.x.to_numpy()
     ys = pop.geometry.y.to_numpy()
     return np.asarray(shapely.contains_xy(geom, xs, ys), dtype=bool)
@@ -388,12 +414,10 @@ def _by_geometry(d: _Data, geom: Any, root: str) -> np.ndarray:
 
 def _bid_area(bid: Bid, d: _Data, root: str) -> list[_Band]:
     """The bid's declared area(s): its LEP(s) and, where it names one, its combined authority."""
-    from iot_geo.sources.boundaries import load_areas, resolve_vintage
-
     out = []
     if bid.lep_codes:
         year = resolve_vintage("lep", bid.vintage.get("lep"))
-        layer = load_areas("lep", year, data_dir=root)
+        layer = boundaries.load_areas("lep", year, data_dir=root)
         geom = shapely.union_all(layer.loc[layer["code"].isin(bid.lep_codes), "geometry"].values)
         label = f"LEP {' + '.join(bid.lep_names)} ({year})"
         if year == 2017:
@@ -406,7 +430,7 @@ def _bid_area(bid: Bid, d: _Data, root: str) -> list[_Band]:
         out.append(_Band(bid.id, label, sel, geom, ""))
     if bid.ca_code:
         year = resolve_vintage("ca", bid.vintage.get("ca"))
-        layer = load_areas("ca", year, data_dir=root)
+        layer = boundaries.load_areas("ca", year, data_dir=root)
         row = layer[layer["code"] == bid.ca_code]
         geom = shapely.union_all(row.geometry.values)
         if "lad_codes" in row.columns and len(row):
@@ -419,8 +443,6 @@ def _bid_area(bid: Bid, d: _Data, root: str) -> list[_Band]:
 
 
 def _districts_area(items: Sequence[str], d: _Data, root: str) -> _Band:
-    from iot_geo.sources.boundaries import load_areas
-
     ref = pd.concat([
         d.lsoa[["lad17_code", "lad17_name"]].set_axis(["code", "name"], axis=1),
         d.lsoa[["lad21_code", "lad21_name"]].set_axis(["code", "name"], axis=1),
@@ -441,7 +463,7 @@ def _districts_area(items: Sequence[str], d: _Data, root: str) -> _Band:
     sel = (d.lsoa["lad17_code"].isin(codes) | d.lsoa["lad21_code"].isin(codes)).to_numpy()
     geoms = []
     for year in (2017, 2021):
-        lads = load_areas("lad", year, data_dir=root)
+        lads = boundaries.load_areas("lad", year, data_dir=root)
         geoms.extend(lads.loc[lads["code"].isin(codes), "geometry"].values)
     geom = shapely.union_all(geoms) if geoms else None
     label = ", ".join(dict.fromkeys(names))
@@ -449,8 +471,6 @@ def _districts_area(items: Sequence[str], d: _Data, root: str) -> _Band:
 
 
 def _named_area(text: str, d: _Data, root: str) -> _Band:
-    from iot_geo.sources.boundaries import load_areas
-
     norm = src.normalise_district_name(text)
     lk = _lsoa_lep17(root)
     for col in ("1", "2"):
@@ -459,11 +479,11 @@ def _named_area(text: str, d: _Data, root: str) -> _Band:
             code = hit[f"LEP17CD{col}"].iloc[0]
             name = hit[f"LEP17NM{col}"].iloc[0]
             lsoas = set(lk.loc[(lk["LEP17CD1"] == code) | (lk["LEP17CD2"] == code), "LSOA11CD"])
-            layer = load_areas("lep", 2017, data_dir=root)
+            layer = boundaries.load_areas("lep", 2017, data_dir=root)
             geom = shapely.union_all(layer.loc[layer["code"] == code, "geometry"].values)
             return _Band(name, f"LEP {name} (2017)", d.lsoa["lsoa_code"].isin(lsoas).to_numpy(), geom, "")
     for kind, year in (("lep", 2021), ("ca", 2017), ("ca", None)):
-        layer = load_areas(kind, year, data_dir=root)
+        layer = boundaries.load_areas(kind, year, data_dir=root)
         hit = layer[(layer["code"] == text) | (layer["name"].map(src.normalise_district_name) == norm)]
         if len(hit):
             row = hit.iloc[0]
@@ -478,12 +498,8 @@ def _named_area(text: str, d: _Data, root: str) -> _Band:
 
 
 def _catchment_bands(bid: Bid, network: Any, bands: list[float], d: _Data, root: str) -> list[_Band]:
-    from iot_geo.catchment import catchment_detail, pick_network
-
     net = pick_network(network, bid.sites, label=f"bid {bid.id!r}")
-    sites = bid.sites.copy()
-    sites["group_id"] = bid.id
-    det = catchment_detail(net, sites, minutes=bands, union=True, data_dir=root)
+    det = catchment_detail(net, bid.grouped_sites(), minutes=bands, union=True, data_dir=root)
     codes = det.population["lsoa_code"].to_numpy()
     out = []
     for band in bands:
@@ -567,8 +583,6 @@ def area_evidence(
     >>> int(ev.loc[ev["measure"] == "People aged 16-18", "value"].iloc[0])
     1591
     """
-    from iot_geo.catchment import check_minutes
-
     root, d, eng = _context(data_dir)
     bands = check_minutes(minutes if minutes is not None else (30, 45, 60))
     if isinstance(area_or_bid, Bids):
@@ -637,8 +651,6 @@ def bid_catchment_evidence(
     pandas.DataFrame
         As :func:`area_evidence`.
     """
-    from iot_geo.catchment import _population
-
     root, d, eng = _context(data_dir)
     codes = _population(root, population).reset_index(drop=True)["lsoa_code"].to_numpy()
     table = catchments.table
@@ -656,7 +668,11 @@ def bid_catchment_evidence(
     return pd.DataFrame([r for b in parts for r in _rows(d, b, eng)], columns=COLUMNS)
 
 
-def _fmt(value: Any, unit: str) -> str:
+def format_figure(value: Any, unit: str) -> str:
+    """An evidence figure as text by its unit: ``12.3%`` for ``%``, two decimals for ratios, else a whole number.
+
+    ``n/a`` for a missing or non-finite value.
+    """
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "n/a"
     v = float(value)
@@ -696,8 +712,8 @@ def evidence_popup_lines(evidence: pd.DataFrame, bid_id: str) -> list[str]:
             continue
         by_band = sel.set_index("band")
         unit = str(sel["unit"].iloc[0])
-        values = [_fmt(by_band.loc[c, "value"] if c in by_band.index else None, unit) for c in cols]
-        lines.append(f"{measure} ({sel['year'].iloc[0]}): " + " / ".join([*values, _fmt(sel["england"].iloc[0], unit)]))
+        values = [format_figure(by_band.loc[c, "value"] if c in by_band.index else None, unit) for c in cols]
+        lines.append(f"{measure} ({sel['year'].iloc[0]}): " + " / ".join([*values, format_figure(sel["england"].iloc[0], unit)]))
     return lines
 
 
@@ -723,7 +739,7 @@ def evidence_parts(evidence: pd.DataFrame, bid_id: str) -> tuple[pd.DataFrame, l
     bands = [c for c in wide.columns if c not in ("topic", "measure", "unit", "England", "year", "source")]
     out = pd.DataFrame({"measure": wide["measure"].astype(str)})
     for col in [*bands, "England"]:
-        out[str(col)] = [_fmt(v, str(u)) for v, u in zip(wide[col], wide["unit"], strict=True)]
+        out[str(col)] = [format_figure(v, str(u)) for v, u in zip(wide[col], wide["unit"], strict=True)]
     out["year"] = wide["year"].astype(str)
     out["source"] = [f"[{ref[s]}]" for s in wide["source"]]
     return out, [f"[{i}] {s}" for s, i in ref.items()], EVIDENCE_METHOD
@@ -734,8 +750,6 @@ def evidence_html(evidence: pd.DataFrame, bid_id: str) -> str:
 
     Every text is HTML-escaped; empty when ``evidence`` has no rows for the bid.
     """
-    import html
-
     parts = evidence_parts(evidence, bid_id)
     if parts is None:
         return ""

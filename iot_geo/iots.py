@@ -44,8 +44,14 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import yaml
 
 from iot_geo import settings
+from iot_geo.errors import DataNotFoundError
+from iot_geo.files import write_text
+from iot_geo.locate import locate
+from iot_geo.outputs import write_csv
+from iot_geo.sources import providers as provider_data
 
 #: Provider types an IoT lead or partner is matched against.
 MATCH_TYPES = ("fe_college", "sixth_form_college", "university", "utc")
@@ -116,6 +122,93 @@ def _partners(text: Any) -> list[str]:
     return out
 
 
+def _row(iot: str, what: str, text: str, rule: str, hit: pd.Series | None, note: str) -> dict[str, Any]:
+    """One row of the match report; ``hit`` the provider matched, if any."""
+    return {"iot": iot, "what": what, "text": text, "rule": rule,
+            "provider_id": "" if hit is None else hit["provider_id"],
+            "provider_name": "" if hit is None else hit["name"], "note": note}
+
+
+def _match_partners(iot: str, text: Any, prov: pd.DataFrame, report: list[dict[str, Any]]
+                    ) -> tuple[list[dict[str, str]], list[pd.Series]]:
+    """The IoT's partners for the bid file (unmatched ones as ``other``), and the providers matched."""
+    partners, matched = [], []
+    for p in _partners(text):
+        if p.startswith("employer:"):
+            partners.append({"name": p.split(":", 1)[1], "type": "employer"})
+            report.append(_row(iot, "partner", p.split(":", 1)[1], "employer", None,
+                               "named as an employer by the source"))
+            continue
+        hit, prule, pnote = match_name(p, prov)
+        report.append(_row(iot, "partner", p, prule, hit, pnote))
+        partners.append({"name": p, "type": "other" if hit is None else hit["provider_type"]})
+        if hit is not None:
+            matched.append(hit)
+    return partners, matched
+
+
+def _entry_hits(entry: str, members: list[pd.Series]) -> list[tuple[str, list[pd.Series]]]:
+    """Each piece of a site entry with the members it names; by town where no piece names an organisation."""
+    pieces = [p for p in re.split(r"[,/]", re.sub(r"\(.*?\)", " ", entry)) if p.strip()]
+    keys = [normalise(_POSTCODE.sub(" ", piece)) for piece in pieces]
+    # an organisation named in the entry wins over towns; else each piece's town places a site
+    hits = [(piece, [m for m in members if f" {m['_norm']} " in f" {key} "]) for piece, key in zip(pieces, keys)]
+    if not any(named for _, named in hits):
+        hits = [(piece, [m for m in members if m["_town"] and key.endswith(m["_town"])])
+                for piece, key in zip(pieces, keys)]
+    return hits
+
+
+def _iot_sites(iot: str, bid_id: str, lead: pd.Series, members: list[pd.Series], text: str,
+                 report: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The lead's hub, then a spoke for each other member a site entry names (each member once)."""
+    sites = [{"id": f"{bid_id}-hub", "name": str(lead["name"]), "role": "hub",
+              "provider_id": str(lead["provider_id"])}]
+    placed = {str(lead["provider_id"])}
+    for entry in _split_top(text):
+        found_any = False
+        for piece, named in _entry_hits(entry, members):
+            if not named:
+                continue
+            found_any = True
+            found = named[0]
+            others = ", ".join(str(m["name"]) for m in named[1:])
+            report.append(_row(iot, "site", entry, f"names {piece.strip()!r}", found,
+                               f"also names {others}; the first (lead, then partners as listed) is used"
+                               if others else ""))
+            if str(found["provider_id"]) not in placed:
+                placed.add(str(found["provider_id"]))
+                sites.append({"id": f"{bid_id}-{_slug(str(found['name']))}"[:80], "name": str(found["name"]),
+                              "role": "spoke", "provider_id": str(found["provider_id"])})
+        if not found_any:
+            report.append(_row(iot, "site", entry, "unmatched", None, "names no matched lead or partner"))
+    return sites
+
+
+def _iot_bid(r: Any, prov: pd.DataFrame, report: list[dict[str, Any]], left_out: list[str]) -> dict[str, Any] | None:
+    """One IoT of the table as a bid (None, noted in ``left_out``, when its lead is unmatched)."""
+    iot = str(r.iot_name)
+    lead, rule, note = match_name(str(r.lead), prov)
+    report.append(_row(iot, "lead", r.lead, rule, lead, note))
+    partners, matched = _match_partners(iot, r.partners, prov, report)
+    if lead is None:
+        left_out.append(f"{iot} (lead {r.lead!r} unmatched)")
+        return None
+    bid_id = _slug(iot.replace("(name not sourced)", ""))
+    sites = _iot_sites(iot, bid_id, lead, [lead, *matched], str(r.sites_town_or_postcode), report)
+    where = locate(gpd.GeoSeries([lead.geometry], crs=settings.crs), vintage=2017)
+    lep = list(where["lep_codes"].iloc[0] or [])
+    bid: dict[str, Any] = {
+        "id": bid_id, "name": iot, "lead": str(lead["name"]),
+        "lead_type": str(lead["provider_type"]), "partners": partners, "lep": lep if len(lep) != 1 else lep[0],
+        "routes": list(STEM), "levels": [4, 5], "wave": int(str(r.wave)), "sites": sites,
+    }
+    if not lep:
+        bid.pop("lep")
+        bid["combined_authority"] = where["ca_code"].iloc[0]
+    return bid
+
+
 def build_iots(path: str | os.PathLike[str] | None = None, *, data_dir: str | os.PathLike[str] | None = None
                ) -> tuple[dict[str, Any], pd.DataFrame]:
     """The designated IoTs as a bid document (a dict for YAML) and the match report.
@@ -126,96 +219,22 @@ def build_iots(path: str | os.PathLike[str] | None = None, *, data_dir: str | os
         The bid file's content, and one report row per name or site piece: ``iot, what`` (lead,
         partner, site), ``text, rule, provider_id, provider_name, note``.
     """
-    from iot_geo.locate import locate
-    from iot_geo.sources.providers import load_providers
-
     src = Path(path) if path is not None else settings.get_data_dir(data_dir) / "providers/institutes_of_technology.csv"
     if not src.is_file():
-        from iot_geo.errors import DataNotFoundError
-
         raise DataNotFoundError(f"{src} not found: set --data-dir or $IOT_GEO_DATA to the shared data folder")
     table = pd.read_csv(src, dtype=str, keep_default_na=False)
-    prov = load_providers(list(MATCH_TYPES), data_dir=data_dir)
+    prov = provider_data.load_providers(list(MATCH_TYPES), data_dir=data_dir)
     prov = prov.assign(_norm=prov["name"].map(normalise), _town=prov["town"].fillna("").map(normalise))
     report: list[dict[str, Any]] = []
-    bids: list[dict[str, Any]] = []
     left_out: list[str] = []
-    for r in table.itertuples():
-        iot = str(r.iot_name)
-        lead, rule, note = match_name(str(r.lead), prov)
-        report.append({"iot": iot, "what": "lead", "text": r.lead, "rule": rule,
-                       "provider_id": "" if lead is None else lead["provider_id"],
-                       "provider_name": "" if lead is None else lead["name"], "note": note})
-        members: list[pd.Series] = [] if lead is None else [lead]
-        partners = []
-        for p in _partners(r.partners):
-            if p.startswith("employer:"):
-                partners.append({"name": p.split(":", 1)[1], "type": "employer"})
-                report.append({"iot": iot, "what": "partner", "text": p.split(":", 1)[1], "rule": "employer",
-                               "provider_id": "", "provider_name": "", "note": "named as an employer by the source"})
-                continue
-            hit, prule, pnote = match_name(p, prov)
-            report.append({"iot": iot, "what": "partner", "text": p, "rule": prule,
-                           "provider_id": "" if hit is None else hit["provider_id"],
-                           "provider_name": "" if hit is None else hit["name"], "note": pnote})
-            partners.append({"name": p, "type": "other" if hit is None else hit["provider_type"]})
-            if hit is not None:
-                members.append(hit)
-        if lead is None:
-            left_out.append(f"{iot} (lead {r.lead!r} unmatched)")
-            continue
-        bid_id = _slug(iot.replace("(name not sourced)", ""))
-        sites = [{"id": f"{bid_id}-hub", "name": str(lead["name"]), "role": "hub",
-                  "provider_id": str(lead["provider_id"])}]
-        placed = {str(lead["provider_id"])}
-        for entry in _split_top(str(r.sites_town_or_postcode)):
-            pieces = [p for p in re.split(r"[,/]", re.sub(r"\(.*?\)", " ", entry)) if p.strip()]
-            keys = [normalise(_POSTCODE.sub(" ", piece)) for piece in pieces]
-            # an organisation named in the entry wins over towns; else each piece's town places a site
-            hits = [(piece, [m for m in members if f" {m['_norm']} " in f" {key} "]) for piece, key in zip(pieces, keys)]
-            if not any(named for _, named in hits):
-                hits = [(piece, [m for m in members if m["_town"] and key.endswith(m["_town"])])
-                        for piece, key in zip(pieces, keys)]
-            found_any = False
-            for piece, named in hits:
-                if not named:
-                    continue
-                found_any = True
-                found = named[0]
-                others = ", ".join(str(m["name"]) for m in named[1:])
-                report.append({"iot": iot, "what": "site", "text": entry, "rule": f"names {piece.strip()!r}",
-                               "provider_id": found["provider_id"], "provider_name": found["name"],
-                               "note": f"also names {others}; the first (lead, then partners as listed) is used"
-                               if others else ""})
-                if str(found["provider_id"]) not in placed:
-                    placed.add(str(found["provider_id"]))
-                    sites.append({"id": f"{bid_id}-{_slug(str(found['name']))}"[:80], "name": str(found["name"]),
-                                  "role": "spoke", "provider_id": str(found["provider_id"])})
-            if not found_any:
-                report.append({"iot": iot, "what": "site", "text": entry, "rule": "unmatched", "provider_id": "",
-                               "provider_name": "", "note": "names no matched lead or partner"})
-        where = locate(gpd.GeoSeries([lead.geometry], crs=settings.crs), vintage=2017)
-        lep = list(where["lep_codes"].iloc[0] or [])
-        bid: dict[str, Any] = {
-            "id": bid_id, "name": iot, "lead": str(lead["name"]),
-            "lead_type": str(lead["provider_type"]), "partners": partners, "lep": lep if len(lep) != 1 else lep[0],
-            "routes": list(STEM), "levels": [4, 5], "wave": int(str(r.wave)), "sites": sites,
-        }
-        if not lep:
-            bid.pop("lep")
-            bid["combined_authority"] = where["ca_code"].iloc[0]
-        bids.append(bid)
+    found = (_iot_bid(r, prov, report, left_out) for r in table.itertuples())
+    bids = [bid for bid in found if bid is not None]
     doc = {"schema": 1, "vintage": {"lep": 2017, "ca": 2017}, "bids": bids, "_left_out": left_out}
     return doc, pd.DataFrame(report)
 
 
 def write_iots(out: str | os.PathLike[str], *, data_dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """Write the bid file (YAML, with the rule and what was left out in its header) and the match report."""
-    import yaml
-
-    from iot_geo.files import write_text
-    from iot_geo.outputs import write_csv
-
     doc, report = build_iots(data_dir=data_dir)
     left = doc.pop("_left_out")
     unmatched = report[report["rule"] == "unmatched"]

@@ -26,6 +26,8 @@ Background tiles still need the internet; the page says so.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import functools
 import html
 import json
@@ -34,6 +36,7 @@ import os
 import re
 import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +51,13 @@ from jinja2 import Template
 
 from iot_geo import pages, settings
 from iot_geo.bids import Bid, Bids
+from iot_geo.catchment import RESOLUTION_M
 from iot_geo.errors import DataNotFoundError, InvalidInputError
+from iot_geo.evidence import evidence_popup_lines
+from iot_geo.files import atomic, check_output, write_text
+from iot_geo.provenance import html_block
+from iot_geo.sources import boundaries
+from iot_geo.sources import providers as provider_data
 
 SIMPLIFY_M = 25.0
 #: Overlap zones are drawn simplified to this many metres, without slivers under MIN_OVERLAP_KM2.
@@ -299,9 +308,256 @@ def _evidence_lines(evidence: pd.DataFrame | None, bid_id: str) -> list[str]:
     """The hub popup's evidence lines (text, set with textContent)."""
     if evidence is None:
         return []
-    from iot_geo.evidence import evidence_popup_lines
-
     return evidence_popup_lines(evidence, bid_id)
+
+
+#: The boundary layers drawn on a map: (kind, label, colour); LEP boundaries start shown.
+_BOUNDARY_LAYERS = (("lep", "LEP", "#444444"), ("ca", "Combined authority", "#8c510a"))
+
+
+@dataclass
+class _MapData:
+    """What a map draws besides the bids: boundaries and providers near them, already loaded."""
+
+    boundaries: dict[str, gpd.GeoDataFrame]
+    opportunity_areas: gpd.GeoDataFrame | None
+    providers: gpd.GeoDataFrame | None
+
+
+def _near(gdf: gpd.GeoDataFrame, window: shapely.Geometry | None) -> gpd.GeoDataFrame:
+    """The rows of ``gdf`` that meet ``window`` (all of them without a window)."""
+    if window is None:
+        return gdf
+    return gdf[shapely.intersects(gdf.geometry.values, window)]
+
+
+def _load_map_data(vintage: dict[str, int | None], providers: gpd.GeoDataFrame | bool,
+                   data_dir: str | os.PathLike[str] | None, window: shapely.Geometry | None) -> _MapData:
+    """The boundaries, Opportunity Areas and providers within ``window``; a layer whose data is missing is left out."""
+    outlines = {}
+    for kind, _label, _colour in _BOUNDARY_LAYERS:
+        with contextlib.suppress(DataNotFoundError):
+            outlines[kind] = _near(boundaries.load_areas(kind, vintage.get(kind), data_dir=data_dir), window)
+    try:
+        oa: gpd.GeoDataFrame | None = _near(boundaries.load_areas("oa", data_dir=data_dir), window)
+    except DataNotFoundError:
+        oa = None
+    prov: gpd.GeoDataFrame | None = None
+    if providers is True:
+        with contextlib.suppress(DataNotFoundError):
+            prov = _near(provider_data.load_providers(data_dir=data_dir), window)
+    elif isinstance(providers, gpd.GeoDataFrame):
+        prov = _near(providers, window)
+    return _MapData(outlines, oa, prov)
+
+
+def _default_simplify(catchments: gpd.GeoDataFrame | None) -> float:
+    """Half the catchment grid's resolution for the modes drawn, never under :data:`SIMPLIFY_M`."""
+    modes = set(catchments["mode"]) if catchments is not None and "mode" in catchments.columns else set()
+    return max([SIMPLIFY_M] + [RESOLUTION_M.get(md, 50.0) / 2 for md in modes])
+
+
+def _map_extent(bids: Sequence[Bid], catchments: gpd.GeoDataFrame | None) -> shapely.Geometry | None:
+    """The union of every site and catchment (None when there is nothing to draw)."""
+    parts = []
+    sites = pd.concat([b.sites for b in bids], ignore_index=True) if bids else None
+    if sites is not None and len(sites):
+        parts.append(shapely.union_all(sites.geometry.values))
+    if catchments is not None and len(catchments):
+        parts.append(shapely.union_all(catchments.geometry.values))
+    return shapely.union_all(parts) if parts else None
+
+
+def _base_map(offline: bool, tiles: str | None) -> folium.Map:
+    """An empty canvas map with iot-geo's text script and style, and the background tiles."""
+    m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, zoom_start=10,
+                   location=[52.5, -1.5])
+    m.options["max_zoom"] = 19  # OpenStreetMap's deepest tiles; marker clusters need a maximum even without tiles
+    m.default_js = [("leaflet", CDN["leaflet_js"])]
+    m.default_css = [("leaflet_css", CDN["leaflet_css"])]
+    m.get_root().header.add_child(folium.Element(  # type: ignore[attr-defined]
+        f"<script>{pages.resource_text('map_text.js')}</script>\n<style>{pages.resource_text('map_text.css')}</style>"),
+        name="iot_text")
+    m._iot_offline = offline  # type: ignore[attr-defined]
+    if offline:  # in Jupyter too: the same self-contained page, not folium's CDN-loading one
+        m._repr_html_ = lambda **_: offline_repr_html(m)  # type: ignore[method-assign]
+    if tiles:
+        folium.TileLayer(tiles, name="Background (needs the internet)", control=True).add_to(m)
+    return m
+
+
+def _add_boundary_layer(m: folium.Map, layer: gpd.GeoDataFrame, kind: str, label: str, colour: str,
+                        simplify_m: float) -> None:
+    """One kind of boundary (LEP or combined authority) as dashed outlines named by their vintage."""
+    if not len(layer):
+        return
+    v = int(layer["vintage"].iloc[0])
+    fg = folium.FeatureGroup(name=f"{label} boundaries ({v})", show=kind == "lep")
+    w = _to_wgs(layer[["code", "name", "geometry"]], max(simplify_m, 100.0))
+    _geojson_layer(_geojson(w, ["code", "name"]), _style(kind, colour, 0.0, 2.0, "6 4"),
+                   ["name", "code"], [label, "code"]).add_to(fg)
+    fg.add_to(m)
+
+
+def _add_opportunity_areas(m: folium.Map, oa: gpd.GeoDataFrame | None, simplify_m: float) -> None:
+    """The Opportunity Areas, lightly filled."""
+    if oa is None or not len(oa):
+        return
+    fg = folium.FeatureGroup(name="Opportunity Areas (2016-17)", show=True)
+    w = _to_wgs(oa[["name", "lad_codes", "geometry"]], max(simplify_m, 100.0))
+    _geojson_layer(_geojson(w, ["name", "lad_codes"]), _style("oa", "#b8860b", 0.15, 1.5),
+                   ["name"], ["Opportunity Area"]).add_to(fg)
+    fg.add_to(m)
+
+
+def _marker_cluster(fg: folium.FeatureGroup) -> Any:
+    """A marker cluster inside ``fg`` that loads its plugin from the CDN (inlined for offline maps)."""
+    cluster = MarkerCluster(name=None, control=False)  # type: ignore[no-untyped-call]
+    cluster.default_js = [("markercluster", CDN["markercluster_js"])]
+    cluster.default_css = [("markercluster_css", CDN["markercluster_css"]),
+                           ("markercluster_default_css", CDN["markercluster_default_css"])]
+    cluster.add_to(fg)
+    return cluster
+
+
+def _add_provider_layers(m: folium.Map, prov: gpd.GeoDataFrame | None) -> list[dict[str, str]]:
+    """One layer of providers per type (clustered past 50); returns the legend's provider rows."""
+    rows: list[dict[str, str]] = []
+    if prov is None or not len(prov):
+        return rows
+    for ptype, grp in prov.to_crs(settings.wgs84).groupby("provider_type"):
+        kind = ptype.replace("_", " ")
+        fg = folium.FeatureGroup(name=f"Providers: {esc(kind)} ({len(grp)})", show=ptype != "school_sixth_form")
+        target: Any = _marker_cluster(fg) if len(grp) > 50 else fg
+        colour = PROVIDER_COLOURS.get(ptype, "#555555")
+        rows.append({"colour": colour, "name": f"{kind} ({len(grp)})"})
+        for r in grp.itertuples():
+            marker = _kind(folium.CircleMarker(
+                [round(r.geometry.y, COORD_DECIMALS), round(r.geometry.x, COORD_DECIMALS)], radius=4,
+                color=colour, fill=True, fill_opacity=0.9, weight=1), "provider")
+            _Text([r.name], [r.name, kind, r.provider_id, r.postcode], max_width=260).add_to(marker)
+            marker.add_to(target)
+        fg.add_to(m)
+    return rows
+
+
+def _add_catchment_layer(m: folium.Map, bid: Bid, i: int, colour: str, catchments: gpd.GeoDataFrame,
+                         bands: list[float], simplify_m: float) -> None:
+    """The ``i``-th bid's catchments: largest band first and lightest, outlined in its colour and dash."""
+    mine = catchments[catchments["group_id"] == bid.id]
+    fg = folium.FeatureGroup(name=f"{esc(bid.name)}: catchments")
+    for j, band in enumerate(sorted(mine["minutes"].unique(), reverse=True)):
+        row = mine[mine["minutes"] == band]
+        shade = 0.6 * j / max(len(bands) - 1, 1) if len(bands) > 1 else 0.0
+        t = 0.6 - shade  # longest band lightest
+        w = _to_wgs(row[["minutes", "area_km2", "people", "truncated", "geometry"]], simplify_m)
+        w["bid"] = bid.name
+        w["people"] = w["people"].map(lambda v: f"{v:,.0f}")
+        w["note"] = np.where(w["truncated"], "reaches the network edge: a lower bound", "")
+        gj = _geojson(w, ["bid", "minutes", "area_km2", "people", "note"])
+        if not gj["features"]:
+            continue
+        _geojson_layer(gj, _style("catchment", _shade(colour, t), CATCHMENT_FILL, 2.0 if j == 0 else 1.0,
+                                  CATCHMENT_DASHES[i % len(CATCHMENT_DASHES)], stroke=colour),
+                       ["bid", "minutes", "people", "area_km2", "note"],
+                       ["bid", "minutes", "people reached", "km²", ""]).add_to(fg)
+    fg.add_to(m)
+
+
+def _overlap_zones(overlaps: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One zone per pair of bids, at its largest band, without slivers under :data:`MIN_OVERLAP_KM2`.
+
+    The slivers are left out of the drawing only, not out of the tables.
+    """
+    ov = overlaps[~overlaps.geometry.is_empty]
+    ov = ov[ov["minutes"] == ov.groupby(["bid_a", "bid_b"])["minutes"].transform("max")].copy()
+    ov["geometry"] = [_drop_small(g, MIN_OVERLAP_KM2 * 1e6) for g in ov.geometry.values]
+    return ov[~ov.geometry.is_empty]
+
+
+def _overlap_tooltips(ov: gpd.GeoDataFrame, names: dict[str, str], simplify_m: float) -> gpd.GeoDataFrame:
+    """The zones in WGS84 with their tooltip text: the pair, people in both, each bid's share, shared routes."""
+    cols = ["bid_a", "bid_b", "minutes", "people_both", "people_share_a", "people_share_b", "area_share_a",
+            "area_share_b", "shared_routes", "duplicate", "geometry"]
+    w = _to_wgs(ov[cols], max(simplify_m, OVERLAP_SIMPLIFY_M), decimals=COORD_DECIMALS - 1)
+    w["pair"] = [f"{names.get(a, a)} / {names.get(b, b)}" for a, b in zip(w["bid_a"], w["bid_b"], strict=True)]
+    for side in ("a", "b"):
+        w[f"share_{side}"] = [
+            f"{names.get(bid, bid)}: {p:.0%} of its people, {a:.0%} of its area" for bid, p, a in
+            zip(w[f"bid_{side}"], w[f"people_share_{side}"], w[f"area_share_{side}"], strict=True)]
+    w["routes"] = [", ".join(map(str, r)) if len(r) else "none" for r in w["shared_routes"]]
+    w["people_both"] = w["people_both"].map(lambda v: f"{v:,.0f}")
+    w["duplicate"] = np.where(w["duplicate"], "duplicate provision", "")
+    return w
+
+
+def _add_overlap_layer(m: folium.Map, overlaps: gpd.GeoDataFrame, bids: Sequence[Bid], simplify_m: float) -> None:
+    """The overlaps between bids as dashed outlines, with the map's "fill overlaps" control."""
+    fg = folium.FeatureGroup(name="Overlaps between bids")
+    ov = _overlap_zones(overlaps)
+    if len(ov):
+        w = _overlap_tooltips(ov, {b.id: b.name for b in bids}, simplify_m)
+        fields = ["pair", "minutes", "people_both", "share_a", "share_b", "routes", "duplicate"]
+        layer = _geojson_layer(_geojson(w, fields, COORD_DECIMALS - 1),
+                               _style("overlap", OVERLAP_COLOUR, 0.0, 1.5, "4 4", fill_colour="#e31a1c"), fields,
+                               ["bids", "minutes", "people in both", "share", "share", "shared routes", ""])
+        layer.add_to(fg)
+        fg.add_to(m)
+        _OverlapToggle(layer, OVERLAP_FILL).add_to(m)
+    else:
+        fg.add_to(m)
+
+
+def _has_catchment(catchments: gpd.GeoDataFrame | None, bid: Bid) -> bool:
+    """Whether a non-empty catchment of ``bid`` is drawn."""
+    if catchments is None:
+        return False
+    mine = catchments["group_id"] == bid.id
+    return bool(mine.any()) and not catchments.loc[mine].geometry.is_empty.all()
+
+
+def _add_site_layer(m: folium.Map, bid: Bid, colour: str, drawn: bool, evidence: pd.DataFrame | None) -> None:
+    """A bid's sites (the hub larger, ringed in black) with their popups and permanent labels."""
+    fg = folium.FeatureGroup(name=f"{esc(bid.name)}: sites")
+    partners = ", ".join(p.name for p in bid.partners)
+    labels = []
+    for r in bid.sites.to_crs(settings.wgs84).itertuples():
+        hub = r.role == "hub"
+        lat, lon = round(r.geometry.y, COORD_DECIMALS), round(r.geometry.x, COORD_DECIMALS)
+        marker = _kind(folium.CircleMarker(
+            [lat, lon], radius=9 if hub else 5,
+            color="black" if hub else colour, weight=3 if hub else 1, fill=True, fill_color=colour,
+            fill_opacity=1.0), "site")
+        _Text([f"{r.name} ({r.role})"],
+              [r.name, f"{r.role} of {bid.name}", f"lead {bid.lead}", f"partners: {partners}" if partners else "",
+               f"routes: {', '.join(bid.routes)}", *(_evidence_lines(evidence, bid.id) if hub else [])],
+              max_width=280).add_to(marker)
+        marker.add_to(fg)
+        labels.append((lat, lon, r.name, hub))
+        if not drawn:
+            folium.Marker([r.geometry.y, r.geometry.x], icon=folium.DivIcon(
+                html='<div style="font:11px sans-serif;background:#fff8;white-space:nowrap">'
+                     'no catchment drawn</div>')).add_to(fg)
+    _Labels(labels).add_to(fg)
+    fg.add_to(m)
+
+
+def _add_legend_and_controls(m: folium.Map, legend: str) -> None:
+    """The legend, the layer control (collapsed on small screens) and the page's shape counter."""
+    _Legend(legend).add_to(m)
+    control = folium.LayerControl(collapsed=False)
+    control.add_to(m)
+    _CollapseOnSmall(control, SMALL_SCREEN_PX).add_to(m)
+    _ShapeCounter().add_to(m)  # type: ignore[no-untyped-call]
+
+
+def _fit_bounds(m: folium.Map, extent: shapely.Geometry | None) -> None:
+    """Zoom the map to ``extent`` (BNG) with a 500 m margin."""
+    if extent is None:
+        return
+    minx, miny, maxx, maxy = gpd.GeoSeries([shapely.buffer(extent, 500)], crs=settings.crs).to_crs(
+        settings.wgs84).total_bounds
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
 
 
 def make_map(
@@ -357,199 +613,36 @@ def make_map(
     >>> type(m).__name__
     'Map'
     """
-    from iot_geo.catchment import RESOLUTION_M
-    from iot_geo.sources.boundaries import load_areas
-    from iot_geo.sources.providers import load_providers
-
     bid_list = list(bids)
-    vint = areas or (bid_list[0].vintage if bid_list else {})
-    if simplify_m is None:
-        modes = set(catchments["mode"]) if catchments is not None and "mode" in catchments.columns else set()
-        simplify_m = max([SIMPLIFY_M] + [RESOLUTION_M.get(md, 50.0) / 2 for md in modes])
-    sites = pd.concat([b.sites for b in bid_list], ignore_index=True) if bid_list else None
-    extent_parts = []
-    if sites is not None and len(sites):
-        extent_parts.append(shapely.union_all(sites.geometry.values))
-    if catchments is not None and len(catchments):
-        extent_parts.append(shapely.union_all(catchments.geometry.values))
-    extent = shapely.union_all(extent_parts) if extent_parts else None
-    m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, zoom_start=10,
-                   location=[52.5, -1.5])
-    m.options["max_zoom"] = 19  # OpenStreetMap's deepest tiles; marker clusters need a maximum even without tiles
-    m.default_js = [("leaflet", CDN["leaflet_js"])]
-    m.default_css = [("leaflet_css", CDN["leaflet_css"])]
-    m.get_root().header.add_child(folium.Element(  # type: ignore[attr-defined]
-        f"<script>{pages.resource_text('map_text.js')}</script>\n<style>{pages.resource_text('map_text.css')}</style>"),
-        name="iot_text")
-    m._iot_offline = offline  # type: ignore[attr-defined]
-    if offline:  # in Jupyter too: the same self-contained page, not folium's CDN-loading one
-        m._repr_html_ = lambda **_: offline_repr_html(m)  # type: ignore[method-assign]
-    if tiles:
-        folium.TileLayer(tiles, name="Background (needs the internet)", control=True).add_to(m)
+    simplify_m = _default_simplify(catchments) if simplify_m is None else simplify_m
+    extent = _map_extent(bid_list, catchments)
     window = shapely.buffer(extent, 20_000) if extent is not None else None
-
-    def near(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        if window is None:
-            return gdf
-        return gdf[shapely.intersects(gdf.geometry.values, window)]
-
-    # boundaries
-    for kind, label, colour in (("lep", "LEP", "#444444"), ("ca", "Combined authority", "#8c510a")):
-        try:
-            layer = near(load_areas(kind, vint.get(kind), data_dir=data_dir))
-        except DataNotFoundError:
-            continue
-        if not len(layer):
-            continue
-        v = int(layer["vintage"].iloc[0])
-        fg = folium.FeatureGroup(name=f"{label} boundaries ({v})", show=kind == "lep")
-        w = _to_wgs(layer[["code", "name", "geometry"]], max(simplify_m, 100.0))
-        _geojson_layer(_geojson(w, ["code", "name"]), _style(kind, colour, 0.0, 2.0, "6 4"),
-                       ["name", "code"], [label, "code"]).add_to(fg)
-        fg.add_to(m)
-    try:
-        oa = near(load_areas("oa", data_dir=data_dir))
-        if len(oa):
-            fg = folium.FeatureGroup(name="Opportunity Areas (2016-17)", show=True)
-            w = _to_wgs(oa[["name", "lad_codes", "geometry"]], max(simplify_m, 100.0))
-            _geojson_layer(_geojson(w, ["name", "lad_codes"]), _style("oa", "#b8860b", 0.15, 1.5),
-                           ["name"], ["Opportunity Area"]).add_to(fg)
-            fg.add_to(m)
-    except DataNotFoundError:
-        pass
-    # providers by type
-    if providers is True:
-        try:
-            prov = near(load_providers(data_dir=data_dir))
-        except DataNotFoundError:
-            prov = None
-    elif isinstance(providers, gpd.GeoDataFrame):
-        prov = near(providers)
-    else:
-        prov = None
-    uses_cluster = False
-    provider_rows: list[dict[str, str]] = []
-    if prov is not None and len(prov):
-        pw = prov.to_crs(settings.wgs84)
-        for ptype, grp in pw.groupby("provider_type"):
-            fg = folium.FeatureGroup(name=f"Providers: {esc(ptype.replace('_', ' '))} ({len(grp)})",
-                                     show=ptype != "school_sixth_form")
-            target: Any = fg
-            if len(grp) > 50:
-                target = MarkerCluster(name=None, control=False)  # type: ignore[no-untyped-call]
-                target.default_js = [("markercluster", CDN["markercluster_js"])]
-                target.default_css = [("markercluster_css", CDN["markercluster_css"]),
-                                      ("markercluster_default_css", CDN["markercluster_default_css"])]
-                target.add_to(fg)
-                uses_cluster = True
-            colour = PROVIDER_COLOURS.get(ptype, "#555555")
-            provider_rows.append({"colour": colour, "name": f"{ptype.replace('_', ' ')} ({len(grp)})"})
-            for r in grp.itertuples():
-                marker = _kind(folium.CircleMarker(
-                    [round(r.geometry.y, COORD_DECIMALS), round(r.geometry.x, COORD_DECIMALS)], radius=4,
-                    color=colour, fill=True, fill_opacity=0.9, weight=1), "provider")
-                _Text([r.name], [r.name, ptype.replace("_", " "), r.provider_id, r.postcode],
-                      max_width=260).add_to(marker)
-                marker.add_to(target)
-            fg.add_to(m)
-    m._iot_cluster = uses_cluster  # type: ignore[attr-defined]
-    # bids' catchments (largest band first, lighter; each outlined in the bid's own colour), then the
-    # overlaps (outlines over the bids' colours, so every bid stays visible), then the sites on top
-    legend_rows: list[dict[str, str]] = []
-    bands = sorted(catchments["minutes"].unique()) if catchments is not None and len(catchments) else []
+    data = _load_map_data(areas or (bid_list[0].vintage if bid_list else {}), providers, data_dir, window)
+    m = _base_map(offline, tiles)
+    for kind, label, colour in _BOUNDARY_LAYERS:
+        if kind in data.boundaries:
+            _add_boundary_layer(m, data.boundaries[kind], kind, label, colour, simplify_m)
+    _add_opportunity_areas(m, data.opportunity_areas, simplify_m)
+    provider_rows = _add_provider_layers(m, data.providers)
+    # bids' catchments, then the overlaps (outlines over the bids' colours, so every bid stays visible),
+    # then the sites on top
+    has_catchments = catchments is not None and len(catchments) > 0
+    bands = sorted(catchments["minutes"].unique()) if catchments is not None and has_catchments else []
     colours = {bid.id: PALETTE[i % len(PALETTE)] for i, bid in enumerate(bid_list)}
     for i, bid in enumerate(bid_list):
-        colour = colours[bid.id]
-        legend_rows.append({"colour": colour, "name": bid.name, "id": bid.id})
-        if catchments is not None and len(catchments):
-            mine = catchments[catchments["group_id"] == bid.id]
-            fg = folium.FeatureGroup(name=f"{esc(bid.name)}: catchments")
-            for j, band in enumerate(sorted(mine["minutes"].unique(), reverse=True)):
-                row = mine[mine["minutes"] == band]
-                shade = 0.6 * j / max(len(bands) - 1, 1) if len(bands) > 1 else 0.0
-                t = 0.6 - shade  # longest band lightest
-                w = _to_wgs(row[["minutes", "area_km2", "people", "truncated", "geometry"]], simplify_m)
-                w["bid"] = bid.name
-                w["people"] = w["people"].map(lambda v: f"{v:,.0f}")
-                w["note"] = np.where(w["truncated"], "reaches the network edge: a lower bound", "")
-                gj = _geojson(w, ["bid", "minutes", "area_km2", "people", "note"])
-                if not gj["features"]:
-                    continue
-                _geojson_layer(gj, _style("catchment", _shade(colour, t), CATCHMENT_FILL, 2.0 if j == 0 else 1.0,
-                                          CATCHMENT_DASHES[i % len(CATCHMENT_DASHES)], stroke=colour),
-                               ["bid", "minutes", "people", "area_km2", "note"],
-                               ["bid", "minutes", "people reached", "km²", ""]).add_to(fg)
-            fg.add_to(m)
+        if catchments is not None and has_catchments:
+            _add_catchment_layer(m, bid, i, colours[bid.id], catchments, bands, simplify_m)
     if overlaps is not None and len(overlaps):
-        fg = folium.FeatureGroup(name="Overlaps between bids")
-        # one zone per pair, at the largest band (the tooltip gives its figures); slivers under
-        # MIN_OVERLAP_KM2 are left out of the drawing (not out of the tables)
-        ov = overlaps[~overlaps.geometry.is_empty]
-        ov = ov[ov["minutes"] == ov.groupby(["bid_a", "bid_b"])["minutes"].transform("max")].copy()
-        ov["geometry"] = [_drop_small(g, MIN_OVERLAP_KM2 * 1e6) for g in ov.geometry.values]
-        ov = ov[~ov.geometry.is_empty]
-        if len(ov):
-            cols = ["bid_a", "bid_b", "minutes", "people_both", "people_share_a", "people_share_b", "area_share_a",
-                    "area_share_b", "shared_routes", "duplicate", "geometry"]
-            w = _to_wgs(ov[cols], max(simplify_m, OVERLAP_SIMPLIFY_M),
-                        decimals=COORD_DECIMALS - 1)
-            names = {b.id: b.name for b in bid_list}
-            w["pair"] = [f"{names.get(a, a)} / {names.get(b, b)}" for a, b in zip(w["bid_a"], w["bid_b"], strict=True)]
-            for side in ("a", "b"):
-                w[f"share_{side}"] = [
-                    f"{names.get(bid, bid)}: {p:.0%} of its people, {a:.0%} of its area" for bid, p, a in
-                    zip(w[f"bid_{side}"], w[f"people_share_{side}"], w[f"area_share_{side}"], strict=True)]
-            w["routes"] = [", ".join(map(str, r)) if len(r) else "none" for r in w["shared_routes"]]
-            w["people_both"] = w["people_both"].map(lambda v: f"{v:,.0f}")
-            w["duplicate"] = np.where(w["duplicate"], "duplicate provision", "")
-            fields = ["pair", "minutes", "people_both", "share_a", "share_b", "routes", "duplicate"]
-            layer = _geojson_layer(_geojson(w, fields, COORD_DECIMALS - 1),
-                                   _style("overlap", OVERLAP_COLOUR, 0.0, 1.5, "4 4", fill_colour="#e31a1c"), fields,
-                                   ["bids", "minutes", "people in both", "share", "share", "shared routes", ""])
-            layer.add_to(fg)
-            fg.add_to(m)
-            _OverlapToggle(layer, OVERLAP_FILL).add_to(m)
-        else:
-            fg.add_to(m)
+        _add_overlap_layer(m, overlaps, bid_list, simplify_m)
     for bid in bid_list:
-        colour = colours[bid.id]
-        fg = folium.FeatureGroup(name=f"{esc(bid.name)}: sites")
-        sw = bid.sites.to_crs(settings.wgs84)
-        partners = ", ".join(p.name for p in bid.partners)
-        labels = []
-        for r in sw.itertuples():
-            hub = r.role == "hub"
-            lat, lon = round(r.geometry.y, COORD_DECIMALS), round(r.geometry.x, COORD_DECIMALS)
-            marker = _kind(folium.CircleMarker(
-                [lat, lon], radius=9 if hub else 5,
-                color="black" if hub else colour, weight=3 if hub else 1, fill=True, fill_color=colour,
-                fill_opacity=1.0), "site")
-            _Text([f"{r.name} ({r.role})"],
-                  [r.name, f"{r.role} of {bid.name}", f"lead {bid.lead}", f"partners: {partners}" if partners else "",
-                   f"routes: {', '.join(bid.routes)}", *(_evidence_lines(evidence, bid.id) if hub else [])],
-                  max_width=280).add_to(marker)
-            marker.add_to(fg)
-            labels.append((lat, lon, r.name, hub))
-            if not (catchments is not None and (catchments["group_id"] == bid.id).any()
-                    and not catchments.loc[catchments["group_id"] == bid.id].geometry.is_empty.all()):
-                folium.Marker([r.geometry.y, r.geometry.x], icon=folium.DivIcon(
-                    html='<div style="font:11px sans-serif;background:#fff8;white-space:nowrap">'
-                         'no catchment drawn</div>')).add_to(fg)
-        _Labels(labels).add_to(fg)
-        fg.add_to(m)
-    band_txt = ", ".join(f"{b:g}" for b in bands)
-    legend = pages.render("map_legend.html", title=title or "iot-geo", bids=legend_rows, bands=band_txt,
-                          overlaps=overlaps is not None, providers=provider_rows, attribution=ATTRIBUTION,
-                          offline=offline, overlap_colour=OVERLAP_COLOUR)
-    _Legend(legend).add_to(m)
-    control = folium.LayerControl(collapsed=False)
-    control.add_to(m)
-    _CollapseOnSmall(control, SMALL_SCREEN_PX).add_to(m)
-    _ShapeCounter().add_to(m)  # type: ignore[no-untyped-call]
-    if extent is not None:
-        minx, miny, maxx, maxy = gpd.GeoSeries([shapely.buffer(extent, 500)], crs=settings.crs).to_crs(
-            settings.wgs84).total_bounds
-        m.fit_bounds([[miny, minx], [maxy, maxx]])
+        _add_site_layer(m, bid, colours[bid.id], _has_catchment(catchments, bid), evidence)
+    legend = pages.render(
+        "map_legend.html", title=title or "iot-geo",
+        bids=[{"colour": colours[b.id], "name": b.name, "id": b.id} for b in bid_list],
+        bands=", ".join(f"{b:g}" for b in bands), overlaps=overlaps is not None, providers=provider_rows,
+        attribution=ATTRIBUTION, offline=offline, overlap_colour=OVERLAP_COLOUR)
+    _add_legend_and_controls(m, legend)
+    _fit_bounds(m, extent)
     return m
 
 
@@ -582,8 +675,6 @@ _IMAGE_URL = re.compile(r"url\((images/[\w.-]+\.png)\)")
 
 def _data_uri(folder: Path, match: re.Match[str]) -> str:
     """``url(data:...)`` of a PNG ``url(images/...)`` in a CSS file of ``folder`` (left as it was when missing)."""
-    import base64
-
     path = folder / match.group(1)
     if not path.is_file():
         return match.group(0)
@@ -627,9 +718,6 @@ def offline_repr_html(m: folium.Map, height: int = 520) -> str:
 def save_map(m: folium.Map, path: str | os.PathLike[str], inputs: Sequence[str | os.PathLike[str] | None] = (),
              *, provenance: dict[str, Any] | None = None) -> Path:
     """Write the map atomically (temporary file, then rename); never over an input; with its provenance stamp."""
-    from iot_geo.files import check_output, write_text
-    from iot_geo.provenance import html_block
-
     check_output(path, inputs)
     page = render_html(m)
     if provenance is not None:
@@ -656,7 +744,7 @@ def _plain(text: str) -> str:
 
 def _mpl_paths(geoms: np.ndarray) -> list[Any]:
     """One matplotlib ``Path`` per (multi)polygon, holes included, for a single collection of patches."""
-    from matplotlib.path import Path as MplPath
+    from matplotlib.path import Path as MplPath  # deferred: matplotlib loads only when a picture is drawn
 
     out = []
     for g in geoms:
@@ -700,11 +788,9 @@ def save_picture(
     the axes, with the extent set once, rather than a geopandas ``.plot`` per
     layer (each of which rescales and redraws).
     """
-    from iot_geo.files import atomic, check_output
-
     out = check_output(path)
     fig = _picture(bids, catchments=catchments, overlaps=overlaps, title=title, data_dir=data_dir)  # selects Agg
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # deferred: matplotlib loads only when a picture is drawn (after Agg)
 
     try:
         with atomic(out, what="the picture") as tmp:
@@ -712,6 +798,179 @@ def save_picture(
     finally:
         plt.close(fig)
     return out
+
+
+def _band_shade(all_bands: list[float], band: float) -> float:
+    """How much a band's shade is mixed with white: the longest band lightest (0.6), the shortest the colour."""
+    k = all_bands.index(band)
+    return 0.6 * k / (len(all_bands) - 1) if len(all_bands) > 1 else 0.0
+
+
+def _bid_and_band_entries(bids: Sequence[Bid], all_bands: list[float]) -> list[Any]:
+    """The legend's first entries: each bid (its whole name, wrapped, its colour and dash), then each band."""
+    from matplotlib.patches import Patch  # deferred: matplotlib loads only when a picture is drawn
+
+    entries: list[Any] = [Patch(facecolor=_shade(PALETTE[i % len(PALETTE)], 0.5), edgecolor=PALETTE[i % len(PALETTE)],
+                                linewidth=1.4, linestyle=PICTURE_DASHES[i % len(PICTURE_DASHES)],
+                                label=_wrapped(bid.name, 44)) for i, bid in enumerate(bids)]
+    entries += [Patch(facecolor=_shade("#555555", _band_shade(all_bands, band)), alpha=0.55, edgecolor="#555555",
+                      label=f"{band:g} min" + (" (darker = shorter)" if k == 0 and len(all_bands) > 1 else ""))
+                for k, band in enumerate(all_bands)]
+    return entries
+
+
+@dataclass
+class _PictureLayout:
+    """Heights (inches) of a picture's parts, top to bottom: title, map, legend, attribution."""
+
+    title_text: str
+    title_h: float
+    map_h: float
+    legend_h: float
+    attr_h: float
+
+    @property
+    def height(self) -> float:
+        return self.title_h + self.map_h + self.legend_h + self.attr_h
+
+    @property
+    def legend_top(self) -> float:
+        """Where the legend starts, as a fraction of the figure's height (just below the map)."""
+        return (self.attr_h + self.legend_h) / self.height
+
+
+def _picture_layout(entries: list[Any], show_overlaps: bool, title: str) -> _PictureLayout:
+    """Room for the wrapped title above the map and for two columns of legend (three entries to come) below."""
+    lines = sum(str(e.get_label()).count("\n") + 1 for e in entries) + 3 + bool(show_overlaps)
+    title_text = _wrapped(title, 90) if title else ""
+    title_h = 0.2 + 0.22 * (title_text.count("\n") + 1) if title_text else 0.15
+    return _PictureLayout(title_text, title_h, 7.0, 0.25 + 0.16 * math.ceil(lines / 2), 0.35)
+
+
+def _picture_bounds(bids: Sequence[Bid], catchments: gpd.GeoDataFrame | None) -> tuple[float, float, float, float]:
+    """The sites' and catchments' bounds with a 2 km margin (bounds only: no union, no buffer)."""
+    parts = [b.sites.geometry.values for b in bids]
+    if catchments is not None and len(catchments):
+        parts.append(catchments.geometry.values)
+    x0b, y0b, x1b, y1b = shapely.total_bounds(np.concatenate(parts)) if parts else (0.0, 0.0, 1.0, 1.0)
+    return x0b - 2000, y0b - 2000, x1b + 2000, y1b + 2000
+
+
+def _draw_lep_lines(ax: Any, bids: Sequence[Bid], bounds: tuple[float, float, float, float],
+                    data_dir: str | os.PathLike[str] | None) -> bool:
+    """The LEP boundaries near the map as dashed lines; False when no boundary data is found."""
+    from matplotlib.collections import LineCollection  # deferred: matplotlib loads only when a picture is drawn
+
+    minx, miny, maxx, maxy = bounds
+    try:
+        lep = boundaries.load_areas("lep", (bids[0].vintage or {}).get("lep") if bids else None, data_dir=data_dir)
+    except DataNotFoundError:
+        return False
+    near = lep.geometry.values[shapely.intersects(lep.geometry.values, shapely.box(*bounds))]
+    segments = shapely.get_parts(shapely.line_merge(shapely.boundary(shapely.clip_by_rect(
+        near, minx - 1000, miny - 1000, maxx + 1000, maxy + 1000))))
+    segs = [np.asarray(ln.coords) for ln in segments if not ln.is_empty]
+    ax.add_collection(LineCollection(segs, colors="#444", linewidths=1, linestyles="--"), autolim=False)
+    return True
+
+
+def _draw_catchments(ax: Any, bids: Sequence[Bid], catchments: gpd.GeoDataFrame | None,
+                     all_bands: list[float]) -> list[Any]:
+    """Each band of each bid's catchments (shaded by band); returns each bid's outer edge, to draw on top later."""
+    from matplotlib.collections import PathCollection  # deferred: matplotlib loads only when a picture is drawn
+
+    edges: list[Any] = []
+    if catchments is None:
+        return edges
+    for i, bid in enumerate(bids):
+        colour = PALETTE[i % len(PALETTE)]
+        mine = catchments[catchments["group_id"] == bid.id]
+        for j, band in enumerate(sorted(mine["minutes"].unique(), reverse=True)):
+            paths = _mpl_paths(mine.geometry.values[(mine["minutes"] == band).to_numpy()])
+            ax.add_collection(PathCollection(paths, facecolors=_shade(colour, _band_shade(all_bands, band)),
+                                             alpha=0.45, edgecolors=colour, linewidths=0.5), autolim=False)
+            if j == 0:  # the outer edge, drawn over every area, in the bid's colour and its own dash
+                dash = PICTURE_DASHES[i % len(PICTURE_DASHES)]
+                edges.append(PathCollection(paths, facecolors="none", edgecolors=colour, linewidths=1.4,
+                                            linestyles=[dash]))
+    return edges
+
+
+def _draw_overlaps(ax: Any, overlaps: gpd.GeoDataFrame) -> None:
+    """The overlaps hatched over the bids' own colours (which stay visible beneath), one zone per pair."""
+    from matplotlib.collections import PathCollection  # deferred: matplotlib loads only when a picture is drawn
+
+    ov = overlaps[~overlaps.geometry.is_empty]
+    if {"bid_a", "bid_b", "minutes"} <= set(ov.columns):  # one zone per pair, at its largest band
+        ov = ov[ov["minutes"] == ov.groupby(["bid_a", "bid_b"])["minutes"].transform("max")]
+    zones = PathCollection(_mpl_paths(ov.geometry.values), facecolors="none", edgecolors=OVERLAP_COLOUR,
+                           hatch="///", linewidths=0.6, alpha=0.7)
+    zones.set_hatch_linewidth(0.6)
+    ax.add_collection(zones, autolim=False)
+
+
+#: A group of sites drawn alike: their coordinates, colour, role and names.
+_SiteGroup = tuple[np.ndarray, str, str, list[str]]
+
+
+def _site_groups(bids: Sequence[Bid]) -> list[_SiteGroup]:
+    """Each bid's hubs, then its spokes, with the bid's colour."""
+    groups: list[_SiteGroup] = []
+    for i, bid in enumerate(bids):
+        for role in ("hub", "spoke"):
+            mask = (bid.sites["role"] == role).to_numpy()
+            if mask.any():
+                groups.append((shapely.get_coordinates(bid.sites.geometry.values[mask]), PALETTE[i % len(PALETTE)],
+                               role, [str(n) for n in bid.sites["name"].to_numpy()[mask]]))
+    return groups
+
+
+def _draw_sites(ax: Any, groups: list[_SiteGroup]) -> None:
+    """The sites (hubs as stars) and their labels, on top of every area."""
+    from matplotlib import patheffects  # deferred: matplotlib loads only when a picture is drawn
+
+    halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
+    for xy, colour, role, names in groups:
+        ax.scatter(xy[:, 0], xy[:, 1], c=colour, edgecolors="black", s=120 if role == "hub" else 40,
+                   marker="*" if role == "hub" else "o", zorder=5)
+        for (x, y), name in zip(xy, names, strict=True):
+            ax.annotate(_wrapped(name, 28), (x, y), xytext=(7, 4), textcoords="offset points", fontsize=7,
+                        fontweight="bold" if role == "hub" else "normal", zorder=6, path_effects=halo,
+                        annotation_clip=True)
+
+
+def _site_and_overlap_entries(groups: list[_SiteGroup], show_overlaps: bool) -> list[Any]:
+    """The legend's last entries: spoke and hub sites, then the overlaps (last, so the others keep their places)."""
+    from matplotlib.lines import Line2D  # deferred: matplotlib loads only when a picture is drawn
+    from matplotlib.patches import Patch
+
+    entries: list[Any] = []
+    if any(role == "spoke" for *_, role, _n in groups):
+        entries.append(Line2D([], [], marker="o", color="none", markerfacecolor="#888", markeredgecolor="black",
+                              label="spoke site"))
+    entries.append(Line2D([], [], marker="*", color="none", markerfacecolor="#888", markeredgecolor="black",
+                          markersize=12, label="hub site"))
+    if show_overlaps:
+        entries.append(Patch(facecolor="none", edgecolor=OVERLAP_COLOUR, hatch="///", label="overlap between bids"))
+    return entries
+
+
+def _draw_scale_and_north(ax: Any, bounds: tuple[float, float, float, float]) -> None:
+    """The map's extent, a scale bar of a round length near a fifth of the width, and a north arrow."""
+    minx, miny, maxx, maxy = bounds
+    ax.set_xlim(minx, maxx)
+    ax.set_ylim(miny, maxy)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    width = maxx - minx  # the axes are in metres
+    nice = [1, 2, 5, 10, 20, 50, 100]
+    km = max(k for k in nice if k * 1000 <= width / 4) if width >= 4000 else 1
+    x0, y0 = minx + width * 0.05, miny + (maxy - miny) * 0.05
+    ax.plot([x0, x0 + km * 1000], [y0, y0], color="black", linewidth=3)
+    ax.text(x0 + km * 500, y0 + (maxy - miny) * 0.015, f"{km} km", ha="center", fontsize=9)
+    ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction", ha="center", fontsize=12,
+                arrowprops={"arrowstyle": "-|>", "color": "black"})
 
 
 def _picture(
@@ -723,121 +982,37 @@ def _picture(
     data_dir: str | os.PathLike[str] | None = None,
 ) -> Any:
     """The figure that :func:`save_picture` writes (a matplotlib ``Figure``; the caller closes it)."""
-    import matplotlib
+    import matplotlib  # deferred: matplotlib loads only when a picture is drawn, with Agg selected first
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib import patheffects
-    from matplotlib.collections import LineCollection, PathCollection
-    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from iot_geo.sources.boundaries import load_areas
-
     all_bands = sorted(catchments["minutes"].unique()) if catchments is not None and len(catchments) else []
-
-    def band_shade(band: float) -> float:  # longest band lightest (t=0.6), shortest the colour itself
-        k = all_bands.index(band)
-        return 0.6 * k / (len(all_bands) - 1) if len(all_bands) > 1 else 0.0
-
-    # the legend: each bid (its whole name, wrapped), each band, overlaps, LEP boundary, sites
-    entries: list[Any] = [Patch(facecolor=_shade(PALETTE[i % len(PALETTE)], 0.5), edgecolor=PALETTE[i % len(PALETTE)],
-                                linewidth=1.4, linestyle=PICTURE_DASHES[i % len(PICTURE_DASHES)],
-                                label=_wrapped(bid.name, 44)) for i, bid in enumerate(bids)]
-    entries += [Patch(facecolor=_shade("#555555", band_shade(band)), alpha=0.55, edgecolor="#555555",
-                      label=f"{band:g} min" + (" (darker = shorter)" if k == 0 and len(all_bands) > 1 else ""))
-                for k, band in enumerate(all_bands)]
-    show_overlaps = overlaps is not None and len(overlaps) and not overlaps.geometry.is_empty.all()
-    lines = sum(str(e.get_label()).count("\n") + 1 for e in entries) + 3 + bool(show_overlaps)
-    title_text = _wrapped(title, 90) if title else ""
-    title_h = 0.2 + 0.22 * (title_text.count("\n") + 1) if title_text else 0.15
-    map_h, attr_h = 7.0, 0.35
-    legend_h = 0.25 + 0.16 * math.ceil(lines / 2)
-    height = title_h + map_h + legend_h + attr_h
-    fig = plt.figure(figsize=(8, height))
-    ax = fig.add_axes((0.02, (attr_h + legend_h) / height, 0.96, map_h / height))
+    entries = _bid_and_band_entries(bids, all_bands)
+    show_overlaps = bool(overlaps is not None and len(overlaps) and not overlaps.geometry.is_empty.all())
+    layout = _picture_layout(entries, show_overlaps, title)
+    fig = plt.figure(figsize=(8, layout.height))
+    ax = fig.add_axes((0.02, layout.legend_top, 0.96, layout.map_h / layout.height))
     ax.set_autoscale_on(False)
-    parts = [b.sites.geometry.values for b in bids]
-    if catchments is not None and len(catchments):
-        parts.append(catchments.geometry.values)
-    x0b, y0b, x1b, y1b = shapely.total_bounds(np.concatenate(parts)) if parts else (0.0, 0.0, 1.0, 1.0)
-    minx, miny, maxx, maxy = x0b - 2000, y0b - 2000, x1b + 2000, y1b + 2000  # bounds only: no union, no buffer
-    extent = shapely.box(minx, miny, maxx, maxy)
-    try:
-        lep = load_areas("lep", (bids[0].vintage or {}).get("lep") if bids else None, data_dir=data_dir)
-        near = lep.geometry.values[shapely.intersects(lep.geometry.values, extent)]
-        segments = shapely.get_parts(shapely.line_merge(shapely.boundary(shapely.clip_by_rect(
-            near, minx - 1000, miny - 1000, maxx + 1000, maxy + 1000))))
-        segs = [np.asarray(ln.coords) for ln in segments if not ln.is_empty]
-        ax.add_collection(LineCollection(segs, colors="#444", linewidths=1, linestyles="--"), autolim=False)
+    bounds = _picture_bounds(bids, catchments)
+    if _draw_lep_lines(ax, bids, bounds, data_dir):
         entries.append(Patch(facecolor="none", edgecolor="#444", linestyle="--", label="LEP boundary"))
-    except DataNotFoundError:
-        pass
-    site_xy: list[tuple[np.ndarray, str, str, list[str]]] = []
-    edges: list[Any] = []
-    for i, bid in enumerate(bids):
-        colour = PALETTE[i % len(PALETTE)]
-        if catchments is not None:
-            mine = catchments[catchments["group_id"] == bid.id]
-            for j, band in enumerate(sorted(mine["minutes"].unique(), reverse=True)):
-                paths = _mpl_paths(mine.geometry.values[(mine["minutes"] == band).to_numpy()])
-                ax.add_collection(PathCollection(paths, facecolors=_shade(colour, band_shade(band)), alpha=0.45,
-                                                 edgecolors=colour, linewidths=0.5), autolim=False)
-                if j == 0:  # the outer edge, drawn over every area, in the bid's colour and its own dash
-                    dash = PICTURE_DASHES[i % len(PICTURE_DASHES)]
-                    edges.append(PathCollection(paths, facecolors="none", edgecolors=colour, linewidths=1.4,
-                                                linestyles=[dash]))
-        for role in ("hub", "spoke"):
-            mask = (bid.sites["role"] == role).to_numpy()
-            if mask.any():
-                site_xy.append((shapely.get_coordinates(bid.sites.geometry.values[mask]), colour, role,
-                                [str(n) for n in bid.sites["name"].to_numpy()[mask]]))
+    edges = _draw_catchments(ax, bids, catchments, all_bands)
     if show_overlaps:
         assert overlaps is not None
-        ov = overlaps[~overlaps.geometry.is_empty]
-        if {"bid_a", "bid_b", "minutes"} <= set(ov.columns):  # one zone per pair, at its largest band
-            ov = ov[ov["minutes"] == ov.groupby(["bid_a", "bid_b"])["minutes"].transform("max")]
-        # hatched, over the bids' own colours, which stay visible beneath
-        zones = PathCollection(_mpl_paths(ov.geometry.values), facecolors="none", edgecolors=OVERLAP_COLOUR,
-                               hatch="///", linewidths=0.6, alpha=0.7)
-        zones.set_hatch_linewidth(0.6)
-        ax.add_collection(zones, autolim=False)
+        _draw_overlaps(ax, overlaps)
     for edge in edges:
         ax.add_collection(edge, autolim=False)
-    halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
-    for xy, colour, role, names in site_xy:  # sites and their labels on top of every area
-        ax.scatter(xy[:, 0], xy[:, 1], c=colour, edgecolors="black", s=120 if role == "hub" else 40,
-                   marker="*" if role == "hub" else "o", zorder=5)
-        for (x, y), name in zip(xy, names, strict=True):
-            ax.annotate(_wrapped(name, 28), (x, y), xytext=(7, 4), textcoords="offset points", fontsize=7,
-                        fontweight="bold" if role == "hub" else "normal", zorder=6, path_effects=halo,
-                        annotation_clip=True)
-    if any(role == "spoke" for *_, role, _n in site_xy):
-        entries.append(Line2D([], [], marker="o", color="none", markerfacecolor="#888", markeredgecolor="black",
-                              label="spoke site"))
-    entries.append(Line2D([], [], marker="*", color="none", markerfacecolor="#888", markeredgecolor="black",
-                          markersize=12, label="hub site"))
-    if show_overlaps:  # last, so that the entries above keep their places
-        entries.append(Patch(facecolor="none", edgecolor=OVERLAP_COLOUR, hatch="///", label="overlap between bids"))
-    ax.set_xlim(minx, maxx)
-    ax.set_ylim(miny, maxy)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    # scale bar: a round length near a fifth of the width (the axes are in metres)
-    width = maxx - minx
-    nice = [1, 2, 5, 10, 20, 50, 100]
-    km = max(k for k in nice if k * 1000 <= width / 4) if width >= 4000 else 1
-    x0, y0 = minx + width * 0.05, miny + (maxy - miny) * 0.05
-    ax.plot([x0, x0 + km * 1000], [y0, y0], color="black", linewidth=3)
-    ax.text(x0 + km * 500, y0 + (maxy - miny) * 0.015, f"{km} km", ha="center", fontsize=9)
-    ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction", ha="center", fontsize=12,
-                arrowprops={"arrowstyle": "-|>", "color": "black"})
+    groups = _site_groups(bids)
+    _draw_sites(ax, groups)
+    entries += _site_and_overlap_entries(groups, show_overlaps)
+    _draw_scale_and_north(ax, bounds)
     # the legend below the map, never over it; the title above
-    fig.legend(handles=entries, loc="upper left", bbox_to_anchor=(0.02, (attr_h + legend_h) / height - 0.004),
+    fig.legend(handles=entries, loc="upper left", bbox_to_anchor=(0.02, layout.legend_top - 0.004),
                ncol=2, fontsize=7.5, frameon=False, handlelength=1.8, columnspacing=1.5)
-    if title_text:
-        fig.text(0.5, 1 - 0.12 / height, title_text, ha="center", va="top", fontsize=11)
+    if layout.title_text:
+        fig.text(0.5, 1 - 0.12 / layout.height, layout.title_text, ha="center", va="top", fontsize=11)
     fig.text(0.01, 0.01, textwrap.fill(ATTRIBUTION, 190), fontsize=5.5, color="#555")  # wrapped once, by length
     return fig
 

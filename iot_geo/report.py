@@ -220,7 +220,7 @@ def write_report(
     """Write the report folder (see the module docstring); returns the paths written.
 
     ``folder`` must be new, or an earlier iot-geo report (holding nothing else) with ``overwrite``:
-    iot-geo never replaces a folder it did not write (:func:`iot_geo.outputs.check_folder`).
+    iot-geo never replaces a folder it did not write (:func:`iot_geo.files.check_folder`).
     """
     from iot_geo.files import atomic_folder, write_text
     from iot_geo.maps import make_map, save_map, save_picture

@@ -81,7 +81,7 @@ def get_cache_dir(*, create: bool = True) -> Path:
     """Return the cache folder for built networks and tables (created if missing and ``create``).
 
     A folder that cannot be created is still returned: writing into it then fails, and the cache
-    writer (:func:`iot_geo.outputs.write_cache`) warns once and builds in memory.
+    writer (:func:`iot_geo.files.write_cache`) warns once and builds in memory.
     """
     if cache_dir is not None:
         path = Path(cache_dir)

@@ -124,6 +124,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from iot_geo.errors import DataNotFoundError, InvalidInputError
 
 MPH = 1.609344
 
@@ -317,6 +320,54 @@ _TABLE_KEYS = ("peak", "free_flow")
 _NUMBER_KEYS = ("limit_factor", "park_minutes", "access_kmh", "cycle_kmh", "walk_kmh")
 
 
+def _speed_document(p: Path) -> dict[Any, Any]:
+    """The speed table's YAML mapping, every key one of the documented ones."""
+    import yaml  # deferred: yaml loads only when a speed table is read
+
+    if not p.is_file():
+        raise DataNotFoundError(f"speed table {p} not found")
+    try:
+        doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"{p}: not a readable YAML speed table ({exc.__class__.__name__})") from None
+    if not isinstance(doc, dict):
+        raise InvalidInputError(f"{p}: a speed table is a mapping of keys ({', '.join(_TABLE_KEYS + _NUMBER_KEYS)})")
+    unknown = sorted(str(k) for k in doc if k not in _TABLE_KEYS + _NUMBER_KEYS)
+    if unknown:
+        raise InvalidInputError(f"{p}: unknown key(s) {', '.join(unknown)}; "
+                                f"use {', '.join(_TABLE_KEYS + _NUMBER_KEYS)}")
+    return doc
+
+
+def _number(doc: dict[Any, Any], p: Path, key: str, lo: float, hi: float) -> float | None:
+    """The table's number at ``key`` (None when not given), within ``lo..hi``."""
+    v = doc.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= float(v) <= hi:
+        raise InvalidInputError(f"{p}: {key} must be a number within {lo:g}..{hi:g}, got {v!r}")
+    return float(v)
+
+
+def _class_table(doc: dict[Any, Any], p: Path, key: str) -> dict[str, tuple[float, float]]:
+    """The table's road class -> (urban, rural) km/h at ``key`` (``_link`` roads as their road)."""
+    raw = doc.get(key) or {}
+    if not isinstance(raw, dict):
+        raise InvalidInputError(f"{p}: {key} must map road classes to [urban km/h, rural km/h]")
+    out: dict[str, tuple[float, float]] = {}
+    for name, v in raw.items():
+        cls_name = str(name).strip().lower().removesuffix("_link")
+        if cls_name not in PEAK_KMH:
+            raise InvalidInputError(f"{p}: {key}: unknown road class {name!r}; use one of {', '.join(PEAK_KMH)}")
+        pair = list(v) if isinstance(v, list | tuple) else [v, v]
+        if len(pair) != 2 or not all(isinstance(x, int | float) and not isinstance(x, bool) and 1 <= x <= 200
+                                     for x in pair):
+            raise InvalidInputError(f"{p}: {key}.{name} must be a speed or [urban, rural] within 1..200 km/h, "
+                                    f"got {v!r}")
+        out[cls_name] = (float(pair[0]), float(pair[1]))
+    return out
+
+
 def read_speeds(path: str | os.PathLike[str], *, mode: str = "drive", free_flow: bool = False,
                 park_minutes: float | None = None) -> Speeds:
     """Read a user's speed table (YAML) over the documented defaults.
@@ -357,56 +408,15 @@ def read_speeds(path: str | os.PathLike[str], *, mode: str = "drive", free_flow:
         Not YAML, an unknown key or road class, or a speed outside 1..200 km/h;
         the message names the file and the key.
     """
-    import yaml
-
-    from iot_geo.errors import DataNotFoundError, InvalidInputError
-
     if mode not in MODES:
         raise InvalidInputError(f"speed tables are for modes {', '.join(MODES)}, not {mode!r}")
     p = Path(path)
-    if not p.is_file():
-        raise DataNotFoundError(f"speed table {p} not found")
-    try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"{p}: not a readable YAML speed table ({exc.__class__.__name__})") from None
-    if not isinstance(doc, dict):
-        raise InvalidInputError(f"{p}: a speed table is a mapping of keys ({', '.join(_TABLE_KEYS + _NUMBER_KEYS)})")
-    unknown = sorted(str(k) for k in doc if k not in _TABLE_KEYS + _NUMBER_KEYS)
-    if unknown:
-        raise InvalidInputError(f"{p}: unknown key(s) {', '.join(unknown)}; "
-                                f"use {', '.join(_TABLE_KEYS + _NUMBER_KEYS)}")
-
-    def number(key: str, lo: float, hi: float) -> float | None:
-        v = doc.get(key)
-        if v is None:
-            return None
-        if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= float(v) <= hi:
-            raise InvalidInputError(f"{p}: {key} must be a number within {lo:g}..{hi:g}, got {v!r}")
-        return float(v)
-
-    def table(key: str) -> dict[str, tuple[float, float]]:
-        raw = doc.get(key) or {}
-        if not isinstance(raw, dict):
-            raise InvalidInputError(f"{p}: {key} must map road classes to [urban km/h, rural km/h]")
-        out: dict[str, tuple[float, float]] = {}
-        for name, v in raw.items():
-            cls_name = str(name).strip().lower().removesuffix("_link")
-            if cls_name not in PEAK_KMH:
-                raise InvalidInputError(f"{p}: {key}: unknown road class {name!r}; use one of {', '.join(PEAK_KMH)}")
-            pair = list(v) if isinstance(v, list | tuple) else [v, v]
-            if len(pair) != 2 or not all(isinstance(x, int | float) and not isinstance(x, bool) and 1 <= x <= 200
-                                         for x in pair):
-                raise InvalidInputError(f"{p}: {key}.{name} must be a speed or [urban, rural] within 1..200 km/h, "
-                                        f"got {v!r}")
-            out[cls_name] = (float(pair[0]), float(pair[1]))
-        return out
-
-    peak, free = table("peak"), table("free_flow")
-    factor = number("limit_factor", 0.1, 1.5)
-    park = number("park_minutes", 0.0, 60.0)
-    access = number("access_kmh", 0.5, 20.0)
-    constant = number(f"{mode}_kmh", 1.0, 200.0) if mode in ("cycle", "walk") else None
+    doc = _speed_document(p)
+    peak, free = _class_table(doc, p, "peak"), _class_table(doc, p, "free_flow")
+    factor = _number(doc, p, "limit_factor", 0.1, 1.5)
+    park = _number(doc, p, "park_minutes", 0.0, 60.0)
+    access = _number(doc, p, "access_kmh", 0.5, 20.0)
+    constant = _number(doc, p, f"{mode}_kmh", 1.0, 200.0) if mode in ("cycle", "walk") else None
     base = Speeds.for_mode(mode, free_flow=free_flow)
     if mode != "drive":
         return Speeds(mode, constant_kmh=constant or base.constant_kmh, park_minutes=0.0,

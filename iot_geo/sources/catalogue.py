@@ -741,7 +741,7 @@ def _atomic_write_bytes(path: Path, payload: bytes) -> None:
 
 def _download(url: str, dest: Path, f: DataFile, progress: Progress | None, session: requests.Session) -> None:
     """Stream ``url`` to ``dest`` through a temporary file, verifying size and sha256."""
-    import requests
+    import requests  # deferred: imported where a download happens, so reading data never pays for it
 
     h = hashlib.sha256()
     got = 0
@@ -768,6 +768,46 @@ def _download(url: str, dest: Path, f: DataFile, progress: Progress | None, sess
             raise ChecksumError(
                 f"{url}: sha256 {digest} does not match the catalogue's {f.sha256}; the file was refused"
             )
+
+
+def _with_inputs(selected: list[Dataset]) -> list[Dataset]:
+    """The datasets in fetch order: each derived table after the inputs it is built from, each once."""
+    ordered: list[Dataset] = []
+    for ds in selected:
+        for dep in ds.derived_from:
+            dd = get_dataset(dep)
+            if dd not in ordered:
+                ordered.append(dd)
+        if ds not in ordered:
+            ordered.append(ds)
+    return ordered
+
+
+def _check_fetchable(datasets: list[Dataset], root: Path) -> None:
+    """Refuse, before anything is fetched, a dataset without a download address (copied in by hand)."""
+    for ds in datasets:
+        if ds.kind == "prepared" or (ds.kind == "third_party" and not ds.downloadable):
+            raise InvalidInputError(
+                f"{ds.name}: {ds.title} has no download address ({ds.kind}); copy "
+                f"{', '.join(f.path for f in ds.files)} into {root} by hand"
+            )
+
+
+def _fetch_file(ds: Dataset, f: DataFile, root: Path, mirror: str | None, force: bool, progress: Progress | None,
+                session: requests.Session) -> Path:
+    """One file of a dataset, present and intact: kept when it already is, else built or downloaded."""
+    dest = root / f.path
+    if not force and dest.is_file() and (ds.kind == "derived" or sha256_file(dest) == f.sha256):
+        return dest
+    if ds.kind == "derived":
+        assert ds.builder is not None
+        _atomic_write_bytes(dest, ds.builder(root))
+        log.info("built %s from %s", f.path, ", ".join(ds.derived_from))
+    else:
+        url = f"{mirror}/{quote(f.path)}" if mirror else f.source_url
+        assert url is not None
+        _download(url, dest, f, progress, session)
+    return dest
 
 
 def fetch(
@@ -810,22 +850,9 @@ def fetch(
     root = settings.get_data_dir(data_dir)
     mirror = (base_url or settings.get_base_url() or "").rstrip("/") or None
     selected = [get_dataset(n) for n in names] if names else [d for d in DATASETS if d.downloadable or d.kind == "derived"]
-    # derived tables need their inputs first
-    ordered: list[Dataset] = []
-    for ds in selected:
-        for dep in ds.derived_from:
-            dd = get_dataset(dep)
-            if dd not in ordered:
-                ordered.append(dd)
-        if ds not in ordered:
-            ordered.append(ds)
-    for ds in ordered:
-        if ds.kind == "prepared" or (ds.kind == "third_party" and not ds.downloadable):
-            raise InvalidInputError(
-                f"{ds.name}: {ds.title} has no download address ({ds.kind}); copy "
-                f"{', '.join(f.path for f in ds.files)} into {root} by hand"
-            )
-    import requests
+    ordered = _with_inputs(selected)
+    _check_fetchable(ordered, root)
+    import requests  # deferred: imported where a download happens, so reading data never pays for it
 
     done: list[Path] = []
     session = requests.Session()
@@ -838,20 +865,7 @@ def fetch(
         if progress is not None:
             progress.start()
         for ds in ordered:
-            for f in ds.files:
-                dest = root / f.path
-                if not force and dest.is_file() and (ds.kind == "derived" or sha256_file(dest) == f.sha256):
-                    done.append(dest)
-                    continue
-                if ds.kind == "derived":
-                    assert ds.builder is not None
-                    _atomic_write_bytes(dest, ds.builder(root))
-                    log.info("built %s from %s", f.path, ", ".join(ds.derived_from))
-                else:
-                    url = f"{mirror}/{quote(f.path)}" if mirror else f.source_url
-                    assert url is not None
-                    _download(url, dest, f, progress, session)
-                done.append(dest)
+            done += [_fetch_file(ds, f, root, mirror, force, progress, session) for f in ds.files]
     finally:
         if progress is not None:
             progress.stop()

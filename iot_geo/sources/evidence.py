@@ -454,7 +454,7 @@ def load_apprenticeship_starts(*, data_dir: str | os.PathLike[str] | None = None
 
 
 def _read_rda(name: str, root: str) -> pd.DataFrame:
-    import pyreadr
+    import pyreadr  # deferred: the R-data reader loads only when that file is read
 
     path = dataset_path(name, data_dir=root)
     with reading(name, path):

@@ -31,6 +31,7 @@ import requests
 
 from iot_geo import settings
 from iot_geo.errors import ChecksumError, DataNotFoundError, DownloadError, InvalidInputError
+from iot_geo.files import promote, write_text
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ def _stream(url: str, part: Path, session: requests.Session, progress: Any) -> N
 def _replication_date(path: Path) -> str | None:
     """The extract's replication timestamp (ISO), from its header."""
     try:
-        import osmium
+        import osmium  # deferred: the PBF reader loads only when an extract's header is read
 
         reader = osmium.io.Reader(osmium.io.File(str(path), "pbf"), osmium.osm.osm_entity_bits.NOTHING)
         header = reader.header()
@@ -166,6 +167,64 @@ def _replication_date(path: Path) -> str | None:
         return str(stamp) if stamp else None
     except Exception:
         return None
+
+
+def _osm_folder(data_dir: str | os.PathLike[str] | None) -> Path:
+    """The data directory's ``osm/`` folder, made when missing."""
+    folder = settings.get_data_dir(data_dir) / "osm"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataNotFoundError(f"cannot create {folder}: {exc.strerror}") from None
+    return folder
+
+
+def _already_here(folder: Path, region: str, md5: str) -> Path | None:
+    """An extract of ``region`` already fetched whose record and content match ``md5``, if any."""
+    for done in folder.glob(f"{region}-*.osm.pbf.source.json"):
+        try:
+            meta = json.loads(done.read_text())
+        except (OSError, ValueError):
+            continue
+        target = done.with_name(done.name.removesuffix(".source.json"))
+        if meta.get("md5") == md5 and target.is_file() and _md5_file(target) == md5:
+            return target
+    return None
+
+
+def _download(url: str, part: Path, s: requests.Session, show_progress: bool) -> None:
+    """Stream ``url`` into ``part`` (resuming it), with a progress bar when asked."""
+    progress = None
+    if show_progress:
+        # deferred: rich's progress bar loads only when one is drawn
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+        progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+        progress.start()
+    try:
+        _stream(url, part, s, progress)
+    finally:
+        if progress is not None:
+            progress.stop()
+
+
+def _check_md5(part: Path, url: str, md5: str) -> None:
+    """Delete the download and refuse it when it does not match Geofabrik's md5."""
+    got = _md5_file(part)
+    if got != md5:
+        part.unlink(missing_ok=True)
+        raise ChecksumError(f"{url}: md5 {got} does not match Geofabrik's {md5}; the download was deleted, "
+                            "run the fetch again (the extract may have been replaced while it downloaded)")
+
+
+def _install(part: Path, target: Path, meta: dict[str, Any]) -> None:
+    """Move the checked download to ``target`` with its source record beside it; never over a file not ours."""
+    side = target.with_name(target.name + ".source.json")
+    if target.exists() and _md5_file(target) != meta["md5"] and not side.exists():
+        part.unlink(missing_ok=True)
+        raise InvalidInputError(f"{target} exists and was not written by iot-geo; move it away and fetch again")
+    promote(part, target, what="the OpenStreetMap extract", internal=True)
+    write_text(json.dumps(meta, indent=1) + "\n", side, what="the extract's source record", internal=True)
 
 
 def fetch_osm(
@@ -210,49 +269,19 @@ def fetch_osm(
     reg = find_region(region, load_index(base, session=s))
     url = _on_mirror(reg.pbf_url, base)
     md5 = _expected_md5(url, s)
-    folder = settings.get_data_dir(data_dir) / "osm"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DataNotFoundError(f"cannot create {folder}: {exc.strerror}") from None
-    for done in folder.glob(f"{reg.id}-*.osm.pbf.source.json"):
-        try:
-            meta = json.loads(done.read_text())
-        except (OSError, ValueError):
-            continue
-        target = done.with_name(done.name.removesuffix(".source.json"))
-        if meta.get("md5") == md5 and target.is_file() and _md5_file(target) == md5:
-            log.info("%s is already here and matches Geofabrik's md5", target.name)
-            return target
+    folder = _osm_folder(data_dir)
+    done = _already_here(folder, reg.id, md5)
+    if done is not None:
+        log.info("%s is already here and matches Geofabrik's md5", done.name)
+        return done
     part = folder / f".{reg.id}.osm.pbf.{md5[:8]}.part"  # a part of another version is never resumed
-    progress = None
-    if show_progress:
-        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-
-        progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
-        progress.start()
-    try:
-        _stream(url, part, s, progress)
-    finally:
-        if progress is not None:
-            progress.stop()
-    got = _md5_file(part)
-    if got != md5:
-        part.unlink(missing_ok=True)
-        raise ChecksumError(f"{url}: md5 {got} does not match Geofabrik's {md5}; the download was deleted, "
-                            "run the fetch again (the extract may have been replaced while it downloaded)")
+    _download(url, part, s, show_progress)
+    _check_md5(part, url, md5)
     stamp = _replication_date(part)
     day = stamp[:10] if stamp else dt.date.today().isoformat()
     target = folder / f"{reg.id}-{day}.osm.pbf"
-    side = target.with_name(target.name + ".source.json")
     meta = {"region": reg.id, "name": reg.name, "parent": reg.parent, "url": url, "index_url": reg.pbf_url,
             "md5": md5, "replication_timestamp": stamp,
             "downloaded_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "licence": LICENCE}
-    if target.exists() and _md5_file(target) != md5 and not side.exists():
-        part.unlink(missing_ok=True)
-        raise InvalidInputError(f"{target} exists and was not written by iot-geo; move it away and fetch again")
-    from iot_geo.files import promote, write_text
-
-    promote(part, target, what="the OpenStreetMap extract", internal=True)
-    write_text(json.dumps(meta, indent=1) + "\n", side, what="the extract's source record", internal=True)
+    _install(part, target, meta)
     return target

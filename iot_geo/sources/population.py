@@ -61,7 +61,6 @@ def _load(root: str) -> gpd.GeoDataFrame:
         )
         table = table.merge(pop, on="lsoa_code", how="left").merge(imd, on="lsoa_code", how="left")
         table = table.sort_values("lsoa_code").reset_index(drop=True)
-
         write_cache(cache, lambda tmp: table.to_csv(tmp, index=False), "the population cache")
     geom = gpd.points_from_xy(table["x"], table["y"])
     out = table.drop(columns=["x", "y"])

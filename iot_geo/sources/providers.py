@@ -42,6 +42,7 @@ import pandas as pd
 from iot_geo import settings
 from iot_geo.errors import DataNotFoundError, InvalidInputError
 from iot_geo.geo import check_lat_lon, points_from_frame, to_bng
+from iot_geo.outputs import unneutralise
 from iot_geo.sources.catalogue import dataset_path, reading
 
 PROVIDER_TYPES = (
@@ -286,9 +287,7 @@ def read_providers(
         raise DataNotFoundError(f"provider file {p} not found")
     head = p.read_bytes()[:4]
     encodings = ["utf-16"] if head[:2] in (b"\xff\xfe", b"\xfe\xff") else ["utf-8-sig", "latin-1"]
-    from iot_geo.outputs import unneutralise  # an iot-geo CSV reads back as written
-
-    df = None
+    df = None  # unneutralise below: an iot-geo CSV reads back as written
     for enc in encodings:
         try:
             df = unneutralise(pd.read_csv(p, dtype=str, keep_default_na=False, encoding=enc))
