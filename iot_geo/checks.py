@@ -57,8 +57,9 @@ import pandas as pd
 import shapely
 
 from iot_geo.bids import Bid, Bids
-from iot_geo.catchment import AnyNetwork, _population, catchment_detail, pick_network
+from iot_geo.catchment import AnyNetwork, catchment_detail, pick_network
 from iot_geo.hub_spoke import area_population, network_covers
+from iot_geo.people import population_or_load as _population
 from iot_geo.sources.providers import normalise_name
 
 COVERAGE_PASS = 0.5

@@ -365,7 +365,7 @@ def catchment_cmd(
     import pandas as pd  # deferred on purpose: see the note at the top
 
     from iot_geo.catchment import as_sites, catchments, parse_site_arg
-    from iot_geo.network import find_network, load_network
+    from iot_geo.network import find_network, load_network, load_road_network
     from iot_geo.outputs import check_output, write_csv, write_gpkg
 
     _set_data_dir(data_dir)
@@ -394,7 +394,7 @@ def catchment_cmd(
     if mode == "transit":
         net = load_network(source, mode="transit", day=day, arrive_by=arrive_by, window_minutes=window,
                            percentile=percentile, max_transfers=max_transfers)
-        err.print(f"timetable of {net.source['day']}: {net.timetable.n_stops:,} stops, {net.source['trips']} trips")
+        err.print(f"timetable of {net.source['day']}: {net.n_nodes:,} stops, {net.source['trips']} trips")
     else:
         from iot_geo.speeds import Speeds, park_note, read_speeds
 
@@ -405,7 +405,7 @@ def catchment_cmd(
             profile = read_speeds(speeds, mode=mode, free_flow=free_flow, park_minutes=park_minutes)
         elif mode in ("drive", "cycle", "walk"):
             profile = Speeds.for_mode(mode, free_flow=free_flow, park_minutes=park_minutes)
-        net = load_network(source, mode=mode, speeds=profile, free_flow=free_flow, progress=err.is_terminal)
+        net = load_road_network(source, mode=mode, speeds=profile, free_flow=free_flow, progress=err.is_terminal)
         if net.source.get("cached"):
             err.print(f"reused the cached {mode} network for {source.name}")
         if (note := park_note(net.speeds, minutes)) is not None:

@@ -637,7 +637,7 @@ def bid_catchment_evidence(
     pandas.DataFrame
         As :func:`area_evidence`.
     """
-    from iot_geo.catchment import _population
+    from iot_geo.people import population_or_load as _population
 
     root, d, eng = _context(data_dir)
     codes = _population(root, population).reset_index(drop=True)["lsoa_code"].to_numpy()

@@ -43,21 +43,41 @@ import os
 import re
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import shapely
+from scipy import ndimage
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from iot_geo import settings
 from iot_geo.errors import DataNotFoundError, InvalidInputError, NetworkBuildError
 from iot_geo.geo import to_bng
+from iot_geo.grids import TimeGrid, time_grid
+from iot_geo.outputs import atomic, write_cache
+from iot_geo.search import (
+    POINT_SNAP_MAX_M,
+    SITE_SNAP_MAX_M,
+    TravelTimes,
+    frontier_nodes,
+    node_times,
+    point_minutes,
+    sample_segments,
+)
+from iot_geo.snapping import SnapIndex
+from iot_geo.sources.catalogue import verify_path
 from iot_geo.speeds import MODES, URBAN_NODES_PER_KM2, URBAN_RADIUS_M, Speeds, parse_maxspeed_kmh, road_class
+from iot_geo.transit import load_transit
+
+if TYPE_CHECKING:
+    from iot_geo.routing import RoutingNetwork, SiteTimes
 
 log = logging.getLogger(__name__)
 
@@ -390,28 +410,6 @@ def polyline_lengths(ptr: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarra
     return out
 
 
-def _frontier(x: np.ndarray, y: np.ndarray, cell: float = 500.0) -> np.ndarray:
-    """Nodes on the edge of the loaded network's extent.
-
-    The nodes are rasterised on a ``cell``-metre grid, the occupied region is
-    closed and its holes filled; nodes in cells that touch the outside are the
-    frontier. A catchment that reaches one is cut by the edge of the data.
-    """
-    from scipy import ndimage
-
-    if len(x) == 0:
-        return np.zeros(0, dtype=bool)
-    ix = ((x - x.min()) // cell).astype(np.int64) + 3
-    iy = ((y - y.min()) // cell).astype(np.int64) + 3
-    grid = np.zeros((iy.max() + 4, ix.max() + 4), dtype=bool)
-    grid[iy, ix] = True
-    closed = ndimage.binary_closing(grid, structure=np.ones((3, 3)), iterations=2)
-    filled = ndimage.binary_fill_holes(closed | grid)
-    edge = filled & ~ndimage.binary_erosion(filled, structure=np.ones((3, 3)), border_value=0)
-    out: np.ndarray = edge[iy, ix]
-    return out
-
-
 @dataclass
 class TravelNetwork:
     """A travel network for one mode: a directed graph as arrays, in EPSG:27700.
@@ -458,6 +456,7 @@ class TravelNetwork:
     _seg_bbox: np.ndarray | None = field(default=None, repr=False)
     _snap_memo: dict[tuple[str, float, str | None], pd.DataFrame] = field(default_factory=dict, repr=False)
     _snap_index: dict[str | None, Any] = field(default_factory=dict, repr=False)
+    _saved: Path | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -546,7 +545,7 @@ class TravelNetwork:
             edge_minutes=minutes.astype(np.float64), edge_seg=segs, seg_a=raw.seg_a,
             seg_b=raw.seg_b, seg_ptr=raw.seg_ptr, seg_x=raw.seg_x, seg_y=raw.seg_y,
             seg_length=length.astype(np.float64), seg_fwd=seg_fwd, seg_bwd=seg_bwd,
-            seg_highway=np.asarray(classes, dtype=object), frontier=_frontier(raw.node_x, raw.node_y),
+            seg_highway=np.asarray(classes, dtype=object), frontier=frontier_nodes(raw.node_x, raw.node_y),
             snappable=np.zeros(n_seg, dtype=bool), source=dict(source or {}),
         )
         net._mark_snappable()
@@ -556,8 +555,6 @@ class TravelNetwork:
 
     def _mark_snappable(self) -> None:
         """Segments a site or a home may join: both ends in the main (weakly connected) component, not a motorway."""
-        from scipy.sparse.csgraph import connected_components
-
         n_comp, labels = connected_components(self.csr, directed=True, connection="weak")
         main = np.bincount(labels).argmax() if len(labels) else 0
         in_main = labels == main
@@ -630,10 +627,6 @@ class TravelNetwork:
         ``(x0 + j * cell, y0 + i * cell)``.
         """
         if self._coverage is None:
-            from scipy import ndimage
-
-            from iot_geo.catchment import sample_segments
-
             cell, r = COVERAGE_CELL_M, COVERAGE_CLOSE_CELLS
             # points a cell apart fall in the same or a touching cell: the road's trace has no gaps
             x, y, _, _ = sample_segments(self, np.arange(len(self.seg_a)), cell)
@@ -811,8 +804,6 @@ class TravelNetwork:
         :data:`SNAP_TREE_CACHE_MAX` segments, one over the usable segments inside ``window``
         for each call, as :meth:`_snap_tree` does.
         """
-        from iot_geo.snapping import SnapIndex
-
         mask = self.snap_mask(role)
         if len(self.seg_a) <= SNAP_TREE_CACHE_MAX or window is None:
             if role not in self._snap_index:
@@ -826,18 +817,78 @@ class TravelNetwork:
         inside = mask & (sx1 >= minx) & (sx0 <= maxx) & (sy1 >= miny) & (sy0 <= maxy)
         return SnapIndex(self.seg_ptr, self.seg_x, self.seg_y, np.flatnonzero(inside))
 
-    # ---------------------------------------------------------------- times
-    def travel_times(self, sites: Any, *, max_minutes: float, direction: str = "to_site") -> Any:
-        """Minutes per node to (or from) each site; see :func:`iot_geo.catchment.travel_times`."""
-        from iot_geo.catchment import travel_times
+    # ------------------------------------------------- the routing interface
+    @property
+    def reach_m(self) -> float:
+        """A point (an LSOA centroid) is timed when it lies within :data:`~iot_geo.search.POINT_SNAP_MAX_M` of a road."""
+        return POINT_SNAP_MAX_M
 
-        return travel_times(self, sites, max_minutes=max_minutes, direction=direction)
+    @property
+    def refusal(self) -> str:
+        """Why a site cannot join: too far from a usable road."""
+        return f"more than {SITE_SNAP_MAX_M:,.0f} m from the {self.mode} network"
 
-    def times_to_points(self, points: Any, sites: Any, *, max_minutes: float, direction: str = "to_site") -> Any:
-        """Minutes from each point to each site; see :func:`iot_geo.catchment.times_to_points`."""
-        from iot_geo.catchment import times_to_points
+    def covers(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Whether each site lies within :data:`~iot_geo.search.SITE_SNAP_MAX_M` of a usable road."""
+        return np.asarray(self.snap(x, y, max_distance=SITE_SNAP_MAX_M)["distance"].to_numpy() <= SITE_SNAP_MAX_M)
 
-        return times_to_points(self, points, sites, max_minutes=max_minutes, direction=direction)
+    def site_gap_m(self, x: np.ndarray, y: np.ndarray) -> float | None:
+        """How far the farthest of these sites lies from a usable road (metres; searched up to 100 km)."""
+        return float(self.snap(x, y, max_distance=100_000.0)["distance"].to_numpy().max())
+
+    def search(self, sites: gpd.GeoDataFrame, *, max_minutes: float, direction: str,
+               snap_max_m: float | None = None) -> TravelTimes:
+        """Minutes from every node to each site, or from each site (:func:`iot_geo.search.node_times`).
+
+        A site farther than ``snap_max_m`` (default :data:`~iot_geo.search.SITE_SNAP_MAX_M`) from a usable
+        road is an error naming it.
+        """
+        snap_max = SITE_SNAP_MAX_M if snap_max_m is None else snap_max_m
+        return node_times(self, sites, max_minutes=max_minutes, direction=direction, snap_max_m=snap_max)
+
+    def minutes_to_points(self, times: SiteTimes, x: np.ndarray, y: np.ndarray, *, snap_max_m: float | None = None
+                          ) -> tuple[np.ndarray, np.ndarray]:
+        """Minutes between points and each site, and each point's access distance (:func:`iot_geo.search.point_minutes`).
+
+        Points join a road within ``snap_max_m`` (default :data:`~iot_geo.search.POINT_SNAP_MAX_M`); points
+        outside the network's coverage are timed too: mask them with :meth:`covered`.
+        """
+        snap_max = POINT_SNAP_MAX_M if snap_max_m is None else snap_max_m
+        return point_minutes(cast(TravelTimes, times), x, y, snap_max)
+
+    def grid_margin(self, resolution: float) -> float:
+        """One cell on foot, so that the largest band's contour lies between real times on both sides."""
+        return 1.05 * resolution / (self.speeds.access_kmh * 1000.0 / 60.0)
+
+    def time_grid(self, times: SiteTimes, idx: np.ndarray, *, resolution: float, access_max_m: float) -> TimeGrid:
+        """The reached roads of the sites ``idx`` as a travel-time grid (:func:`iot_geo.grids.time_grid`)."""
+        return time_grid(self, times.per_site[idx].min(axis=0), direction=times.direction,
+                         max_minutes=times.max_minutes, resolution=resolution, access_max_m=access_max_m,
+                         snapped_sites=times.sites.iloc[idx])
+
+    def describe(self) -> dict[str, Any]:
+        """The source file (name, sha256, format, data date), mode, speeds and size, for provenance."""
+        src = {k: v for k, v in self.source.items() if k in ("file", "file_sha256", "format", "data_date", "place")}
+        return {"mode": self.mode, **src, "speeds": self.speeds.key(), "nodes": int(self.n_nodes),
+                "edges": int(self.n_edges)}
+
+    def file_ref(self) -> tuple[str, str, Speeds, tuple[tuple[str, Any], ...]]:
+        """``("npz", path, speeds, ())``: the network saved once in the cache folder (:meth:`saved_file`)."""
+        return ("npz", str(self.saved_file().resolve()), self.speeds, ())
+
+    def saved_file(self) -> Path:
+        """The network saved in the cache folder under the sha256 of its arrays (written once, atomically).
+
+        The path is remembered on the network, so later calls skip the hashing.
+        """
+        if self._saved is not None and self._saved.is_file():
+            return self._saved
+        digest = hashlib.sha256((self.digest() + json.dumps(self.speeds.key(), sort_keys=True)).encode())
+        path = settings.get_cache_dir() / "batch" / f"{self.mode}-{digest.hexdigest()[:32]}.npz"
+        if not path.is_file():
+            self.save(path)
+        self._saved = path
+        return path
 
     # ------------------------------------------------------------- describe
     def summary(self) -> dict[str, Any]:
@@ -872,16 +923,23 @@ class TravelNetwork:
 
     def save(self, path: Path) -> None:
         """Write the network to ``path`` (npz) atomically, with a sha256 of its arrays."""
-        from iot_geo.outputs import atomic
-
         with atomic(path, what="the network", internal=True) as tmp:
             self._write_npz(tmp)
 
-    def _write_npz(self, path: Path) -> None:
-        arrays = {k: getattr(self, k) for k in self._ARRAYS}
+    def _arrays(self) -> dict[str, Any]:
+        """The arrays a saved network holds (road classes as text)."""
+        arrays: dict[str, Any] = {k: getattr(self, k) for k in self._ARRAYS}
         arrays["seg_highway"] = self.seg_highway.astype(str)
+        return arrays
+
+    def digest(self) -> str:
+        """sha256 of the network's arrays (what the cache checks on reload)."""
+        return digest_arrays(self._arrays())
+
+    def _write_npz(self, path: Path) -> None:
+        arrays = self._arrays()
         meta = {"mode": self.mode, "speeds": self.speeds.key(), "source": self.source, "format": CACHE_FORMAT}
-        digest = _digest_arrays(arrays)
+        digest = digest_arrays(arrays)
         arrays["meta"] = np.frombuffer(json.dumps({**meta, "sha256": digest}).encode(), dtype=np.uint8)
         with open(path, "wb") as fh:
             np.savez(fh, **arrays)
@@ -895,7 +953,7 @@ class TravelNetwork:
         if meta.get("format") != CACHE_FORMAT:
             raise ValueError("old cache format")
         highway = arrays.pop("seg_highway").astype(object)
-        if _digest_arrays({**arrays, "seg_highway": highway.astype(str)}) != meta["sha256"]:
+        if digest_arrays({**arrays, "seg_highway": highway.astype(str)}) != meta["sha256"]:
             raise ValueError("checksum mismatch")
         return cls(mode=meta["mode"], speeds=speeds, seg_highway=highway, source=meta["source"], **arrays)
 
@@ -910,7 +968,8 @@ def _csr_from_edges(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> sp.c
     return m
 
 
-def _digest_arrays(arrays: dict[str, np.ndarray]) -> str:
+def digest_arrays(arrays: dict[str, np.ndarray]) -> str:
+    """sha256 over named arrays (names, dtypes and bytes, in name order)."""
     h = hashlib.sha256()
     for k in sorted(arrays):
         a = np.ascontiguousarray(arrays[k])
@@ -978,10 +1037,12 @@ def _sniff(path: Path) -> str:
 NETWORK_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".graphml", ".graphml.gz")
 #: File name endings of GTFS feeds (zip files or folders).
 GTFS_SUFFIXES = (".zip", "")
+#: Modes whose network is a timetable (a GTFS feed in the data directory's ``gtfs/`` folder), not roads.
+FEED_MODES = ("transit",)
 
 
 def _network_folder(mode: str) -> str:
-    return "gtfs" if mode == "transit" else "osm"
+    return "gtfs" if mode in FEED_MODES else "osm"
 
 
 def available_networks(mode: str | None = None, data_dir: str | os.PathLike[str] | None = None) -> list[Path]:
@@ -1024,10 +1085,10 @@ def find_network(name: str | os.PathLike[str], mode: str = "drive", *,
     folder = root / _network_folder(mode)
     base = Path(text).expanduser()
     if text and not base.is_absolute() and len(base.parts) == 1 and folder.is_dir():
-        suffixes = GTFS_SUFFIXES if mode == "transit" else ("", *NETWORK_SUFFIXES)
-        for suffix in suffixes:
+        feed = mode in FEED_MODES  # a feed may be a folder
+        for suffix in (GTFS_SUFFIXES if feed else ("", *NETWORK_SUFFIXES)):
             cand = folder / (text + suffix)
-            if cand.exists() and (cand.is_file() or mode == "transit"):
+            if cand.exists() and (cand.is_file() or feed):
                 return cand
     if base.exists():
         return base
@@ -1130,7 +1191,7 @@ def load_network(
     cache: bool = True,
     progress: bool = False,
     **transit: Any,
-) -> Any:
+) -> RoutingNetwork:
     """Build (or reload from the cache) a travel network for one mode.
 
     Parameters
@@ -1159,7 +1220,9 @@ def load_network(
 
     Returns
     -------
-    TravelNetwork or TransitNetwork
+    RoutingNetwork
+        A :class:`TravelNetwork`, or a :class:`~iot_geo.transit.TransitNetwork` for transit; both
+        implement the routing interface (:class:`iot_geo.routing.RoutingNetwork`).
 
     Raises
     ------
@@ -1168,7 +1231,7 @@ def load_network(
     NetworkBuildError
         The file is not OSM or GraphML, or holds no roads usable for the mode.
     InvalidInputError
-        Unknown mode or bad speeds.
+        Unknown mode, bad speeds, or transit options for a road mode.
 
     Examples
     --------
@@ -1177,71 +1240,119 @@ def load_network(
     >>> net.mode, net.n_nodes > 1000
     ('drive', True)
     """
-    if mode == "transit":
-        from iot_geo.transit import load_transit
-
-        if isinstance(source, tuple):
-            raise InvalidInputError("mode 'transit' takes a GTFS feed (zip or folder), not a bounding box")
-        return load_transit(find_network(source, "transit"), **transit)
+    if mode in FEED_MODES:
+        return _load_feed(source, mode, transit)
     if transit:
         raise InvalidInputError(f"options {', '.join(sorted(transit))} apply to mode 'transit' only")
+    return load_road_network(source, mode=mode, speeds=speeds, free_flow=free_flow, cache=cache, progress=progress)
+
+
+def _load_feed(source: Any, mode: str, options: dict[str, Any]) -> RoutingNetwork:
+    """A timetable network from a GTFS feed (:func:`iot_geo.transit.load_transit`)."""
+    if isinstance(source, tuple):
+        raise InvalidInputError(f"mode {mode!r} takes a GTFS feed (zip or folder), not a bounding box")
+    return load_transit(find_network(source, mode), **options)
+
+
+def load_road_network(
+    source: str | os.PathLike[str] | tuple[float, float, float, float] | Any,
+    *,
+    mode: str = "drive",
+    speeds: Speeds | float | dict[str, tuple[float, float]] | None = None,
+    free_flow: bool = False,
+    cache: bool = True,
+    progress: bool = False,
+) -> TravelNetwork:
+    """A road network (:func:`load_network` for ``drive``, ``cycle`` and ``walk``): a file, a graph or a download.
+
+    Examples
+    --------
+    >>> from iot_geo.network import load_road_network
+    >>> load_road_network("rutland-2022-07-20.osm.pbf", mode="walk").mode
+    'walk'
+    """
     if mode not in MODES:
         raise InvalidInputError(f"unknown mode {mode!r}; use one of {', '.join(MODES)} (or transit with a GTFS feed)")
     profile = _speeds(mode, speeds, free_flow)
     if isinstance(source, tuple):
         return _from_osmnx_download(source, mode, profile)
-    if _is_graph(source):
-        graph: Any = source
-        raw = _raw_from_graph(graph, mode, "the osmnx graph")
-        return TravelNetwork.from_raw(raw, mode=mode, speeds=profile, source={
-            "file": "osmnx graph in memory", "format": "networkx", "cached": False,
-            "data_date": graph.graph.get("created_date")})
+    if is_graph(source):
+        return _from_graph(source, mode, profile)
     try:
         path = find_network(source, mode)
     except DataNotFoundError:
         if isinstance(source, str) and not _looks_like_file(source):
             return _from_osmnx_download(source, mode, profile)  # a place name
         raise
+    return _from_file(path, mode, profile, cache=cache, progress=progress)
+
+
+def _from_graph(graph: Any, mode: str, profile: Speeds) -> TravelNetwork:
+    """A road network from an osmnx ``MultiDiGraph`` in memory (never cached)."""
+    raw = _raw_from_graph(graph, mode, "the osmnx graph")
+    return TravelNetwork.from_raw(raw, mode=mode, speeds=profile, source={
+        "file": "osmnx graph in memory", "format": "networkx", "cached": False,
+        "data_date": graph.graph.get("created_date")})
+
+
+def _from_file(path: Path, mode: str, profile: Speeds, *, cache: bool, progress: bool) -> TravelNetwork:
+    """A road network from an OSM or GraphML file: from the cache when built before, else built (and cached)."""
     if not path.is_file():
         raise DataNotFoundError(f"network file {path} is not a file")
-    from iot_geo.sources.catalogue import verify_path
-
     verify_path(path)
     kind = _sniff(path)
     file_sha = _file_sha256(path)
-    key_obj = {"file_sha256": file_sha, "mode": mode, "speeds": profile.key(), "format": CACHE_FORMAT,
-               "builder": builder_version()}
-    key = hashlib.sha256(json.dumps(key_obj, sort_keys=True).encode()).hexdigest()[:24]
-    cache_path = settings.get_cache_dir() / "networks" / f"{path.name}.{mode}.{key}.npz"
-    if cache and cache_path.is_file():
-        try:
-            net = TravelNetwork.load(cache_path, profile)
-            net.source["cached"] = True
-            log.info("reloaded %s network from cache %s", mode, cache_path.name)
-            return net
-        except Exception as exc:
-            warnings.warn(f"cached network {cache_path.name} is damaged ({exc}); rebuilding", stacklevel=2)
-            with contextlib.suppress(OSError):
-                cache_path.unlink(missing_ok=True)
-    status = None
-    if progress:
-        from rich.console import Console
-
-        status = Console(stderr=True).status(f"building the {mode} network from {path.name}")
-        status.start()
-    try:
+    cache_path = _cache_path(path, mode, profile, file_sha)
+    if cache and (net := _from_cache(cache_path, mode, profile)) is not None:
+        return net
+    with _spinner(f"building the {mode} network from {path.name}", show=progress):
         raw = _read_graphml(path, mode) if kind == "graphml" else _read_osm_file(path, mode)
         net = TravelNetwork.from_raw(raw, mode=mode, speeds=profile, source={
             "file": path.name, "file_sha256": file_sha, "format": kind, "cached": False,
             "data_date": _data_date(path, kind)})
-    finally:
-        if status is not None:
-            status.stop()
     if cache:
-        from iot_geo.outputs import write_cache
-
         write_cache(cache_path, net._write_npz, f"the {mode} network cache")
     return net
+
+
+def _cache_path(path: Path, mode: str, profile: Speeds, file_sha: str) -> Path:
+    """Where a build of this file's bytes, mode, speeds and builder version is cached."""
+    key_obj = {"file_sha256": file_sha, "mode": mode, "speeds": profile.key(), "format": CACHE_FORMAT,
+               "builder": builder_version()}
+    key = hashlib.sha256(json.dumps(key_obj, sort_keys=True).encode()).hexdigest()[:24]
+    return settings.get_cache_dir() / "networks" / f"{path.name}.{mode}.{key}.npz"
+
+
+def _from_cache(cache_path: Path, mode: str, profile: Speeds) -> TravelNetwork | None:
+    """The cached build, or None when there is none or it is damaged (then it is removed, with a warning)."""
+    if not cache_path.is_file():
+        return None
+    try:
+        net = TravelNetwork.load(cache_path, profile)
+    except Exception as exc:
+        warnings.warn(f"cached network {cache_path.name} is damaged ({exc}); rebuilding", stacklevel=4)
+        with contextlib.suppress(OSError):
+            cache_path.unlink(missing_ok=True)
+        return None
+    net.source["cached"] = True
+    log.info("reloaded %s network from cache %s", mode, cache_path.name)
+    return net
+
+
+@contextlib.contextmanager
+def _spinner(text: str, *, show: bool) -> Iterator[None]:
+    """A spinner on stderr while the block runs (nothing when ``show`` is false)."""
+    if not show:
+        yield
+        return
+    from rich.console import Console  # deferred: rich is loaded only when a spinner is shown
+
+    status = Console(stderr=True).status(text)
+    status.start()
+    try:
+        yield
+    finally:
+        status.stop()
 
 
 def _speeds(mode: str, speeds: Speeds | float | dict[str, tuple[float, float]] | None, free_flow: bool) -> Speeds:
@@ -1348,12 +1459,30 @@ def _from_osmnx_download(source: str | tuple[float, float, float, float], mode: 
                            if isinstance(r.get("osm3s"), dict) and "timestamp_osm_base" in r["osm3s"]), None)})
 
 
-def as_network(network: Any, mode: str = "drive") -> Any:
+def as_network(network: Any, mode: str = "drive") -> RoutingNetwork:
     """``network`` itself, or a :class:`TravelNetwork` built from an osmnx ``MultiDiGraph`` in memory."""
-    if _is_graph(network):
+    if is_graph(network):
         return load_network(network, mode=mode)
-    return network
+    out: RoutingNetwork = network
+    return out
 
 
-def _is_graph(obj: Any) -> bool:
+def reopen_network(kind: str, path: str, *, speeds: Speeds | None = None,
+                   options: tuple[tuple[str, Any], ...] = ()) -> RoutingNetwork:
+    """Open a network again from its :meth:`~iot_geo.routing.RoutingNetwork.file_ref` (in another process).
+
+    ``"npz"``: a road network saved by :meth:`TravelNetwork.save`, with its ``speeds``; ``"gtfs"``: a feed,
+    read with ``options`` (:func:`iot_geo.transit.load_transit`).
+    """
+    if kind == "npz" and speeds is not None:
+        net = TravelNetwork.load(Path(path), speeds)
+        net.source["cached"] = True
+        return net
+    if kind == "gtfs":
+        return load_transit(path, **dict(options))
+    raise InvalidInputError(f"unknown network reference {kind!r}")
+
+
+def is_graph(obj: Any) -> bool:
+    """Whether ``obj`` looks like a networkx graph (an osmnx ``MultiDiGraph``)."""
     return hasattr(obj, "graph") and hasattr(obj, "edges") and hasattr(obj, "nodes") and hasattr(obj, "is_directed")

@@ -88,14 +88,7 @@ def stamp(
     """A provenance stamp for an output (see the module docstring)."""
     from iot_geo import __version__
 
-    nets = []
-    for n in networks:
-        if n.mode == "transit":
-            nets.append({"mode": "transit", **{k: v for k, v in n.source.items()}, "stops": int(n.n_nodes)})
-            continue
-        src = {k: v for k, v in n.source.items() if k in ("file", "file_sha256", "format", "data_date", "place")}
-        nets.append({"mode": n.mode, **src, "speeds": n.speeds.key(), "nodes": int(n.n_nodes),
-                     "edges": int(n.n_edges)})
+    nets = [n.describe() for n in networks]  # each network says what it is (RoutingNetwork.describe)
     used = datasets(data_dir=data_dir)
     out = {
         "iot_geo_version": __version__,
