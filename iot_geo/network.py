@@ -43,6 +43,7 @@ import os
 import re
 import tempfile
 import warnings
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,24 +206,38 @@ def _read_osm_file(path: Path, mode: str) -> RawNetwork:
 
     Node locations are kept by pyosmium's C++ location index and nodes and
     untagged ways never reach Python (C++ key and entity filters); each kept
-    way appends its node ids and coordinates to flat arrays, and splitting at
-    junctions is vectorised, so an England extract (10^8 nodes) builds in
+    way appends its node ids and coordinates to flat arrays
+    (:func:`_collect_ways`), and splitting at junctions is vectorised
+    (:func:`_split_ways`), so an England extract (10^8 nodes) builds in
     minutes with a few GB of memory.
     """
-    from array import array
+    ways = _collect_ways(path, mode)
+    if not ways.lengths:
+        raise NetworkBuildError(f"{path}: no ways usable for mode {mode!r} (is this an OSM extract with roads?)")
+    return _split_ways(ways)
 
-    import osmium
+
+@dataclass
+class _Ways:
+    """The kept ways of an OSM file as flat arrays: node ids and coordinates, then one entry per way."""
+
+    refs: array[int]  # node ids of every way, one after the other
+    lons: array[float]
+    lats: array[float]
+    lengths: array[int]  # nodes per way
+    oneway: array[int]  # +1, -1 or 0 per way (driving rules; 0 for other modes)
+    highway: array[int]  # code of the way's highway tag (see hw_codes)
+    maxspeed: array[int]  # code of the way's maxspeed tag (see ms_codes)
+    hw_codes: dict[str, int]
+    ms_codes: dict[str | None, int]
+
+
+def _collect_ways(path: Path, mode: str) -> _Ways:
+    """The ways the mode's rules keep (:data:`WAY_RULES`), with their node locations, as flat arrays."""
+    import osmium  # deferred: pyosmium is loaded only to read an OSM file
 
     rule = WAY_RULES[mode]
-    refs = array("q")
-    lons = array("d")
-    lats = array("d")
-    way_len = array("q")
-    way_ow = array("b")
-    way_hw = array("l")
-    way_ms = array("l")
-    hw_codes: dict[str, int] = {}
-    ms_codes: dict[str | None, int] = {None: 0}
+    w = _Ways(array("q"), array("d"), array("d"), array("q"), array("b"), array("l"), array("l"), {}, {None: 0})
     try:
         processor = (osmium.FileProcessor(str(path)).with_locations()
                      .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
@@ -244,26 +259,29 @@ def _read_osm_file(path: Path, mode: str) -> RawNetwork:
                 r, lo, la = [n.ref for n in ok], [n.lon for n in ok], [n.lat for n in ok]
             if len(r) < 2:
                 continue
-            refs.extend(r)
-            lons.extend(lo)
-            lats.extend(la)
-            way_len.append(len(r))
-            way_ow.append(_oneway(tags) if mode == "drive" else 0)
-            way_hw.append(hw_codes.setdefault(tags.get("highway", ""), len(hw_codes)))
-            way_ms.append(ms_codes.setdefault(tags.get("maxspeed"), len(ms_codes)))
+            w.refs.extend(r)
+            w.lons.extend(lo)
+            w.lats.extend(la)
+            w.lengths.append(len(r))
+            w.oneway.append(_oneway(tags) if mode == "drive" else 0)
+            w.highway.append(w.hw_codes.setdefault(tags.get("highway", ""), len(w.hw_codes)))
+            w.maxspeed.append(w.ms_codes.setdefault(tags.get("maxspeed"), len(w.ms_codes)))
     except RuntimeError as exc:
         raise NetworkBuildError(f"{path}: not a readable OpenStreetMap file ({exc})") from None
-    if not way_len:
-        raise NetworkBuildError(f"{path}: no ways usable for mode {mode!r} (is this an OSM extract with roads?)")
-    all_refs = np.frombuffer(refs, dtype=np.int64)
-    lengths = np.frombuffer(way_len, dtype=np.int64)
+    return w
+
+
+def _split_ways(w: _Ways) -> RawNetwork:
+    """Cut the ways into segments at junctions (nodes used by more than one way, or twice by one) and way ends."""
+    all_refs = np.frombuffer(w.refs, dtype=np.int64)
+    lengths = np.frombuffer(w.lengths, dtype=np.int64)
     n_ways = len(lengths)
     uniq, first, inverse, counts = np.unique(all_refs, return_index=True, return_inverse=True, return_counts=True)
-    del refs
-    node_x, node_y = to_bng(np.frombuffer(lons, dtype=np.float64)[first], np.frombuffer(lats, dtype=np.float64)[first])
-    del lons, lats, first
+    node_x, node_y = to_bng(np.frombuffer(w.lons, dtype=np.float64)[first],
+                            np.frombuffer(w.lats, dtype=np.float64)[first])
+    w.lons, w.lats = array("d"), array("d")  # free every way's coordinates (GBs on a national extract)
+    del first
     node_x, node_y = np.asarray(node_x), np.asarray(node_y)
-    # junctions (used by more than one way, or twice by one) and way ends split ways into segments
     starts = np.concatenate([[0], np.cumsum(lengths)])
     is_node = counts > 1
     is_node[inverse[starts[:-1]]] = True
@@ -280,29 +298,32 @@ def _read_osm_file(path: Path, mode: str) -> RawNetwork:
     del way_of
     n_pts = c1 - c0 + 1
     ptr = np.concatenate([[0], np.cumsum(n_pts)]).astype(np.int64)
-    pos = np.repeat(c0 - ptr[:-1], n_pts) + np.arange(int(ptr[-1]), dtype=np.int64)
-    vert = inverse[pos]
-    del pos
-    seg_x, seg_y = node_x[vert], node_y[vert]
-    del vert
-    ow = np.frombuffer(way_ow, dtype=np.int8)[seg_way]
-    hw_names = np.empty(len(hw_codes), dtype=object)
-    for name, code in hw_codes.items():
-        hw_names[code] = name
-    ms_names = np.empty(len(ms_codes), dtype=object)
-    for name2, code in ms_codes.items():
-        ms_names[code] = name2
+    vert = inverse[np.repeat(c0 - ptr[:-1], n_pts) + np.arange(int(ptr[-1]), dtype=np.int64)]
+    ow = np.frombuffer(w.oneway, dtype=np.int8)[seg_way]
     a, b = inverse[c0], inverse[c1]
     del inverse
     used, relabel = np.unique(np.concatenate([a, b]), return_inverse=True)  # graph nodes only
     a, b = relabel[: len(a)], relabel[len(a):]
     return RawNetwork(
         node_id=uniq[used], node_x=node_x[used], node_y=node_y[used],
-        seg_a=a.astype(np.int64), seg_b=b.astype(np.int64), seg_ptr=ptr, seg_x=seg_x, seg_y=seg_y,
+        seg_a=a.astype(np.int64), seg_b=b.astype(np.int64), seg_ptr=ptr, seg_x=node_x[vert], seg_y=node_y[vert],
         seg_fwd_ok=ow >= 0, seg_bwd_ok=ow <= 0,
-        seg_highway=hw_names[np.frombuffer(way_hw, dtype=np.int64 if way_hw.itemsize == 8 else np.int32)[seg_way]],
-        seg_maxspeed=ms_names[np.frombuffer(way_ms, dtype=np.int64 if way_ms.itemsize == 8 else np.int32)[seg_way]],
+        seg_highway=_tag_names(w.hw_codes)[_codes(w.highway)[seg_way]],
+        seg_maxspeed=_tag_names(w.ms_codes)[_codes(w.maxspeed)[seg_way]],
     )
+
+
+def _tag_names(codes: dict[Any, int]) -> np.ndarray:
+    """Tag values by code (the inverse of a ``{value: code}`` table)."""
+    names = np.empty(len(codes), dtype=object)
+    for name, code in codes.items():
+        names[code] = name
+    return names
+
+
+def _codes(values: array[int]) -> np.ndarray:
+    """An ``array("l")`` of codes as numpy (its item size depends on the platform)."""
+    return np.frombuffer(values, dtype=np.int64 if values.itemsize == 8 else np.int32)
 
 
 def _read_graphml(path: Path, mode: str) -> RawNetwork:
@@ -323,82 +344,97 @@ def _raw_from_graph(G: Any, mode: str, where: str) -> RawNetwork:
     """Road segments from an osmnx ``MultiDiGraph`` (in memory or read from GraphML)."""
     if G.number_of_edges() == 0:
         raise NetworkBuildError(f"{where}: the graph has no edges")
-    crs = G.graph.get("crs", "epsg:4326")
+    node_id, node_x, node_y, tr = _graph_nodes(G)
+    segs = _graph_segments(G, mode, {int(n): i for i, n in enumerate(node_id)}, tr, node_x, node_y)
+    if not segs.a:
+        raise NetworkBuildError(f"{where}: no edges usable for mode {mode!r}")
+    ptr = np.concatenate([[0], np.cumsum([len(g) for g in segs.geoms])]).astype(np.int64)
+    flat = np.concatenate(segs.geoms)
+    # snap geometry ends exactly onto their nodes
+    a = np.asarray(segs.a)
+    b = np.asarray(segs.b)
+    flat[ptr[:-1], 0], flat[ptr[:-1], 1] = node_x[a], node_y[a]
+    flat[ptr[1:] - 1, 0], flat[ptr[1:] - 1, 1] = node_x[b], node_y[b]
+    lengths = np.asarray(segs.lengths)
+    return RawNetwork(
+        node_id=node_id, node_x=node_x, node_y=node_y, seg_a=a, seg_b=b, seg_ptr=ptr,
+        seg_x=flat[:, 0].copy(), seg_y=flat[:, 1].copy(), seg_fwd_ok=np.asarray(segs.fwd),
+        seg_bwd_ok=np.asarray(segs.bwd), seg_highway=np.asarray(segs.highway, dtype=object),
+        seg_maxspeed=np.asarray(segs.maxspeed, dtype=object),
+        seg_length=np.where(np.isfinite(lengths), lengths, np.nan),
+    )
+
+
+def _graph_nodes(G: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+    """A graph's node ids (sorted), their coordinates in EPSG:27700, and the transformer from the graph's CRS."""
+    from pyproj import CRS, Transformer  # deferred: pyproj is loaded only for graphs
+
     nodes = list(G.nodes)
     node_id = np.asarray(nodes, dtype=np.int64)
     order = np.argsort(node_id)
-    node_id = node_id[order]
     xs = np.asarray([G.nodes[n]["x"] for n in nodes], dtype=float)[order]
     ys = np.asarray([G.nodes[n]["y"] for n in nodes], dtype=float)[order]
-    from pyproj import CRS, Transformer
-
-    tr = Transformer.from_crs(CRS.from_user_input(crs), settings.crs, always_xy=True)
+    tr = Transformer.from_crs(CRS.from_user_input(G.graph.get("crs", "epsg:4326")), settings.crs, always_xy=True)
     nx_, ny_ = tr.transform(xs, ys)
+    return node_id[order], np.asarray(nx_), np.asarray(ny_), tr
+
+
+@dataclass
+class _GraphSegments:
+    """Segments gathered from a graph's edges, one list entry each."""
+
+    a: list[int] = field(default_factory=list)
+    b: list[int] = field(default_factory=list)
+    fwd: list[bool] = field(default_factory=list)
+    bwd: list[bool] = field(default_factory=list)
+    highway: list[str] = field(default_factory=list)
+    maxspeed: list[Any] = field(default_factory=list)
+    lengths: list[float] = field(default_factory=list)
+    geoms: list[np.ndarray] = field(default_factory=list)
+
+
+def _graph_segments(G: Any, mode: str, pos: dict[int, int], tr: Any, node_x: np.ndarray, node_y: np.ndarray
+                    ) -> _GraphSegments:
+    """The edges the mode may use, opposite directed edges that share a geometry paired into one segment."""
     rule = WAY_RULES[mode]
-    # pair opposite directed edges that share a geometry into one segment
     seen: dict[tuple[int, int, float], int] = {}
-    seg_a: list[int] = []
-    seg_b: list[int] = []
-    fwd: list[bool] = []
-    bwd: list[bool] = []
-    hw: list[str] = []
-    ms: list[Any] = []
-    lens: list[float] = []
-    geoms: list[np.ndarray] = []
-    pos = {int(n): i for i, n in enumerate(node_id)}
+    out = _GraphSegments()
     for u, v, d in G.edges(data=True):
         if u == v:
             continue
         highway = d.get("highway", "")
         h0 = highway[0] if isinstance(highway, list) else str(highway)
-        tags = {"highway": h0}
         if mode == "drive":
             if h0 in _NEVER or h0 == "bus_guideway":
                 continue
-        elif (not rule(tags) and h0 not in _DRIVE) or h0.startswith("motorway"):
+        elif (not rule({"highway": h0}) and h0 not in _DRIVE) or h0.startswith("motorway"):
             continue
         iu, iv = pos[int(u)], pos[int(v)]
         length = float(d.get("length", np.nan))
         key = (min(iu, iv), max(iu, iv), round(length, 1))
         if key in seen:
             s = seen[key]
-            if seg_a[s] == iu:
-                fwd[s] = True
+            if out.a[s] == iu:
+                out.fwd[s] = True
             else:
-                bwd[s] = True
+                out.bwd[s] = True
             continue
         geom = d.get("geometry")
         if geom is not None:
             coords = np.asarray(geom.coords)
             gx, gy = tr.transform(coords[:, 0], coords[:, 1])
         else:
-            gx = np.array([nx_[iu], nx_[iv]])
-            gy = np.array([ny_[iu], ny_[iv]])
-        seen[key] = len(seg_a)
-        seg_a.append(iu)
-        seg_b.append(iv)
-        fwd.append(True)
-        bwd.append(mode != "drive")
-        hw.append(h0)
-        ms.append(d.get("maxspeed"))
-        lens.append(length)
-        geoms.append(np.column_stack([gx, gy]))
-    if not seg_a:
-        raise NetworkBuildError(f"{where}: no edges usable for mode {mode!r}")
-    ptr = np.concatenate([[0], np.cumsum([len(g) for g in geoms])]).astype(np.int64)
-    flat = np.concatenate(geoms)
-    # snap geometry ends exactly onto their nodes
-    a = np.asarray(seg_a)
-    b = np.asarray(seg_b)
-    flat[ptr[:-1], 0], flat[ptr[:-1], 1] = nx_[a], ny_[a]
-    flat[ptr[1:] - 1, 0], flat[ptr[1:] - 1, 1] = nx_[b], ny_[b]
-    lengths = np.asarray(lens)
-    return RawNetwork(
-        node_id=node_id, node_x=np.asarray(nx_), node_y=np.asarray(ny_), seg_a=a, seg_b=b, seg_ptr=ptr,
-        seg_x=flat[:, 0].copy(), seg_y=flat[:, 1].copy(), seg_fwd_ok=np.asarray(fwd), seg_bwd_ok=np.asarray(bwd),
-        seg_highway=np.asarray(hw, dtype=object), seg_maxspeed=np.asarray(ms, dtype=object),
-        seg_length=np.where(np.isfinite(lengths), lengths, np.nan),
-    )
+            gx, gy = np.array([node_x[iu], node_x[iv]]), np.array([node_y[iu], node_y[iv]])
+        seen[key] = len(out.a)
+        out.a.append(iu)
+        out.b.append(iv)
+        out.fwd.append(True)
+        out.bwd.append(mode != "drive")
+        out.highway.append(h0)
+        out.maxspeed.append(d.get("maxspeed"))
+        out.lengths.append(length)
+        out.geoms.append(np.column_stack([gx, gy]))
+    return out
 
 
 def polyline_lengths(ptr: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -408,6 +444,79 @@ def polyline_lengths(ptr: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarra
     # the step from one polyline's last vertex to the next's first is not part of either
     out: np.ndarray = csum[ptr[1:] - 1] - csum[ptr[:-1]]
     return out
+
+
+def _segment_speeds(raw: RawNetwork, speeds: Speeds) -> tuple[np.ndarray, np.ndarray]:
+    """km/h and road class per segment, computed once per distinct (maxspeed tag, road class, urban) combination.
+
+    A segment is urban where its speed limit is 30 mph or less, or, untagged, where the junctions around
+    its middle are dense (:data:`iot_geo.speeds.URBAN_NODES_PER_KM2` within :data:`iot_geo.speeds.URBAN_RADIUS_M`).
+    """
+    n_seg = len(raw.seg_a)
+    hw_codes, hw_uniq = pd.factorize(pd.Series(raw.seg_highway, dtype=object).fillna(""))
+    cls_codes_u, cls_names = pd.factorize(np.asarray([road_class(h) for h in hw_uniq], dtype=object))
+    seg_cls = cls_codes_u[hw_codes] if len(hw_codes) else np.zeros(0, np.int64)
+    classes = np.asarray(cls_names, dtype=object)[seg_cls]
+    ms_text = pd.Series([";".join(map(str, m)) if isinstance(m, list | tuple) else m for m in raw.seg_maxspeed],
+                        dtype=object)
+    ms_codes, ms_uniq = pd.factorize(ms_text, use_na_sentinel=True)
+    ms_codes = ms_codes.astype(np.int64) + 1  # 0: no maxspeed tag
+    n_cls = max(len(cls_names), 1)
+    pair_uniq, pair_inv = np.unique(ms_codes * n_cls + seg_cls, return_inverse=True)
+    lim_uniq = np.asarray([
+        parse_maxspeed_kmh(ms_uniq[p // n_cls - 1] if p // n_cls else None, str(cls_names[p % n_cls]))
+        for p in pair_uniq], dtype=float)
+    limits = lim_uniq[pair_inv] if n_seg else np.zeros(0)
+    urban = np.zeros(n_seg, dtype=bool)
+    if speeds.constant_kmh is None and n_seg:
+        mid = raw.seg_ptr[:-1] + (raw.seg_ptr[1:] - raw.seg_ptr[:-1]) // 2
+        tree = cKDTree(np.column_stack([raw.node_x, raw.node_y]))
+        counts = tree.query_ball_point(np.column_stack([raw.seg_x[mid], raw.seg_y[mid]]), URBAN_RADIUS_M,
+                                       return_length=True)
+        density = counts / (np.pi * (URBAN_RADIUS_M / 1000.0) ** 2)
+        urban = np.where(np.isfinite(limits), limits <= 30 * 1.609344 + 0.5, density >= URBAN_NODES_PER_KM2)
+    combo_uniq, combo_inv = np.unique(pair_inv.astype(np.int64) * 2 + urban, return_inverse=True)
+    kmh_uniq = np.asarray([
+        speeds.edge_kmh(str(cls_names[pair_uniq[c // 2] % n_cls]),
+                        lim_uniq[c // 2] if np.isfinite(lim_uniq[c // 2]) else None, bool(c % 2))
+        for c in combo_uniq], dtype=float)
+    return (kmh_uniq[combo_inv] if n_seg else np.zeros(0)), classes
+
+
+def _directed_edges(raw: RawNetwork, seg_minutes: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Directed edges along the segments, each way travel is allowed; parallel edges keep the fastest.
+
+    Returns ``u, v, minutes, segment`` per edge, and per segment the edge running with it and the one
+    running against it (-1 for none).
+    """
+    n_seg = len(raw.seg_a)
+    s_f = np.flatnonzero(raw.seg_fwd_ok).astype(np.int32)
+    s_b = np.flatnonzero(raw.seg_bwd_ok).astype(np.int32)
+    u = np.concatenate([raw.seg_a[s_f], raw.seg_b[s_b]]).astype(np.int32)
+    v = np.concatenate([raw.seg_b[s_f], raw.seg_a[s_b]]).astype(np.int32)
+    minutes = np.concatenate([seg_minutes[s_f], seg_minutes[s_b]])
+    segs = np.concatenate([s_f, s_b])
+    is_fwd = np.zeros(len(segs), bool)
+    is_fwd[: len(s_f)] = True
+    del s_f, s_b
+    keep = u != v
+    u, v, minutes, segs, is_fwd = u[keep], v[keep], minutes[keep], segs[keep], is_fwd[keep]
+    # parallel edges keep the fastest: sort by (u, v, minutes) and take the first of each pair
+    key = u.astype(np.int64) * len(raw.node_x) + v
+    order = np.lexsort((minutes, key))
+    key = key[order]
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    order = order[first]
+    del key, first
+    u, v, minutes, segs, is_fwd = u[order], v[order], minutes[order], segs[order], is_fwd[order]
+    seg_fwd = np.full(n_seg, -1, dtype=np.int64)
+    seg_bwd = np.full(n_seg, -1, dtype=np.int64)
+    eid = np.arange(len(u), dtype=np.int64)
+    seg_fwd[segs[is_fwd]] = eid[is_fwd]
+    seg_bwd[segs[~is_fwd]] = eid[~is_fwd]
+    return u, v, minutes, segs, seg_fwd, seg_bwd
 
 
 @dataclass
@@ -449,13 +558,12 @@ class TravelNetwork:
     source: dict[str, Any] = field(default_factory=dict)
     _csr: sp.csr_matrix | None = field(default=None, repr=False)
     _csr_rev: sp.csr_matrix | None = field(default=None, repr=False)
-    _trees: dict[str | None, tuple[Any, np.ndarray]] = field(default_factory=dict, repr=False)
     _reach: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     _coverage: tuple[float, float, float, np.ndarray] | None = field(default=None, repr=False)
     _cumlen: np.ndarray | None = field(default=None, repr=False)
     _seg_bbox: np.ndarray | None = field(default=None, repr=False)
     _snap_memo: dict[tuple[str, float, str | None], pd.DataFrame] = field(default_factory=dict, repr=False)
-    _snap_index: dict[str | None, Any] = field(default_factory=dict, repr=False)
+    _snap_index: dict[str | None, SnapIndex] = field(default_factory=dict, repr=False)
     _saved: Path | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ build
@@ -481,64 +589,8 @@ class TravelNetwork:
         length = raw.seg_length if raw.seg_length is not None else polyline_lengths(raw.seg_ptr, raw.seg_x, raw.seg_y)
         geo_len = polyline_lengths(raw.seg_ptr, raw.seg_x, raw.seg_y)
         length = np.where(np.isfinite(length) & (length > 0), length, geo_len)
-        # road class and speed limit per segment, computed once per distinct tag value
-        hw_codes, hw_uniq = pd.factorize(pd.Series(raw.seg_highway, dtype=object).fillna(""))
-        cls_codes_u, cls_names = pd.factorize(np.asarray([road_class(h) for h in hw_uniq], dtype=object))
-        seg_cls = cls_codes_u[hw_codes] if len(hw_codes) else np.zeros(0, np.int64)
-        classes = np.asarray(cls_names, dtype=object)[seg_cls]
-        ms_text = pd.Series([";".join(map(str, m)) if isinstance(m, list | tuple) else m for m in raw.seg_maxspeed],
-                            dtype=object)
-        ms_codes, ms_uniq = pd.factorize(ms_text, use_na_sentinel=True)
-        ms_codes = ms_codes.astype(np.int64) + 1  # 0: no maxspeed tag
-        pair_uniq, pair_inv = np.unique(ms_codes * max(len(cls_names), 1) + seg_cls, return_inverse=True)
-        lim_uniq = np.asarray([
-            parse_maxspeed_kmh(ms_uniq[p // max(len(cls_names), 1) - 1] if p // max(len(cls_names), 1) else None,
-                               str(cls_names[p % max(len(cls_names), 1)]))
-            for p in pair_uniq], dtype=float)
-        limits = lim_uniq[pair_inv] if n_seg else np.zeros(0)
-        tagged = np.isfinite(limits)
-        mid = raw.seg_ptr[:-1] + (raw.seg_ptr[1:] - raw.seg_ptr[:-1]) // 2
-        urban = np.zeros(n_seg, dtype=bool)
-        if speeds.constant_kmh is None and n_seg:
-            tree = cKDTree(np.column_stack([raw.node_x, raw.node_y]))
-            counts = tree.query_ball_point(np.column_stack([raw.seg_x[mid], raw.seg_y[mid]]), URBAN_RADIUS_M,
-                                           return_length=True)
-            density = counts / (np.pi * (URBAN_RADIUS_M / 1000.0) ** 2)
-            urban = np.where(tagged, limits <= 30 * 1.609344 + 0.5, density >= URBAN_NODES_PER_KM2)
-        # one speed per distinct (maxspeed tag, road class, urban) combination
-        combo_uniq, combo_inv = np.unique(pair_inv.astype(np.int64) * 2 + urban, return_inverse=True)
-        n_cls = max(len(cls_names), 1)
-        kmh_uniq = np.asarray([
-            speeds.edge_kmh(str(cls_names[pair_uniq[c // 2] % n_cls]),
-                            lim_uniq[c // 2] if np.isfinite(lim_uniq[c // 2]) else None, bool(c % 2))
-            for c in combo_uniq], dtype=float)
-        kmh = kmh_uniq[combo_inv] if n_seg else np.zeros(0)
-        seg_minutes = length / (kmh * 1000.0 / 60.0)
-        s_f = np.flatnonzero(raw.seg_fwd_ok).astype(np.int32)
-        s_b = np.flatnonzero(raw.seg_bwd_ok).astype(np.int32)
-        u = np.concatenate([raw.seg_a[s_f], raw.seg_b[s_b]]).astype(np.int32)
-        v = np.concatenate([raw.seg_b[s_f], raw.seg_a[s_b]]).astype(np.int32)
-        minutes = np.concatenate([seg_minutes[s_f], seg_minutes[s_b]])
-        segs = np.concatenate([s_f, s_b])
-        is_fwd = np.zeros(len(segs), bool)
-        is_fwd[: len(s_f)] = True
-        del s_f, s_b
-        keep = u != v
-        u, v, minutes, segs, is_fwd = u[keep], v[keep], minutes[keep], segs[keep], is_fwd[keep]
-        # parallel edges keep the fastest: sort by (u, v, minutes) and take the first of each pair
-        key = u.astype(np.int64) * len(raw.node_x) + v
-        order = np.lexsort((minutes, key))
-        key = key[order]
-        first = np.ones(len(key), dtype=bool)
-        first[1:] = key[1:] != key[:-1]
-        order = order[first]
-        del key, first
-        u, v, minutes, segs, is_fwd = u[order], v[order], minutes[order], segs[order], is_fwd[order]
-        seg_fwd = np.full(n_seg, -1, dtype=np.int64)
-        seg_bwd = np.full(n_seg, -1, dtype=np.int64)
-        eid = np.arange(len(u), dtype=np.int64)
-        seg_fwd[segs[is_fwd]] = eid[is_fwd]
-        seg_bwd[segs[~is_fwd]] = eid[~is_fwd]
+        kmh, classes = _segment_speeds(raw, speeds)
+        u, v, minutes, segs, seg_fwd, seg_bwd = _directed_edges(raw, length / (kmh * 1000.0 / 60.0))
         net = cls(
             mode=mode, speeds=speeds, node_id=raw.node_id, node_x=np.asarray(raw.node_x, float),
             node_y=np.asarray(raw.node_y, float), edge_u=u, edge_v=v,
@@ -726,33 +778,15 @@ class TravelNetwork:
         out: np.ndarray = self.snappable & usable
         return out
 
-    def _snap_tree(self, window: tuple[float, float, float, float] | None = None, role: str | None = None
-                   ) -> tuple[Any, np.ndarray]:
-        """An STRtree over the usable segments (:meth:`snap_mask` of ``role``).
-
-        On small networks one tree over every segment is built once and kept. On
-        large ones (over :data:`SNAP_TREE_CACHE_MAX` segments) a tree over the
-        segments inside ``window`` is built for each call instead: shapely
-        geometries cost about 350 bytes a segment, which would double the memory
-        of a 10^6-node network.
-        """
-        mask = self.snap_mask(role)
-        if len(self.seg_a) <= SNAP_TREE_CACHE_MAX or window is None:
-            if role not in self._trees:
-                segs = np.flatnonzero(mask)
-                self._trees[role] = (shapely.STRtree(self.segment_geometries(segs)), segs)
-            return self._trees[role]
-        minx, miny, maxx, maxy = window
-        if self._seg_bbox is None:  # float32 boxes widened by a metre: 16 bytes a segment
+    def _segment_boxes(self) -> np.ndarray:
+        """Each segment's bounding box ``(4, n_seg)`` as float32, widened by a metre (16 bytes a segment; cached)."""
+        if self._seg_bbox is None:
             starts = self.seg_ptr[:-1]
             self._seg_bbox = np.stack([
                 np.minimum.reduceat(self.seg_x, starts) - 1, np.minimum.reduceat(self.seg_y, starts) - 1,
                 np.maximum.reduceat(self.seg_x, starts) + 1, np.maximum.reduceat(self.seg_y, starts) + 1,
             ]).astype(np.float32)
-        sx0, sy0, sx1, sy1 = self._seg_bbox
-        inside = mask & (sx1 >= minx) & (sx0 <= maxx) & (sy1 >= miny) & (sy0 <= maxy)
-        segs = np.flatnonzero(inside)
-        return shapely.STRtree(self.segment_geometries(segs)), segs
+        return self._seg_bbox
 
     def snap_cached(self, x: np.ndarray, y: np.ndarray, *, max_distance: float = np.inf,
                     role: str | None = None) -> pd.DataFrame:
@@ -797,22 +831,20 @@ class TravelNetwork:
         out: pd.DataFrame = self._snap_index_for(window, role).query(x, y, max_distance=max_distance)
         return out
 
-    def _snap_index_for(self, window: tuple[float, float, float, float] | None, role: str | None = None) -> Any:
+    def _snap_index_for(self, window: tuple[float, float, float, float] | None, role: str | None = None
+                        ) -> SnapIndex:
         """The snapping index (:class:`iot_geo.snapping.SnapIndex`) over the segments usable for ``role``.
 
         One index per role for the whole network, built once and kept; on networks of over
         :data:`SNAP_TREE_CACHE_MAX` segments, one over the usable segments inside ``window``
-        for each call, as :meth:`_snap_tree` does.
+        for each call (a whole-network index would double the memory of a 10^6-node network).
         """
         mask = self.snap_mask(role)
         if len(self.seg_a) <= SNAP_TREE_CACHE_MAX or window is None:
             if role not in self._snap_index:
                 self._snap_index[role] = SnapIndex(self.seg_ptr, self.seg_x, self.seg_y, np.flatnonzero(mask))
             return self._snap_index[role]
-        if self._seg_bbox is None:
-            self._snap_tree((0.0, 0.0, 0.0, 0.0), role)  # computes the segment boxes
-        assert self._seg_bbox is not None
-        sx0, sy0, sx1, sy1 = self._seg_bbox
+        sx0, sy0, sx1, sy1 = self._segment_boxes()
         minx, miny, maxx, maxy = window
         inside = mask & (sx1 >= minx) & (sx0 <= maxx) & (sy1 >= miny) & (sy0 <= maxy)
         return SnapIndex(self.seg_ptr, self.seg_x, self.seg_y, np.flatnonzero(inside))

@@ -235,36 +235,12 @@ def load_timetable(
     dates = service_dates(p)
     d = pick_day(dates, day, where=str(p))
     feed = ptg.load_feed(str(p), view={"trips.txt": {"service_id": sorted(dates[d])}})
-    stops = _read_table(feed, "stops.txt")
-    trips = _read_table(feed, "trips.txt")
-    st = _read_table(feed, "stop_times.txt")
-    freq = _read_table(feed, "frequencies.txt") if _has(p, "frequencies.txt") else pd.DataFrame()
-    for name, cols in REQUIRED.items():
-        table = {"stops.txt": stops, "trips.txt": trips, "stop_times.txt": st}[name]
-        missing = [c for c in cols if c not in table.columns]
-        if missing and len(table):
-            raise InvalidInputError(f"{p}: {name} lacks column(s) {', '.join(missing)}")
-    stops = stops.dropna(subset=["stop_lat", "stop_lon"]).reset_index(drop=True)
-    x, y = to_bng(stops["stop_lon"].to_numpy(float), stops["stop_lat"].to_numpy(float))
-    stop_tab = pd.DataFrame({"stop_id": stops["stop_id"].astype(str),
-                             "stop_name": stops.get("stop_name", stops["stop_id"]).astype(str), "x": x, "y": y})
+    stop_tab, st = _stops_and_calls(feed, p)
     pos = pd.Series(np.arange(len(stop_tab)), index=stop_tab["stop_id"])
-    st = st[st["trip_id"].isin(trips["trip_id"])].copy()
-    st["stop_id"] = st["stop_id"].astype(str)
-    unknown = ~st["stop_id"].isin(pos.index)
-    if unknown.any():
-        warnings.warn(f"{p}: {int(unknown.sum())} stop_times name {st.loc[unknown, 'stop_id'].nunique()} unknown "
-                      f"stop id(s) (e.g. {st.loc[unknown, 'stop_id'].iloc[0]!r}); those calls were left out",
-                      stacklevel=2)
-        st = st[~unknown]
-    for col in ("arrival_time", "departure_time"):
-        if st[col].dtype == object or str(st[col].dtype).startswith("string"):
-            st[col] = parse_gtfs_time(st[col])
-    st["arrival_time"] = st["arrival_time"].fillna(st["departure_time"])
-    st["departure_time"] = st["departure_time"].fillna(st["arrival_time"])
-    st = st.dropna(subset=["arrival_time"]).sort_values(["trip_id", "stop_sequence"])
-    if len(freq):
-        st = _expand_frequencies(st, freq)
+    st = _clean_calls(st, pos, p)
+    if _has(p, "frequencies.txt"):
+        freq = _read_table(feed, "frequencies.txt")
+        st = _expand_frequencies(st, freq) if len(freq) else st
     patterns = _patterns(st, pos, where=str(p))
     fi, fj, fs = _footpaths(stop_tab, max_transfer_m)
     if walk_network is not None and len(fi):
@@ -283,6 +259,40 @@ def load_timetable(
                              "file": p.name, "day": d.isoformat(), "trips": int(st["trip_id"].nunique()),
                              "patterns": len(patterns), "max_transfer_m": max_transfer_m,
                              "valid": [min(dates).isoformat(), max(dates).isoformat()]})
+
+
+def _stops_and_calls(feed: Any, p: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The stop table (``stop_id, stop_name, x, y`` in EPSG:27700) and the day's stop times, columns checked."""
+    stops = _read_table(feed, "stops.txt")
+    trips = _read_table(feed, "trips.txt")
+    st = _read_table(feed, "stop_times.txt")
+    for name, cols in REQUIRED.items():
+        table = {"stops.txt": stops, "trips.txt": trips, "stop_times.txt": st}[name]
+        missing = [c for c in cols if c not in table.columns]
+        if missing and len(table):
+            raise InvalidInputError(f"{p}: {name} lacks column(s) {', '.join(missing)}")
+    stops = stops.dropna(subset=["stop_lat", "stop_lon"]).reset_index(drop=True)
+    x, y = to_bng(stops["stop_lon"].to_numpy(float), stops["stop_lat"].to_numpy(float))
+    stop_tab = pd.DataFrame({"stop_id": stops["stop_id"].astype(str),
+                             "stop_name": stops.get("stop_name", stops["stop_id"]).astype(str), "x": x, "y": y})
+    return stop_tab, st[st["trip_id"].isin(trips["trip_id"])].copy()
+
+
+def _clean_calls(st: pd.DataFrame, pos: pd.Series, p: Path) -> pd.DataFrame:
+    """Stop times at known stops (a warning counts the others), times in seconds, sorted by trip and sequence."""
+    st["stop_id"] = st["stop_id"].astype(str)
+    unknown = ~st["stop_id"].isin(pos.index)
+    if unknown.any():
+        warnings.warn(f"{p}: {int(unknown.sum())} stop_times name {st.loc[unknown, 'stop_id'].nunique()} unknown "
+                      f"stop id(s) (e.g. {st.loc[unknown, 'stop_id'].iloc[0]!r}); those calls were left out",
+                      stacklevel=3)
+        st = st[~unknown]
+    for col in ("arrival_time", "departure_time"):
+        if st[col].dtype == object or str(st[col].dtype).startswith("string"):
+            st[col] = parse_gtfs_time(st[col])
+    st["arrival_time"] = st["arrival_time"].fillna(st["departure_time"])
+    st["departure_time"] = st["departure_time"].fillna(st["arrival_time"])
+    return st.dropna(subset=["arrival_time"]).sort_values(["trip_id", "stop_sequence"])
 
 
 def _apply_transfers(tr: pd.DataFrame, pos: pd.Series, change: np.ndarray, fi: np.ndarray, fj: np.ndarray,
