@@ -29,9 +29,45 @@ Rules
   build options, written atomically (a temporary file, then a rename), and
   checked against a stored sha256 when reloaded: a damaged entry is rebuilt
   with a warning.
+
+Routing
+-------
+A :class:`TravelNetwork` implements the routing interface
+(:class:`iot_geo.routing.RoutingNetwork`): it searches with
+:mod:`iot_geo.search` and draws time grids with :mod:`iot_geo.grids`.
+:func:`load_network` is the one loader of every mode: road networks here, a
+GTFS feed for ``transit`` (:func:`iot_geo.transit.load_transit`, a module
+beside this one that imports neither it nor the catchments).
 """
 
 from __future__ import annotations
+
+__all__ = [
+    "BUILD_FORMAT",
+    "CACHE_FORMAT",
+    "COVERAGE_CELL_M",
+    "COVERAGE_CLOSE_CELLS",
+    "COVERAGE_HOLE_KM2",
+    "FEED_MODES",
+    "GTFS_SUFFIXES",
+    "NETWORK_SUFFIXES",
+    "SNAP_TREE_CACHE_MAX",
+    "WAY_RULES",
+    "RawNetwork",
+    "TravelNetwork",
+    "as_network",
+    "available_networks",
+    "builder_version",
+    "digest_arrays",
+    "find_network",
+    "glob_escape",
+    "is_graph",
+    "list_networks",
+    "load_network",
+    "load_road_network",
+    "polyline_lengths",
+    "reopen_network",
+]
 
 import bz2
 import contextlib
