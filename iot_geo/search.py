@@ -29,6 +29,7 @@ __all__ = [
     "point_minutes",
     "same_segment_times",
     "sample_segments",
+    "segment_cumlen",
     "segment_point_times",
     "site_sources",
     "snap_role",
@@ -294,7 +295,7 @@ def point_minutes(tt: TravelTimes, x: np.ndarray, y: np.ndarray, snap_max_m: flo
     return out, snap["distance"].to_numpy()
 
 
-def _segment_cumlen(network: TravelNetwork) -> np.ndarray:
+def segment_cumlen(network: TravelNetwork) -> np.ndarray:
     """Cumulative distance per flattened vertex, with a 1 m gap between segments (cached)."""
     if network._cumlen is not None:
         return network._cumlen
@@ -316,7 +317,7 @@ def sample_segments(network: TravelNetwork, segs: np.ndarray, spacing: float
     (x, y, seg, frac)
         Coordinates, the segment of each point and its fraction along it.
     """
-    cum = _segment_cumlen(network)
+    cum = segment_cumlen(network)
     start = cum[network.seg_ptr[segs]]
     glen = cum[network.seg_ptr[segs + 1] - 1] - start
     n = np.maximum(np.ceil(glen / spacing).astype(np.int64), 1) + 1
