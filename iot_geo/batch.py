@@ -497,7 +497,7 @@ def _lsoa_minutes(net: AnyNetwork, sites: gpd.GeoDataFrame, pop: gpd.GeoDataFram
     tt = travel_times(net, sites, max_minutes=band, direction=direction)
     t = times_to_points(net, pop, sites, max_minutes=band, direction=direction, times=tt)
     keep = ["minutes", "nearest_site", "snap_m"] + [c for c in t.columns if c == "outside_network"]
-    return pd.DataFrame(t[keep]), bool(net.frontier[tt.per_site.min(axis=0) <= band].any())
+    return pd.DataFrame(t[keep]), bool(net.frontier[tt.min <= band].any())
 
 
 def coverage(

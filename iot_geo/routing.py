@@ -62,6 +62,10 @@ class SiteTimes(Protocol):
     def per_site(self) -> np.ndarray:
         """``(n_sites, n_nodes)`` minutes."""
 
+    @property
+    def min(self) -> np.ndarray:
+        """Minutes per node to (or from) the nearest site."""
+
 
 @runtime_checkable
 class RoutingNetwork(Protocol):

@@ -673,6 +673,12 @@ class TransitTimes:
     max_minutes: float
     per_site: np.ndarray  # (n_sites, n_stops) minutes, inf where the deadline cannot be made
 
+    @property
+    def min(self) -> np.ndarray:
+        """Minutes per stop to (or from) the nearest site."""
+        out: np.ndarray = self.per_site.min(axis=0)
+        return out
+
 
 @dataclass
 class TransitNetwork:
