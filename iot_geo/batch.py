@@ -290,7 +290,7 @@ def batch(
 
     Parameters
     ----------
-    network_or_path : TravelNetwork, TransitNetwork, path, or mapping {mode: network or path}
+    network_or_path : RoutingNetwork (road or transit), path, or mapping {mode: network or path}
         A road network or its OSM/GraphML file (used for every road mode asked), a GTFS feed for
         ``modes=["transit"]``, or one per mode (``{"drive": "rutland.osm.pbf", "transit": "feed.zip"}``).
     items : Bids, list of Bids, or sites
@@ -514,7 +514,7 @@ def coverage(
 
     Parameters
     ----------
-    network : TravelNetwork or TransitNetwork
+    network : RoutingNetwork
     sites : sites (see :func:`iot_geo.catchment.as_sites`)
         The sites already there (designated IoTs, colleges, a user's list); sites off the network are
         left out and listed in ``attrs["skipped"]``.
@@ -710,7 +710,7 @@ def where_next(
 
     Parameters
     ----------
-    network : TravelNetwork or TransitNetwork
+    network : RoutingNetwork
     sites : sites
         The sites already there (their people are not counted again).
     candidates : sites, optional

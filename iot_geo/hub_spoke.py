@@ -85,7 +85,7 @@ def hub_spoke(
 
     Parameters
     ----------
-    network : TravelNetwork or list of them
+    network : RoutingNetwork or list of them
         The network that covers all the bid's sites is used.
     bid : Bid
         From :func:`iot_geo.read_bids`.
@@ -253,7 +253,7 @@ def suggest_spokes(
 
     Parameters
     ----------
-    network : TravelNetwork
+    network : RoutingNetwork
     hub : sites (see :func:`iot_geo.as_sites`)
         The hub (one site).
     candidates : sites, optional

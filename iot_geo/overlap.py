@@ -180,7 +180,7 @@ def overlap(
 
     Parameters
     ----------
-    network : TravelNetwork, list of them, or BidCatchments
+    network : RoutingNetwork, list of them, or BidCatchments
         Each bid uses the network that covers all its sites. A
         :class:`BidCatchments` from :func:`bid_catchments` is reused as is.
     bids : Bids or list of Bid
