@@ -55,9 +55,9 @@ def _open(ref) -> dict[str, float]:
     net = worker_network(ref)
     _ = net.csr, net.csr_rev  # the graphs a search needs, built once per worker
     net.snap(net.node_x[:1], net.node_y[:1])  # and the snapping index (kept whole below 400k segments)
-    from iot_geo.catchment import _segment_cumlen
+    from iot_geo.search import segment_cumlen
 
-    _segment_cumlen(net)  # and the polygons' distances along the roads (kept on the network)
+    segment_cumlen(net)  # and the polygons' distances along the roads (kept on the network)
     hwm = _status_kb("VmHWM") / 1024  # the peak while loading (the checksum copies arrays one at a time)
     try:  # reset the peak, so that the batch's own peak is measured next (Linux 4.0+)
         with open("/proc/self/clear_refs", "w") as fh:

@@ -39,7 +39,6 @@ most deprived areas (IMD deciles 1 and 2) double (``weights="deprivation"``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -54,19 +53,21 @@ import numpy as np
 import pandas as pd
 
 from iot_geo import settings
-from iot_geo.catchment import (
-    POINT_SNAP_MAX_M,
-    SITE_SNAP_MAX_M,
-    AnyNetwork,
-    _population,
-    as_sites,
-    catchment_detail,
-    check_minutes,
-    warn_truncation,
-)
+from iot_geo.bids import Bids
+from iot_geo.catchment import as_sites, catchment_detail, check_minutes, times_to_points, travel_times, warn_truncation
+from iot_geo.covering import greedy_cover, maximal_covering, pick_order
 from iot_geo.errors import InvalidInputError
-from iot_geo.network import TravelNetwork, _digest_arrays
-from iot_geo.transit import TransitNetwork
+from iot_geo.files import atomic
+from iot_geo.locate import locate
+from iot_geo.network import FEED_MODES, TravelNetwork, load_network, reopen_network
+from iot_geo.outputs import write_csv, write_gpkg
+from iot_geo.people import population_or_load
+from iot_geo.routing import RoutingNetwork
+from iot_geo.search import POINT_SNAP_MAX_M
+from iot_geo.sources import providers as provider_source
+
+#: Any network of the routing interface.
+AnyNetwork = RoutingNetwork
 
 log = logging.getLogger(__name__)
 
@@ -119,61 +120,38 @@ def worker_network(ref: NetworkRef) -> AnyNetwork:
     """Open the network ``ref`` names, once per process (later calls return the same object)."""
     net = _WORKER_NETWORKS.get(ref.key)
     if net is None:
-        if ref.kind == "npz":
-            net = TravelNetwork.load(Path(ref.path), ref.speeds)
-            net.source["cached"] = True
-        elif ref.kind == "gtfs":
-            from iot_geo.transit import load_transit
-
-            net = load_transit(ref.path, **dict(ref.options))
-        else:  # pragma: no cover - refs are built here
-            raise InvalidInputError(f"unknown network reference {ref.kind!r}")
+        net = reopen_network(ref.kind, ref.path, speeds=ref.speeds, options=ref.options)
         _WORKER_NETWORKS[ref.key] = net
         LOADS[ref.key] = LOADS.get(ref.key, 0) + 1
     return net
 
 
 def network_file(net: TravelNetwork) -> Path:
-    """The network saved in the cache folder under the sha256 of its arrays (written once, atomically).
+    """The network saved in the cache folder under the sha256 of its arrays (:meth:`TravelNetwork.saved_file`).
 
-    The path is remembered on the network object, so later batches on the same network skip the hashing.
+    Written once, atomically; the path is remembered on the network object, so later batches on the same
+    network skip the hashing.
     """
-    known = getattr(net, "_batch_file", None)
-    if known is not None and Path(known).is_file():
-        return Path(known)
-    arrays = {k: getattr(net, k) for k in TravelNetwork._ARRAYS}
-    arrays["seg_highway"] = net.seg_highway.astype(str)
-    digest = hashlib.sha256((_digest_arrays(arrays) + json.dumps(net.speeds.key(), sort_keys=True)).encode()).hexdigest()[:32]
-    path = settings.get_cache_dir() / "batch" / f"{net.mode}-{digest}.npz"
-    if not path.is_file():
-        net.save(path)
-    object.__setattr__(net, "_batch_file", path)
-    return path
+    return net.saved_file()
 
 
-def _ref_for(net: AnyNetwork, gtfs: str | None, transit_options: Mapping[str, Any]) -> NetworkRef | None:
-    if isinstance(net, TravelNetwork):
-        return NetworkRef("npz", str(network_file(net).resolve()), net.mode, net.speeds)
-    if gtfs is not None and net.timetable.walk_network is None:
-        return NetworkRef("gtfs", gtfs, "transit", options=tuple(sorted(transit_options.items())))
-    return None  # scattered once per worker
+def _ref_for(net: AnyNetwork) -> NetworkRef | None:
+    """What a worker needs to open ``net`` from a file, or None to scatter it once per worker instead."""
+    ref = net.file_ref()
+    if ref is None:
+        return None
+    kind, path, speeds, options = ref
+    return NetworkRef(kind, path, net.mode, speeds, options)
 
 
-def _open(source: Any, mode: str, transit_options: Mapping[str, Any], free_flow: bool
-          ) -> tuple[AnyNetwork, str | None]:
-    """A network for ``mode`` from a network object or a file; the GTFS path when one was read."""
-    from iot_geo.network import load_network
-
-    if isinstance(source, TravelNetwork | TransitNetwork):
+def _open(source: Any, mode: str, transit_options: Mapping[str, Any], free_flow: bool) -> AnyNetwork:
+    """A network for ``mode`` from a network object or a file (the transit options go to a timetable only)."""
+    if isinstance(source, RoutingNetwork):
         if source.mode != mode:
             raise InvalidInputError(f"mode {mode!r}: the network given is a {source.mode} network")
-        return source, None
-    path = Path(source)
-    if mode == "transit":
-        from iot_geo.transit import load_transit
-
-        return load_transit(path, **dict(transit_options)), str(path.resolve())
-    return load_network(path, mode=mode, free_flow=free_flow), None
+        return source
+    options = transit_options if mode in FEED_MODES else {}
+    return load_network(Path(source), mode=mode, free_flow=free_flow, **options)
 
 
 def _sources(network_or_path: Any, modes: Sequence[str] | None) -> dict[str, Any]:
@@ -183,11 +161,11 @@ def _sources(network_or_path: Any, modes: Sequence[str] | None) -> dict[str, Any
         if missing:
             raise InvalidInputError(f"no network given for mode(s) {', '.join(missing)}: pass {{mode: network or file}}")
         return {m: network_or_path[m] for m in wanted}
-    if isinstance(network_or_path, TravelNetwork | TransitNetwork):
+    if isinstance(network_or_path, RoutingNetwork):
         wanted = list(modes) if modes else [network_or_path.mode]
     else:
         wanted = list(modes) if modes else ["drive"]
-    if "transit" in wanted and len(wanted) > 1:
+    if any(m in FEED_MODES for m in wanted) and len(wanted) > 1:
         raise InvalidInputError("transit needs its own GTFS feed: pass {'drive': road_file, 'transit': feed}")
     return {m: network_or_path for m in wanted}
 
@@ -199,8 +177,6 @@ def batch_sites(items: Any) -> tuple[gpd.GeoDataFrame, bool]:
     Bids give one catchment per bid (``group_id`` = bid id, the union of its sites); plain sites give one
     per site. Site ids that repeat across bids are qualified as ``bid/site``.
     """
-    from iot_geo.bids import Bids
-
     if isinstance(items, Bids) or (isinstance(items, list | tuple) and items and all(isinstance(b, Bids)
                                                                                     for b in items)):
         parts = [items] if isinstance(items, Bids) else list(items)
@@ -221,12 +197,8 @@ def batch_sites(items: Any) -> tuple[gpd.GeoDataFrame, bool]:
 def _on_network(net: AnyNetwork, sites: gpd.GeoDataFrame, union: bool) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Sites that can join the network, and a table of those that cannot (with the reason)."""
     x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
-    if isinstance(net, TransitNetwork):
-        ok = net.covers(x, y)
-        why = f"no stop within {net.max_walk_m:,.0f} m"
-    else:
-        ok = (net.snap(x, y, max_distance=SITE_SNAP_MAX_M)["distance"].to_numpy() <= SITE_SNAP_MAX_M)
-        why = f"more than {SITE_SNAP_MAX_M:,.0f} m from the {net.mode} network"
+    ok = net.covers(x, y)
+    why = net.refusal
     if union:  # a bid is run whole or not at all
         bad_groups = set(sites.loc[~ok, "group_id"])
         reason = np.where(ok, "another site of the bid is off the network", why)
@@ -271,7 +243,7 @@ def _partition(sites: gpd.GeoDataFrame, union: bool, size: int) -> list[pd.DataF
 
 def _pop_for(net: AnyNetwork, pop: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The LSOA centroids a network can reach (a superset of what each catchment looks at)."""
-    pad = max(POINT_SNAP_MAX_M, getattr(net, "max_walk_m", 0.0)) + 1.0
+    pad = max(POINT_SNAP_MAX_M, net.reach_m) + 1.0
     minx, miny, maxx, maxy = net.bounds
     x, y = pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy()
     return pop[(x >= minx - pad) & (x <= maxx + pad) & (y >= miny - pad) & (y <= maxy + pad)]
@@ -319,7 +291,7 @@ def batch(
 
     Parameters
     ----------
-    network_or_path : TravelNetwork, TransitNetwork, path, or mapping {mode: network or path}
+    network_or_path : RoutingNetwork (road or transit), path, or mapping {mode: network or path}
         A road network or its OSM/GraphML file (used for every road mode asked), a GTFS feed for
         ``modes=["transit"]``, or one per mode (``{"drive": "rutland.osm.pbf", "transit": "feed.zip"}``).
     items : Bids, list of Bids, or sites
@@ -382,17 +354,17 @@ def batch(
     topts = dict(transit_options or {})
     sites, is_bids = batch_sites(items)
     union = is_bids if union is None else bool(union)
-    full_pop = _population(data_dir, population)
+    full_pop = population_or_load(data_dir, population)
     sources = _sources(network_or_path, modes)
     jobs: list[tuple[AnyNetwork, NetworkRef | None, gpd.GeoDataFrame, list[pd.DataFrame]]] = []
     skipped = []
     for mode, src in sources.items():
-        net, gtfs = _open(src, mode, topts, free_flow)
+        net = _open(src, mode, topts, free_flow)
         on, skip = _on_network(net, sites, union)
         skipped.append(skip)
         if not len(on):
             continue
-        ref = _ref_for(net, gtfs, topts) if workers != 0 or scheduler or client else None
+        ref = _ref_for(net) if workers != 0 or scheduler or client else None
         jobs.append((net, ref, _pop_for(net, full_pop), _partition(on, union, int(batch_size))))
     skipped_df = pd.concat(skipped, ignore_index=True) if skipped else pd.DataFrame()
     total = sum(len(parts) for *_, parts in jobs)
@@ -502,9 +474,6 @@ def write_batch(result: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
                 inputs: Sequence[str | os.PathLike[str] | None] = (), provenance: dict[str, Any] | None = None
                 ) -> Path:
     """Write a batch: GeoPackage (``catchments`` and ``people`` layers) or GeoParquet (plus ``NAME.people.csv``)."""
-    from iot_geo.files import atomic
-    from iot_geo.outputs import write_csv, write_gpkg
-
     p = Path(path)
     if p.suffix.lower() == ".gpkg":
         return write_gpkg({"catchments": result, "people": people_table(result)}, p, inputs, provenance=provenance)
@@ -526,17 +495,6 @@ __all__ = ["BATCH_SITES", "NetworkRef", "batch", "batch_sites", "network_file", 
 def _lsoa_minutes(net: AnyNetwork, sites: gpd.GeoDataFrame, pop: gpd.GeoDataFrame, band: float, direction: str
                   ) -> tuple[pd.DataFrame, bool]:
     """Minutes from each LSOA centroid to its nearest site (NaN past the band), and whether the reach is cut."""
-    if isinstance(net, TransitNetwork):
-        det = catchment_detail(net, sites, minutes=[band], direction=direction, population=pop, polygons=False)
-        um = det.unit_minutes
-        best = um.min(axis=0)
-        reached = best <= band
-        nearest = np.asarray(det.units, dtype=object)[um.argmin(axis=0)]
-        frame = pd.DataFrame({"minutes": np.where(reached, best, np.nan),
-                              "nearest_site": np.where(reached, nearest, None)}, index=det.population.index)
-        return frame.reindex(pop.index), bool(det.table["truncated"].any())
-    from iot_geo.catchment import times_to_points, travel_times
-
     tt = travel_times(net, sites, max_minutes=band, direction=direction)
     t = times_to_points(net, pop, sites, max_minutes=band, direction=direction, times=tt)
     keep = ["minutes", "nearest_site", "snap_m"] + [c for c in t.columns if c == "outside_network"]
@@ -557,7 +515,7 @@ def coverage(
 
     Parameters
     ----------
-    network : TravelNetwork or TransitNetwork
+    network : RoutingNetwork
     sites : sites (see :func:`iot_geo.catchment.as_sites`)
         The sites already there (designated IoTs, colleges, a user's list); sites off the network are
         left out and listed in ``attrs["skipped"]``.
@@ -589,15 +547,13 @@ def coverage(
     >>> {"covered", "minutes"} <= set(cov.columns)
     True
     """
-    from iot_geo.locate import locate
-
     (band,) = check_minutes([minutes])
     site_gdf = as_sites(sites, where="sites")
     on, skipped = _on_network(network, site_gdf, False)
     if not len(on):
         raise InvalidInputError("no site lies on the network: " +
                                 "; ".join(f"{r.site_id}: {r.reason}" for r in skipped.head(3).itertuples()))
-    pop = _pop_for(network, _population(data_dir, population)).copy()
+    pop = _pop_for(network, population_or_load(data_dir, population)).copy()
     times, truncated = _lsoa_minutes(network, on, pop, band, direction)
     cols = [c for c in ("lsoa_code", "lsoa_name", "people", "people_16_59", "imd_decile") if c in pop.columns]
     out = pd.DataFrame(pop[cols]).reset_index(drop=True)
@@ -680,9 +636,9 @@ def coverage_totals(cov: pd.DataFrame) -> pd.DataFrame:
 
 def coverage_layer(cov: gpd.GeoDataFrame, *, name: str = "cold spots") -> Any:
     """A folium layer: every LSOA not covered as a shaded circle (area by people; darker = more deprived)."""
-    import folium
+    import folium  # deferred: folium is loaded only when a coverage map is drawn
 
-    from iot_geo.maps import esc
+    from iot_geo.maps import esc  # deferred: maps loads folium and matplotlib, needed only for this layer
 
     layer = folium.FeatureGroup(name=name)
     cold = cov[~cov["covered"].astype(bool)].to_crs(settings.wgs84)
@@ -755,7 +711,7 @@ def where_next(
 
     Parameters
     ----------
-    network : TravelNetwork or TransitNetwork
+    network : RoutingNetwork
     sites : sites
         The sites already there (their people are not counted again).
     candidates : sites, optional
@@ -794,9 +750,7 @@ def where_next(
     have = as_sites(sites, where="sites")
     have, _ = _on_network(network, have, False)
     if candidates is None:
-        from iot_geo.sources.providers import load_providers
-
-        prov = load_providers("fe_college", data_dir=data_dir).rename(columns={"provider_id": "site_id"})
+        prov = provider_source.load_providers("fe_college", data_dir=data_dir).rename(columns={"provider_id": "site_id"})
         cand = as_sites(prov[["site_id", "name", "geometry"]], where="candidates")
     else:
         cand = as_sites(candidates, where="candidates")
@@ -808,14 +762,12 @@ def where_next(
     cand = cand.sort_values("site_id", kind="mergesort").reset_index(drop=True)
     if k > len(cand):
         raise InvalidInputError(f"k={k} but only {len(cand)} candidate site(s) lie on the network")
-    pop = _pop_for(network, _population(data_dir, population)).reset_index(drop=True)
+    pop = _pop_for(network, population_or_load(data_dir, population)).reset_index(drop=True)
     w, wname = _weights(pop, weights)
     people = np.nan_to_num(pop["people"].to_numpy(dtype=float, na_value=np.nan))
     base = (np.asarray(cover_matrix(network, have, pop, band, direction=direction).sum(axis=0)).ravel() > 0
             if len(have) else np.zeros(len(pop), dtype=bool))
     cover = cover_matrix(network, cand, pop, band, direction=direction)
-    from iot_geo.covering import greedy_cover, maximal_covering, pick_order
-
     chosen, objective, solver = maximal_covering(cover, w, base, int(k))
     _, g_obj = greedy_cover(cover, w, base, int(k))
     order = pick_order(cover, w, base, chosen)

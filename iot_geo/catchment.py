@@ -1,44 +1,51 @@
-"""Travel times, isochrone polygons and people reached.
+"""Catchments: the land and the people each site (or each bid) reaches within each band.
 
-Travel times
-------------
-Each site joins the network at its nearest usable point on a road segment
-(not only at a node), with an access leg on foot from the site to that point
-(:data:`iot_geo.speeds.ACCESS_KMH`) and, for driving, the minutes to park and
-walk. The site becomes a virtual node joined to the segment's end nodes by
-the part of the segment it can travel, and one Dijkstra run with a cutoff at
-the largest band (scipy's compiled ``dijkstra`` on the CSR graph; on the
-reversed graph for times *to* a site) serves every band. Several sites run as
-one batch; the minimum over sites comes from the same matrix.
+The tables here are built on the routing interface
+(:class:`iot_geo.routing.RoutingNetwork`), so a road network and a timetable
+give them alike. The steps, each owned by its own module:
 
-A point (a home, an LSOA centroid) is timed the same way from its own snapped
-point: the time at either end node of its segment plus the part of the segment
-to travel, plus its own access leg. Two points on the same segment also get
-the direct trip along it.
+* sites and bands are checked here (:func:`as_sites`, :func:`check_minutes`);
+* the network searches from the sites (road: :mod:`iot_geo.search`, transit:
+  :mod:`iot_geo.transit`) and times the LSOA centroids;
+* the land reached is a travel-time grid contoured per band
+  (:mod:`iot_geo.grids`: bands nest by construction);
+* people are counted by population-weighted LSOA centroid reached within the
+  band (:mod:`iot_geo.people`); centroids outside a road network's coverage
+  are counted apart as ``people_outside_network``, never as reached.
 
-Isochrone polygons
-------------------
-Cover what can be reached and nothing else: points are sampled along every
-reached segment every three quarters of a cell, each with its exact time (the part of
-an edge reached before time runs out is kept, the rest dropped); their times
-are written into a grid of ``resolution`` metres (the minimum per cell); the
-access leg off the road is added as a distance-weighted erosion over
-:data:`ACCESS_MAX_M` metres at walking speed; and every band is contoured from
-the one grid (contourpy), so bands nest by construction. A point inside a
-band's polygon lies within one cell diagonal (``resolution * sqrt(2)``) of a
-point reachable within the band. Land farther than :data:`ACCESS_MAX_M` from
-any road reached in time stays outside.
-
-People reached
---------------
-Population counts use each LSOA's population-weighted centroid, timed from
-the site like any other point (its own access leg, up to
-:data:`POINT_SNAP_MAX_M`): an LSOA counts when its centroid is reached within
-the band, not by polygon overlap. Centroids whose population is unknown
-(Wales) are counted in ``people_unknown`` (the number of such LSOAs).
+A catchment that reaches the network's frontier (the edge of its data) is
+``truncated``: its figures are lower bounds.
 """
 
 from __future__ import annotations
+
+__all__ = [
+    "ACCESS_MAX_M",
+    "CATCHMENT_COLUMNS",
+    "DIRECTIONS",
+    "MAX_MINUTES",
+    "POINT_SNAP_MAX_M",
+    "RESOLUTION_M",
+    "SITE_SNAP_MAX_M",
+    "AnyNetwork",
+    "CatchmentDetail",
+    "TimeGrid",
+    "TravelTimes",
+    "as_sites",
+    "catchment_detail",
+    "catchments",
+    "check_minutes",
+    "lsoa_times",
+    "parse_site_arg",
+    "people_reached",
+    "pick_network",
+    "sample_segments",
+    "snap_sites",
+    "time_grid",
+    "times_to_points",
+    "travel_times",
+    "warn_truncation",
+]
 
 import math
 import os
@@ -47,36 +54,28 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import contourpy
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 import shapely
-from scipy import ndimage
-from scipy.sparse.csgraph import dijkstra
 
 from iot_geo import settings
 from iot_geo.errors import InvalidInputError
 from iot_geo.geo import as_points, check_lat_lon, points_from_frame
-from iot_geo.network import TravelNetwork, as_network
-from iot_geo.transit import TransitNetwork, walk_seconds
+from iot_geo.grids import ACCESS_MAX_M, TimeGrid, time_grid
+from iot_geo.network import as_network
+from iot_geo.people import PopArrays, people_in_reach, population_near, population_or_load
+from iot_geo.postcodes import is_postcode, lookup_postcodes
+from iot_geo.routing import RoutingNetwork, SiteTimes
+from iot_geo.search import POINT_SNAP_MAX_M, SITE_SNAP_MAX_M, TravelTimes, sample_segments, snap_sites
 
-#: Either kind of network: roads (drive, cycle, walk) or a timetable (transit).
-AnyNetwork = TravelNetwork | TransitNetwork
+#: Any network of the routing interface (the name callers used before :mod:`iot_geo.routing`).
+AnyNetwork = RoutingNetwork
 
 #: Directions of travel.
 DIRECTIONS = ("to_site", "from_site")
 #: Largest band accepted, minutes.
 MAX_MINUTES = 240.0
-#: A site farther than this from every usable road is an error (metres).
-SITE_SNAP_MAX_M = 1000.0
-#: A home (LSOA centroid) farther than this from every usable road is not reached (metres).
-POINT_SNAP_MAX_M = 1000.0
-#: Isochrone polygons reach at most this far off a reached road, on foot (metres).
-ACCESS_MAX_M = 400.0
-#: Points are sampled along reached roads every this many grid cells.
-SAMPLE_SPACING = 0.75
 #: Default polygon resolution by mode (metres).
 RESOLUTION_M = {"drive": 100.0, "cycle": 50.0, "walk": 25.0, "transit": 100.0}
 
@@ -144,8 +143,6 @@ def as_sites(sites: Any, *, where: str = "sites") -> gpd.GeoDataFrame:
 
 def parse_site_arg(text: str) -> tuple[str, float, float]:
     """Parse ``"Name=LAT,LON"`` or ``"Name=POSTCODE"`` (the CLI's ``--site``)."""
-    from iot_geo.postcodes import is_postcode, lookup_postcodes  # only when a postcode is given
-
     name, _, coords = text.rpartition("=")
     if is_postcode(coords):
         if not name.strip():
@@ -189,160 +186,19 @@ def _check_direction(direction: str) -> None:
 
 
 # -------------------------------------------------------------- travel times
-@dataclass
-class TravelTimes:
-    """Minutes per network node from or to each site, and for the sites together.
-
-    Attributes
-    ----------
-    network : TravelNetwork
-    sites : GeoDataFrame
-        The sites, with their snapping (``snap_seg, snap_frac, snap_m, access_minutes``).
-    direction : str
-    max_minutes : float
-        The cutoff: nodes beyond it have ``inf``.
-    per_site : numpy.ndarray
-        ``(n_sites, n_nodes)`` minutes.
-
-    Examples
-    --------
-    >>> import iot_geo as ig
-    >>> net = ig.load_network("rutland-2022-07-20.osm.pbf")  # in the data directory's osm/ folder
-    >>> tt = ig.travel_times(net, {"Oakham": (52.6707, -0.7270)}, max_minutes=15)
-    >>> isinstance(tt, ig.TravelTimes), list(tt.sites["site_id"])
-    (True, ['Oakham'])
-    """
-
-    network: TravelNetwork
-    sites: gpd.GeoDataFrame
-    direction: str
-    max_minutes: float
-    per_site: np.ndarray
-    _min: np.ndarray | None = field(default=None, repr=False)
-
-    @property
-    def min(self) -> np.ndarray:
-        """Minutes per node to (or from) the nearest site."""
-        if self._min is None:
-            self._min = self.per_site.min(axis=0)
-        return self._min
-
-    @property
-    def nearest(self) -> np.ndarray:
-        """Index of the nearest site per node (-1 where none is reached)."""
-        idx = self.per_site.argmin(axis=0)
-        return np.where(np.isfinite(self.min), idx, -1)
-
-    def node_frame(self) -> pd.DataFrame:
-        """One row per reached node: ``node``, ``x``, ``y``, ``minutes``, ``nearest_site``."""
-        net = self.network
-        reached = np.flatnonzero(np.isfinite(self.min))
-        ids = self.sites["site_id"].to_numpy()
-        return pd.DataFrame({"node": net.node_id[reached], "x": net.node_x[reached], "y": net.node_y[reached],
-                             "minutes": self.min[reached], "nearest_site": ids[self.nearest[reached]]})
-
-    def _repr_html_(self) -> str:
-        reached = int(np.isfinite(self.min).sum())
-        return str(f"<b>TravelTimes</b> {self.network.mode}, {self.direction}, cutoff {self.max_minutes:g} min: "
-                f"{len(self.sites)} site(s), {reached:,} of {self.network.n_nodes:,} nodes reached"
-                + self.sites.drop(columns="geometry").to_html(index=False))
-
-
-def snap_role(direction: str, *, site: bool) -> str:
-    """Whether travel starts (``"origin"``) or ends (``"destination"``) at a site or at a point, by direction."""
-    starts_at_site = direction == "from_site"
-    return "origin" if starts_at_site == site else "destination"
-
-
-def snap_sites(network: TravelNetwork, sites: gpd.GeoDataFrame, *, max_distance: float = SITE_SNAP_MAX_M,
-               direction: str | None = None) -> gpd.GeoDataFrame:
-    """Snap sites to the network; a site farther than ``max_distance`` is an error naming it.
-
-    With ``direction``, a site joins only a road it can be reached by (``to_site``) or left by
-    (``from_site``), one-way rules respected (:meth:`TravelNetwork.snap_mask`).
-    """
-    x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
-    role = None if direction is None else snap_role(direction, site=True)
-    snap = network.snap(x, y, max_distance=max_distance, role=role)
-    far = snap["distance"].to_numpy() > max_distance
-    if far.any():
-        i = int(np.flatnonzero(far)[0])
-        d = network.snap(x[i:i + 1], y[i:i + 1], max_distance=100_000.0, role=role)["distance"].iloc[0]
-        if not np.isfinite(d):  # far away: the nearest node is a fair measure
-            d = float(np.hypot(network.node_x - x[i], network.node_y - y[i]).min())
-        what = f"{d:,.0f} m from the nearest usable road"
-        raise InvalidInputError(
-            f"site {sites['site_id'].iloc[i]!r} is {what} of the {network.mode} network "
-            f"({network.source.get('file', 'loaded network')}); the limit is {max_distance:,.0f} m: "
-            "is the site inside the network's area?"
-        )
-    outside = ~network.covered(x, y)
-    if direction is not None and outside.any():
-        names = ", ".join(f"{sites['site_id'].iloc[i]!r} ({snap['distance'].iloc[i]:,.0f} m from a road)"
-                          for i in np.flatnonzero(outside))
-        warnings.warn(
-            f"site(s) {names} lie outside the coverage of the {network.mode} network "
-            f"{network.source.get('file', network.source.get('place', ''))} (beyond the edge of the extract or in a gap "
-            "with no roads): their times run through the nearest road fragment and are not reliable; use a network "
-            "that covers them", stacklevel=3)
-    out = sites.copy()
-    out["outside_network"] = outside
-    out["snap_seg"] = snap["seg"].to_numpy()
-    out["snap_frac"] = snap["frac"].to_numpy()
-    out["snap_m"] = snap["distance"].to_numpy()
-    out["access_minutes"] = out["snap_m"] / (network.speeds.access_kmh * 1000.0 / 60.0) + network.speeds.park_minutes
-    return out
-
-
-def _site_sources(network: TravelNetwork, snapped: gpd.GeoDataFrame, direction: str
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Virtual edges: (site index, node, offset minutes) for each way a site joins its segment."""
-    s = snapped["snap_seg"].to_numpy()
-    f = snapped["snap_frac"].to_numpy()
-    acc = snapped["access_minutes"].to_numpy()
-    fwd = network.seg_fwd[s]
-    bwd = network.seg_bwd[s]
-    w_f = network.edge_minutes[np.maximum(fwd, 0)]
-    w_b = network.edge_minutes[np.maximum(bwd, 0)]
-    a, b = network.seg_a[s], network.seg_b[s]
-    if direction == "to_site":  # who can reach the site: a along fwd, b along bwd
-        nodes = np.concatenate([a, b])
-        offs = np.concatenate([acc + f * w_f, acc + (1 - f) * w_b])
-    else:  # the site reaches b along fwd, a along bwd
-        nodes = np.concatenate([b, a])
-        offs = np.concatenate([acc + (1 - f) * w_f, acc + f * w_b])
-    offs = np.where(np.concatenate([fwd >= 0, bwd >= 0]), offs, np.inf)
-    site = np.concatenate([np.arange(len(s)), np.arange(len(s))])
-    ok = np.isfinite(offs)
-    return site[ok], nodes[ok], offs[ok]
-
-
-def _augmented(base: sp.csr_matrix, site: np.ndarray, nodes: np.ndarray, offs: np.ndarray, k: int) -> sp.csr_matrix:
-    """The graph with ``k`` virtual source rows appended (no copy of the base rows' logic, one concat)."""
-    n = base.shape[0]
-    order = np.lexsort((nodes, site))
-    site, nodes, offs = site[order], nodes[order], offs[order]
-    counts = np.bincount(site, minlength=k)
-    indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(counts)]).astype(base.indptr.dtype)
-    indices = np.concatenate([base.indices, nodes.astype(base.indices.dtype)])
-    data = np.concatenate([base.data, offs])
-    return sp.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
-
-
 def travel_times(
-    network: TravelNetwork,
+    network: RoutingNetwork,
     sites: Any,
     *,
     max_minutes: float,
     direction: str = "to_site",
     snap_max_m: float = SITE_SNAP_MAX_M,
-    _unchecked: bool = False,
-) -> TravelTimes:
+) -> SiteTimes:
     """Minutes from every network node to each site (or from each site), up to a cutoff.
 
     Parameters
     ----------
-    network : TravelNetwork
+    network : RoutingNetwork
     sites : GeoDataFrame, DataFrame, dict or list
         See :func:`as_sites`.
     max_minutes : float
@@ -355,7 +211,8 @@ def travel_times(
 
     Returns
     -------
-    TravelTimes
+    SiteTimes
+        A :class:`TravelTimes` on a road network.
 
     Examples
     --------
@@ -368,74 +225,25 @@ def travel_times(
     """
     network = as_network(network)
     _check_direction(direction)
-    (cutoff,) = [float(max_minutes)] if _unchecked else check_minutes([max_minutes])
-    snapped = snap_sites(network, as_sites(sites), max_distance=snap_max_m, direction=direction)
-    k = len(snapped)
-    site, nodes, offs = _site_sources(network, snapped, direction)
-    base = network.csr_rev if direction == "to_site" else network.csr
-    graph = _augmented(base, site, nodes, offs, k)
-    n = network.n_nodes
-    dist = dijkstra(graph, directed=True, indices=np.arange(n, n + k), limit=cutoff)
-    per_site = np.asarray(dist[:, :n], dtype=np.float64).reshape(k, n)
-    return TravelTimes(network, snapped, direction, cutoff, per_site)
-
-
-def _point_times(network: TravelNetwork, T: np.ndarray, seg: np.ndarray, frac: np.ndarray, direction: str
-                 ) -> np.ndarray:
-    """Network minutes of points on segments, given node minutes ``T`` (``(k, N)`` or ``(N,)``)."""
-    fwd = network.seg_fwd[seg]
-    bwd = network.seg_bwd[seg]
-    w_f = network.edge_minutes[np.maximum(fwd, 0)]
-    w_b = network.edge_minutes[np.maximum(bwd, 0)]
-    Ta = T[..., network.seg_a[seg]]
-    Tb = T[..., network.seg_b[seg]]
-    if direction == "to_site":
-        via_f, via_b = (1 - frac) * w_f + Tb, frac * w_b + Ta
-    else:
-        via_f, via_b = Ta + frac * w_f, Tb + (1 - frac) * w_b
-    return np.minimum(np.where(fwd >= 0, via_f, np.inf), np.where(bwd >= 0, via_b, np.inf))
-
-
-def _same_segment(network: TravelNetwork, snapped: gpd.GeoDataFrame, seg: np.ndarray, frac: np.ndarray,
-                  direction: str) -> np.ndarray:
-    """Direct trips along a shared segment: ``(k, n_points)`` minutes (inf where not on the site's segment)."""
-    s_seg = snapped["snap_seg"].to_numpy()
-    s_f = snapped["snap_frac"].to_numpy()
-    acc = snapped["access_minutes"].to_numpy()
-    out = np.full((len(s_seg), len(seg)), np.inf)
-    for i in range(len(s_seg)):
-        on = np.flatnonzero(seg == s_seg[i])
-        if not len(on):
-            continue
-        fwd, bwd = network.seg_fwd[s_seg[i]], network.seg_bwd[s_seg[i]]
-        f = frac[on]
-        # to_site: the point travels towards the site; from_site the reverse
-        ahead = f <= s_f[i] if direction == "to_site" else f >= s_f[i]
-        gap = np.abs(s_f[i] - f)
-        t = np.full(len(on), np.inf)
-        if fwd >= 0:
-            t = np.where(ahead, gap * network.edge_minutes[fwd], t)
-        if bwd >= 0:
-            t = np.minimum(t, np.where(~ahead, gap * network.edge_minutes[bwd], np.inf))
-        out[i, on] = t + acc[i]
-    return out
+    (cutoff,) = check_minutes([max_minutes])
+    return network.search(as_sites(sites), max_minutes=cutoff, direction=direction, snap_max_m=snap_max_m)
 
 
 def times_to_points(
-    network: TravelNetwork,
+    network: RoutingNetwork,
     points: Any,
     sites: Any,
     *,
     max_minutes: float,
     direction: str = "to_site",
     snap_max_m: float = POINT_SNAP_MAX_M,
-    times: TravelTimes | None = None,
+    times: SiteTimes | None = None,
 ) -> pd.DataFrame:
     """Minutes between each point (with its own access leg) and each site.
 
     Parameters
     ----------
-    network : TravelNetwork
+    network : RoutingNetwork
     points : GeoDataFrame, GeoSeries or DataFrame
         Homes, LSOA centroids, ... (any CRS, or lat/lon columns).
     sites : see :func:`as_sites`
@@ -444,7 +252,7 @@ def times_to_points(
     direction : {"to_site", "from_site"}
     snap_max_m : float
         Points farther than this from every usable road are not reached (NaN).
-    times : TravelTimes, optional
+    times : SiteTimes, optional
         Reuse an earlier search with the same sites, direction and cutoff.
 
     Returns
@@ -468,9 +276,9 @@ def times_to_points(
     network = as_network(network)
     tt = times or travel_times(network, sites, max_minutes=max_minutes, direction=direction)
     pts = as_points(points)
-    raw = _raw_point_minutes(tt, pts.x.to_numpy(), pts.y.to_numpy(), snap_max_m)
-    minutes, snap_m = raw
-    outside = ~network.covered(pts.x.to_numpy(), pts.y.to_numpy())
+    x, y = pts.x.to_numpy(), pts.y.to_numpy()
+    minutes, snap_m = network.minutes_to_points(tt, x, y, snap_max_m=snap_max_m)
+    outside = ~network.covered(x, y)
     minutes[:, outside] = np.inf  # never timed through a road fragment
     ids = list(tt.sites["site_id"])
     df = pd.DataFrame(np.where(minutes <= tt.max_minutes, minutes, np.nan).T, columns=ids, index=pts.index)
@@ -484,244 +292,7 @@ def times_to_points(
     return df
 
 
-def _raw_point_minutes(tt: TravelTimes, x: np.ndarray, y: np.ndarray, snap_max_m: float
-                       ) -> tuple[np.ndarray, np.ndarray]:
-    """``(k, n)`` minutes for points (inf where unreached) and their snap distances."""
-    net = tt.network
-    out = np.full((len(tt.sites), len(x)), np.inf)
-    # only points near a node reached within the cutoff can be reached: snap just those
-    reached = np.isfinite(tt.min)
-    if not reached.any():
-        return out, np.full(len(x), np.inf)
-    rx, ry = net.node_x[reached], net.node_y[reached]
-    pad = snap_max_m + float(net.seg_length.max(initial=0.0))
-    near = ((x >= rx.min() - pad) & (x <= rx.max() + pad) & (y >= ry.min() - pad) & (y <= ry.max() + pad))
-    role = snap_role(tt.direction, site=False)
-    # every point is snapped once per network and remembered (the same population serves every bid and
-    # band); a part only when few of many points are near the reached area
-    if near.all() or near.mean() > 0.05 or len(x) <= 50_000:
-        snap = net.snap_cached(x, y, max_distance=snap_max_m, role=role)
-    else:
-        part = net.snap_cached(x[near], y[near], max_distance=snap_max_m, role=role)
-        snap = pd.DataFrame({"seg": np.full(len(x), -1, np.int64), "frac": np.zeros(len(x)),
-                             "distance": np.full(len(x), np.inf)})
-        snap.loc[near, ["seg", "frac", "distance"]] = part[["seg", "frac", "distance"]].to_numpy()
-        snap["seg"] = snap["seg"].astype(np.int64)
-    seg = snap["seg"].to_numpy()
-    ok = seg >= 0
-    if ok.any():
-        frac = snap["frac"].to_numpy()[ok]
-        t = _point_times(net, tt.per_site, seg[ok], frac, tt.direction)
-        t = np.minimum(t, _same_segment(net, tt.sites, seg[ok], frac, tt.direction))
-        access = snap["distance"].to_numpy()[ok] / (net.speeds.access_kmh * 1000.0 / 60.0)
-        out[:, ok] = t + access
-    return out, snap["distance"].to_numpy()
-
-
-# ------------------------------------------------------------------ polygons
-def _segment_cumlen(network: TravelNetwork) -> np.ndarray:
-    """Cumulative distance per flattened vertex, with a 1 m gap between segments (cached)."""
-    if network._cumlen is not None:
-        return network._cumlen
-    d = np.hypot(np.diff(network.seg_x), np.diff(network.seg_y))
-    boundary = np.zeros(len(network.seg_x) - 1, dtype=bool)
-    boundary[network.seg_ptr[1:-1] - 1] = True
-    d[boundary] = 1.0
-    cum = np.concatenate([[0.0], np.cumsum(d)])
-    network._cumlen = cum
-    return cum
-
-
-def sample_segments(network: TravelNetwork, segs: np.ndarray, spacing: float
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Points every ``spacing`` metres (ends included) along the given segments.
-
-    Returns
-    -------
-    (x, y, seg, frac)
-        Coordinates, the segment of each point and its fraction along it.
-    """
-    cum = _segment_cumlen(network)
-    start = cum[network.seg_ptr[segs]]
-    glen = cum[network.seg_ptr[segs + 1] - 1] - start
-    n = np.maximum(np.ceil(glen / spacing).astype(np.int64), 1) + 1
-    rep = np.repeat(np.arange(len(segs)), n)
-    first = np.concatenate([[0], np.cumsum(n)[:-1]])
-    i = np.arange(n.sum()) - np.repeat(first, n)
-    frac = i / np.repeat(n - 1, n)
-    g = start[rep] + frac * glen[rep]
-    j = np.searchsorted(cum, g, side="right") - 1
-    lo = network.seg_ptr[segs][rep]
-    hi = network.seg_ptr[segs + 1][rep] - 2
-    j = np.clip(j, lo, hi)
-    span = cum[j + 1] - cum[j]
-    t = np.where(span > 0, (g - cum[j]) / np.where(span > 0, span, 1.0), 0.0)
-    x = network.seg_x[j] + t * (network.seg_x[j + 1] - network.seg_x[j])
-    y = network.seg_y[j] + t * (network.seg_y[j + 1] - network.seg_y[j])
-    return x, y, segs[rep], frac
-
-
-@dataclass
-class TimeGrid:
-    """Minutes to reach each cell centre (network time plus the access leg); ``inf`` where unreached."""
-
-    values: np.ndarray  # (ny, nx)
-    x0: float  # centre of cell (0, 0)
-    y0: float
-    resolution: float
-
-    def cells(self, minutes: float) -> tuple[np.ndarray, np.ndarray]:
-        """Cells reached within ``minutes``: global cell ids and their minutes (float32).
-
-        Every grid of one resolution lies on the same lattice (grids are aligned to multiples of
-        the resolution), so the ids of different catchments can be compared.
-        """
-        iy, ix = np.nonzero(self.values <= minutes)
-        gx = np.int64(round(self.x0 / self.resolution)) + ix
-        gy = np.int64(round(self.y0 / self.resolution)) + iy
-        return gy * (1 << 32) + gx, self.values[iy, ix].astype(np.float32)
-
-    def contours(self, bands: Sequence[float]) -> list[shapely.Geometry]:
-        """The land reached within each band, as (Multi)Polygons in EPSG:27700 (one contouring pass)."""
-        z = np.where(np.isfinite(self.values), self.values, 1e9)
-        ny, nx = z.shape
-        if ny < 2 or nx < 2 or not (z <= max(bands)).any():
-            return [shapely.Polygon() for _ in bands]
-        xs = self.x0 + np.arange(nx) * self.resolution
-        ys = self.y0 + np.arange(ny) * self.resolution
-        gen = contourpy.contour_generator(xs, ys, z, fill_type=contourpy.FillType.ChunkCombinedOffsetOffset,
-                                          name="serial", chunk_size=0)
-        out = []
-        for band in bands:
-            points, offsets, outer = (c[0] for c in gen.filled(-1.0, float(band)))
-            if points is None or len(points) == 0:
-                out.append(shapely.Polygon())
-                continue
-            polys = shapely.from_ragged_array(shapely.GeometryType.POLYGON, points, (offsets, outer))
-            geom = shapely.multipolygons(polys) if len(polys) > 1 else polys[0]
-            # contourpy's filled contours of one grid do not overlap or self-cross (tests check validity)
-            out.append(geom)
-        return out
-
-    def contour(self, minutes: float) -> shapely.Geometry:
-        """The land reached within ``minutes`` as a (Multi)Polygon in EPSG:27700."""
-        return self.contours([minutes])[0]
-
-
-def time_grid(
-    network: TravelNetwork,
-    node_minutes: np.ndarray,
-    *,
-    direction: str,
-    max_minutes: float,
-    resolution: float,
-    access_max_m: float = ACCESS_MAX_M,
-    snapped_sites: gpd.GeoDataFrame | None = None,
-) -> TimeGrid:
-    """Rasterise the reached network into a travel-time grid (see the module docstring)."""
-    net = network
-    reached_node = node_minutes <= max_minutes
-    seg_reached = reached_node[net.seg_a] | reached_node[net.seg_b]
-    if snapped_sites is not None:
-        seg_reached[snapped_sites["snap_seg"].to_numpy()] = True
-    segs = np.flatnonzero(seg_reached & ((net.seg_fwd >= 0) | (net.seg_bwd >= 0)))
-    if not len(segs):
-        return TimeGrid(np.full((1, 1), np.inf), 0.0, 0.0, resolution)
-    x, y, sseg, frac = sample_segments(net, segs, SAMPLE_SPACING * resolution)
-    t = _point_times(net, node_minutes, sseg, frac, direction)
-    if snapped_sites is not None:
-        tt_dummy = np.min(_same_segment(net, snapped_sites, sseg, frac, direction), axis=0)
-        t = np.minimum(t, tt_dummy)
-    keep = t <= max_minutes
-    x, y, t = x[keep], y[keep], t[keep]
-    if not len(t):
-        return TimeGrid(np.full((1, 1), np.inf), 0.0, 0.0, resolution)
-    pad = access_max_m + 2 * resolution
-    x0 = math.floor((x.min() - pad) / resolution) * resolution
-    y0 = math.floor((y.min() - pad) / resolution) * resolution
-    nx = int(math.ceil((x.max() + pad - x0) / resolution)) + 1
-    ny = int(math.ceil((y.max() + pad - y0) / resolution)) + 1
-    ix = np.rint((x - x0) / resolution).astype(np.int64)
-    iy = np.rint((y - y0) / resolution).astype(np.int64)
-    flat = np.full(ny * nx, np.inf)
-    np.minimum.at(flat, iy * nx + ix, t)  # per cell, the smallest time
-    grid = flat.reshape(ny, nx)
-    r = int(access_max_m // resolution)
-    if r >= 1:
-        yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
-        dist = np.hypot(yy, xx) * resolution
-        footprint = dist <= access_max_m
-        per_m = 1.0 / (net.speeds.access_kmh * 1000.0 / 60.0)
-        grid = ndimage.grey_erosion(grid, footprint=footprint, structure=-(dist * per_m), mode="constant",
-                                    cval=np.inf)
-    return TimeGrid(grid, x0, y0, resolution)
-
-
 # ----------------------------------------------------------------- catchments
-def _population(data_dir: str | os.PathLike[str] | None, population: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
-    if population is not None:
-        return population
-    from iot_geo.sources.population import load_population
-
-    return load_population(data_dir=data_dir)
-
-
-@dataclass
-class _PopArrays:
-    """Population columns as plain arrays for fast per-band sums."""
-
-    people: np.ndarray
-    people_16_59: np.ndarray
-    known: np.ndarray
-    decile: np.ndarray  # 0 where unknown
-
-    @classmethod
-    def of(cls, pop: gpd.GeoDataFrame) -> _PopArrays:
-        people = pop["people"].to_numpy(dtype=float, na_value=np.nan)
-        p1659 = (pop["people_16_59"].to_numpy(dtype=float, na_value=np.nan) if "people_16_59" in pop.columns
-                 else np.full(len(pop), np.nan))
-        known = np.isfinite(people)
-        decile = (pop["imd_decile"].to_numpy(dtype=float, na_value=0).astype(np.int64) if "imd_decile" in pop.columns
-                  else np.zeros(len(pop), np.int64))
-        return cls(np.where(known, people, 0.0), np.nan_to_num(p1659), known, np.clip(decile, 0, 10))
-
-
-def _people_in_reach(pop: _PopArrays, minutes_to_pop: np.ndarray, band: float,
-                     outside_minutes: np.ndarray | None = None) -> dict[str, Any]:
-    """People reached within ``band``.
-
-    ``outside_minutes``: the times the points outside the network's coverage would get through the
-    nearest road fragment (inf for the others); those people are counted apart, never as reached.
-    """
-    reached = minutes_to_pop <= band
-    by_decile = np.bincount(pop.decile[reached], weights=pop.people[reached], minlength=11)
-    people = float(pop.people[reached].sum())
-    outside = 0.0 if outside_minutes is None else float(pop.people[outside_minutes <= band].sum())
-    out: dict[str, Any] = {
-        "people": _whole(people),
-        "people_16_59": _whole(pop.people_16_59[reached].sum()),
-        "people_unknown": int((reached & ~pop.known).sum()),
-        "people_outside_network": _whole(outside),
-        "outside_network_share": round(outside / (people + outside), 4) if people + outside > 0 else 0.0,
-        "lsoas": int(reached.sum()),
-    }
-    for d in range(1, 11):
-        out[f"imd_{d}"] = _whole(by_decile[d])
-    return out
-
-
-def _whole(people: float) -> int:
-    """A count of people as a whole number (sums of the population's counts; a weighted one is rounded)."""
-    return int(round(float(people)))
-
-
-def _pop_near(network: TravelNetwork, pop: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    minx, miny, maxx, maxy = network.bounds
-    m = POINT_SNAP_MAX_M
-    x, y = pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy()
-    return pop[(x >= minx - m) & (x <= maxx + m) & (y >= miny - m) & (y <= maxy + m)]
-
-
 @dataclass
 class CatchmentDetail:
     """What :func:`catchment_detail` computes: the table, and per-unit minutes to each LSOA centroid."""
@@ -730,7 +301,7 @@ class CatchmentDetail:
     population: gpd.GeoDataFrame  # the centroids near the network
     unit_minutes: np.ndarray  # (n_units, n_population) minutes, inf where not reached
     units: list[str]  # site id (or group id for a union) of each row of unit_minutes
-    times: TravelTimes
+    times: SiteTimes  # the network's search from the sites
     cells: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # per unit: global cell ids, minutes
     resolution: float = 0.0
     #: per unit: minutes to the LSOA centroids outside the network's coverage through the nearest road fragment
@@ -748,7 +319,7 @@ def _units(sites: gpd.GeoDataFrame, union: bool) -> list[tuple[str | None, str, 
 
 
 def catchment_detail(
-    network: AnyNetwork,
+    network: RoutingNetwork,
     sites: Any,
     *,
     minutes: Sequence[float] | float = (30, 45, 60),
@@ -761,52 +332,60 @@ def catchment_detail(
     polygons: bool = True,
     keep_cells: bool = False,
 ) -> CatchmentDetail:
-    """:func:`catchments` with the minutes to every LSOA centroid kept (for overlap and hub-and-spoke)."""
+    """:func:`catchments` with the minutes to every LSOA centroid kept (for overlap and hub-and-spoke).
+
+    One search from all the sites serves every band and unit; each unit (a site, or a group's sites
+    together for ``union``) takes the nearest of its sites. ``polygons=False`` skips the grids;
+    ``keep_cells`` keeps each unit's grid cells within the largest band (for shared land in overlap).
+    """
     network = as_network(network)
     bands = check_minutes(minutes)
     _check_direction(direction)
     site_gdf = as_sites(sites)
-    if isinstance(network, TransitNetwork):
-        return _transit_detail(network, site_gdf, bands, union=union, direction=direction, resolution=resolution,
-                               population=population, data_dir=data_dir, polygons=polygons, keep_cells=keep_cells)
     res = float(resolution or RESOLUTION_M[network.mode])
     if res <= 0:
         raise InvalidInputError(f"resolution {res} must be positive metres")
     # search a little past the largest band, so that its contour is interpolated between real
     # times on both sides (the same polygon whatever other bands are asked for)
-    margin = 1.05 * res / (network.speeds.access_kmh * 1000.0 / 60.0)  # one cell on foot
-    tt = travel_times(network, site_gdf, max_minutes=min(bands[-1] + margin, MAX_MINUTES + margin),
-                      direction=direction, _unchecked=True)
-    pop = _pop_near(network, _population(data_dir, population))
-    pop_minutes, _ = _raw_point_minutes(tt, pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy(), POINT_SNAP_MAX_M)
-    outside = ~network.covered(pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy())
-    outside_minutes = np.where(outside, pop_minutes, np.inf)  # what a road fragment would have said
-    pop_minutes[:, outside] = np.inf
-    pop_arrays = _PopArrays.of(pop)
+    margin = network.grid_margin(res)
+    tt = network.search(site_gdf, max_minutes=min(bands[-1] + margin, MAX_MINUTES + margin), direction=direction)
+    pop, pop_minutes, outside_minutes = _centroid_minutes(network, tt, population_or_load(data_dir, population))
     units = _units(tt.sites, union)
-    rows = []
+    unit_minutes = np.vstack([pop_minutes[idx].min(axis=0) for _, _, idx in units])
+    unit_outside = np.vstack([outside_minutes[idx].min(axis=0) for _, _, idx in units])
+    arrays = PopArrays.of(pop)
+    rows: list[dict[str, Any]] = []
     cells: list[tuple[np.ndarray, np.ndarray]] = []
-    unit_minutes = np.empty((len(units), len(pop)))
-    unit_outside = np.empty((len(units), len(pop)))
     for u, (site_id, group_id, idx) in enumerate(units):
-        node_t = tt.per_site[idx].min(axis=0)
-        pm = pop_minutes[idx].min(axis=0)
-        unit_minutes[u] = pm
-        unit_outside[u] = outside_minutes[idx].min(axis=0)
-        if polygons:
-            grid = time_grid(network, node_t, direction=direction, max_minutes=tt.max_minutes, resolution=res,
-                             access_max_m=access_max_m, snapped_sites=tt.sites.iloc[idx])
-            geoms = grid.contours(bands)
+        geoms = [shapely.Polygon() for _ in bands]
+        if polygons or keep_cells:
+            grid = network.time_grid(tt, idx, resolution=res, access_max_m=access_max_m)
+            geoms = grid.contours(bands) if polygons else geoms
             if keep_cells:
                 cells.append(grid.cells(bands[-1]))
-        else:
-            geoms = [shapely.Polygon() for _ in bands]
+        node_t = tt.per_site[idx].min(axis=0)
         for band, geom in zip(bands, geoms, strict=True):
             rows.append(_row(site_id, group_id, network.mode, direction, band, geom,
-                             _people_in_reach(pop_arrays, pm, band, unit_outside[u]),
+                             people_in_reach(arrays, unit_minutes[u], band, unit_outside[u]),
                              bool(network.frontier[node_t <= band].any())))
     names = [str(g if sid is None else sid) for sid, g, _ in units]
     return CatchmentDetail(_table(rows), pop, unit_minutes, names, tt, cells, res, unit_outside)
+
+
+def _centroid_minutes(network: RoutingNetwork, tt: SiteTimes, population: gpd.GeoDataFrame
+                      ) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
+    """The centroids near the network, minutes to them per site, and the minutes of those outside its coverage.
+
+    Centroids outside the coverage get ``inf`` in the first array; the second keeps, for them only, what a
+    road fragment would have said (``inf`` for the others), to count them apart.
+    """
+    pop = population_near(network, population)
+    x, y = pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy()
+    minutes, _ = network.minutes_to_points(tt, x, y)
+    outside = ~network.covered(x, y)
+    outside_minutes = np.where(outside, minutes, np.inf)
+    minutes[:, outside] = np.inf
+    return pop, minutes, outside_minutes
 
 
 def _row(site_id: str | None, group_id: str, mode: str, direction: str, band: float, geom: shapely.Geometry,
@@ -825,7 +404,7 @@ def _table(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
 
 
 def catchments(
-    network: AnyNetwork,
+    network: RoutingNetwork,
     sites: Any,
     *,
     minutes: Sequence[float] | float = (30, 45, 60),
@@ -841,7 +420,8 @@ def catchments(
 
     Parameters
     ----------
-    network : TravelNetwork
+    network : RoutingNetwork
+        A road network or a transit one (:func:`iot_geo.load_network`).
     sites : see :func:`as_sites`
         A ``group_id`` (or ``bid_id``) column groups sites for ``union``.
     minutes : sequence of float
@@ -899,32 +479,28 @@ def warn_truncation(table: pd.DataFrame) -> None:
                   f"{', ...' if len(cut) > 5 else ''}): their figures are lower bounds", stacklevel=3)
 
 
-def pick_network(networks: AnyNetwork | Sequence[AnyNetwork], sites: gpd.GeoDataFrame, *, label: str
-                 ) -> AnyNetwork:
-    """The first network that every one of ``sites`` can join (within :data:`SITE_SNAP_MAX_M`)."""
-    nets = [networks] if isinstance(networks, TravelNetwork | TransitNetwork) else list(networks)
+def pick_network(networks: RoutingNetwork | Sequence[RoutingNetwork], sites: gpd.GeoDataFrame, *, label: str
+                 ) -> RoutingNetwork:
+    """The first network that every one of ``sites`` can join (:meth:`~iot_geo.routing.RoutingNetwork.covers`)."""
+    nets = [networks] if isinstance(networks, RoutingNetwork) else list(networks)
     if not nets:
         raise InvalidInputError("no network given")
     x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
-    best = None
+    gaps = []
     for net in nets:
-        if isinstance(net, TransitNetwork):
-            if net.covers(x, y).all():
-                return net
-            continue
-        d = net.snap(x, y, max_distance=SITE_SNAP_MAX_M)["distance"].to_numpy()
-        if (d <= SITE_SNAP_MAX_M).all():
+        if net.covers(x, y).all():
             return net
-        d = net.snap(x, y, max_distance=100_000.0)["distance"].to_numpy()
-        best = d.max() if best is None else min(best, d.max())
-    far = f"the nearest leaves a site {best:,.0f} m from any usable road" if best is not None else \
+        gap = net.site_gap_m(x, y)
+        if gap is not None:
+            gaps.append(gap)
+    far = f"the nearest leaves a site {min(gaps):,.0f} m from any usable road" if gaps else \
         "no stop within walking reach of every site"
     raise InvalidInputError(f"{label}: no loaded network covers all its sites ({far}); "
                             "load a network that covers the bid's area")
 
 
 def people_reached(
-    network: AnyNetwork,
+    network: RoutingNetwork,
     sites: Any,
     *,
     minutes: Sequence[float] | float = (30, 45, 60),
@@ -954,13 +530,13 @@ def people_reached(
     g["group_id"] = "all"
     det = catchment_detail(network, g, minutes=bands, union=True, direction=direction, population=population,
                            data_dir=data_dir, polygons=False)
-    arrays = _PopArrays.of(det.population)
+    arrays = PopArrays.of(det.population)
     outside = None if det.outside_minutes is None else det.outside_minutes[0]
-    return pd.DataFrame([{"minutes": b, **_people_in_reach(arrays, det.unit_minutes[0], b, outside)} for b in bands])
+    return pd.DataFrame([{"minutes": b, **people_in_reach(arrays, det.unit_minutes[0], b, outside)} for b in bands])
 
 
 def lsoa_times(
-    network: TravelNetwork,
+    network: RoutingNetwork,
     sites: Any,
     *,
     max_minutes: float,
@@ -978,111 +554,8 @@ def lsoa_times(
     >>> bool(ig.lsoa_times(net, oakham, max_minutes=10)["minutes"].notna().sum() > 5)
     True
     """
-    pop = _pop_near(network, _population(data_dir, population))
+    network = as_network(network)
+    pop = population_near(network, population_or_load(data_dir, population))
     t = times_to_points(network, pop, sites, max_minutes=max_minutes, direction=direction)
     return pd.DataFrame(pd.concat([pop.drop(columns="geometry").reset_index(drop=True),
                       t[["nearest_site", "minutes", "snap_m"]].reset_index(drop=True)], axis=1))
-
-
-def _transit_detail(
-    network: TransitNetwork,
-    site_gdf: gpd.GeoDataFrame,
-    bands: list[float],
-    *,
-    union: bool,
-    direction: str,
-    resolution: float | None,
-    population: gpd.GeoDataFrame | None,
-    data_dir: str | os.PathLike[str] | None,
-    polygons: bool,
-    keep_cells: bool,
-) -> CatchmentDetail:
-    """Catchments on a timetable: stops reached in time, plus the walk from them (and straight from the site)."""
-    x, y = site_gdf.geometry.x.to_numpy(), site_gdf.geometry.y.to_numpy()
-    far = ~network.covers(x, y)
-    if far.any():
-        raise InvalidInputError(f"site {site_gdf['site_id'].iloc[int(np.flatnonzero(far)[0])]!r} has no stop within "
-                                f"{network.max_walk_m:,.0f} m in {network.source.get('file', 'the feed')}")
-    res = float(resolution or RESOLUTION_M["transit"])
-    stop_min = np.vstack([network.stop_minutes(float(a), float(b), direction) for a, b in zip(x, y, strict=True)])
-    minx, miny, maxx, maxy = network.bounds
-    pad = network.max_walk_m
-    full = _population(data_dir, population)
-    px, py = full.geometry.x.to_numpy(), full.geometry.y.to_numpy()
-    pop = full[(px >= minx - pad) & (px <= maxx + pad) & (py >= miny - pad) & (py <= maxy + pad)]
-    px, py = pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy()
-    per_site = np.vstack([network.point_minutes(stop_min[i], px, py, x[i], y[i]) for i in range(len(x))])
-    arrays = _PopArrays.of(pop)
-    frontier = _stop_frontier(network)
-    units = _units(site_gdf, union)
-    rows: list[dict[str, Any]] = []
-    cells: list[tuple[np.ndarray, np.ndarray]] = []
-    unit_minutes = np.empty((len(units), len(pop)))
-    walk_per_m = float(walk_seconds(1.0)) / 60.0  # minutes a metre on foot, detour included
-    for u, (site_id, group_id, idx) in enumerate(units):
-        sm = stop_min[idx].min(axis=0)
-        unit_minutes[u] = per_site[idx].min(axis=0)
-        geoms = [shapely.Polygon() for _ in bands]
-        if polygons or keep_cells:
-            # burn the stops (and the sites themselves, at 0 minutes) into a grid, then walk from them
-            sx = np.concatenate([network.stop_x[np.isfinite(sm)], x[idx]])
-            sy = np.concatenate([network.stop_y[np.isfinite(sm)], y[idx]])
-            st = np.concatenate([sm[np.isfinite(sm)], np.zeros(len(idx))])
-            keep = st <= bands[-1]
-            grid = _grid_from_points(sx[keep], sy[keep], st[keep], res, network.max_walk_m, walk_per_m)
-            if polygons:
-                geoms = grid.contours(bands)
-            if keep_cells:
-                cells.append(grid.cells(bands[-1]))
-        for band, geom in zip(bands, geoms, strict=True):
-            rows.append(_row(site_id, group_id, "transit", direction, band, geom,
-                             _people_in_reach(arrays, unit_minutes[u], band), bool(frontier[sm <= band].any())))
-    names = [str(g if sid is None else sid) for sid, g, _ in units]
-    dummy = TravelTimes(network, site_gdf, direction, bands[-1], stop_min)  # type: ignore[arg-type]
-    return CatchmentDetail(_table(rows), pop, unit_minutes,
-                           names, dummy, cells, res)
-
-
-def _stop_frontier(network: TransitNetwork) -> np.ndarray:
-    from iot_geo.network import _frontier
-
-    return _frontier(network.stop_x, network.stop_y, cell=1000.0)
-
-
-def _grid_from_points(x: np.ndarray, y: np.ndarray, t: np.ndarray, res: float, walk_max_m: float, per_m: float
-                      ) -> TimeGrid:
-    """A time grid from timed points, each spreading on foot up to ``walk_max_m`` (``per_m`` minutes a metre)."""
-    if not len(t):
-        return TimeGrid(np.full((1, 1), np.inf), 0.0, 0.0, res)
-    pad = walk_max_m + 2 * res
-    x0 = math.floor((x.min() - pad) / res) * res
-    y0 = math.floor((y.min() - pad) / res) * res
-    nx = int(math.ceil((x.max() + pad - x0) / res)) + 1
-    ny = int(math.ceil((y.max() + pad - y0) / res)) + 1
-    flat = np.full(ny * nx, np.inf)
-    np.minimum.at(flat, np.rint((y - y0) / res).astype(np.int64) * nx + np.rint((x - x0) / res).astype(np.int64), t)
-    grid = flat.reshape(ny, nx)
-    r = int(walk_max_m // res)
-    if r >= 1:
-        yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
-        dist = np.hypot(yy, xx) * res
-        grid = ndimage.grey_erosion(grid, footprint=dist <= walk_max_m, structure=-(dist * per_m), mode="constant",
-                                    cval=np.inf)
-    return TimeGrid(grid, x0, y0, res)
-
-
-__all__ = [
-    "TravelTimes",
-    "as_sites",
-    "catchment_detail",
-    "catchments",
-    "check_minutes",
-    "lsoa_times",
-    "people_reached",
-    "pick_network",
-    "sample_segments",
-    "snap_sites",
-    "time_grid",
-    "times_to_points",
-    "travel_times",
-]

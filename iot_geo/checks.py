@@ -59,11 +59,12 @@ import pandas as pd
 import shapely
 
 from iot_geo.bids import Bid, Bids
-from iot_geo.catchment import AnyNetwork, CatchmentDetail, _population, catchment_detail, pick_network
+from iot_geo.catchment import AnyNetwork, CatchmentDetail, catchment_detail, pick_network
 from iot_geo.errors import DataNotFoundError
 from iot_geo.evidence import lsoa_evidence
 from iot_geo.hub_spoke import area_population, network_covers
 from iot_geo.overlap import DUPLICATE_SHARE, same_lep_basis
+from iot_geo.people import population_or_load
 from iot_geo.sources import boundaries
 from iot_geo.sources import providers as provider_data
 from iot_geo.sources.providers import normalise_name
@@ -307,7 +308,7 @@ def _context(bid_list: list[Bid], network: AnyNetwork | Sequence[AnyNetwork] | N
     from iot_geo.overlap import located_leps
 
     has_net = network is not None
-    pop = _population(data_dir, population) if has_net else None
+    pop = population_or_load(data_dir, population) if has_net else None
     ctx = _Context(bid_list, network, band, data_dir, {}, pop,
                    provider_data.load_providers(data_dir=data_dir) if has_net else None,
                    boundaries.load_areas("oa", data_dir=data_dir) if has_net else None)

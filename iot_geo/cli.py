@@ -438,14 +438,14 @@ def _transit_network(source: Path, **options: Any) -> Any:
     o = options
     net = load_network(source, mode="transit", day=o["day"], arrive_by=o["arrive_by"], window_minutes=o["window"],
                        percentile=o["percentile"], max_transfers=o["max_transfers"])
-    err.print(f"timetable of {net.source['day']}: {net.timetable.n_stops:,} stops, {net.source['trips']} trips")
+    err.print(f"timetable of {net.source['day']}: {net.n_nodes:,} stops, {net.source['trips']} trips")
     return net
 
 
 def _road_network(source: Path, mode: str, speeds: Path | None, free_flow: bool, park_minutes: float | None,
                   minutes: list[float]) -> Any:
     """The road network at the speeds asked for (a speed table, free flow, minutes to park), with its notes."""
-    from iot_geo.network import load_network  # deferred: network imports pandas and scipy
+    from iot_geo.network import load_road_network  # deferred: network imports pandas and scipy
 
     if park_minutes is not None and not 0 <= park_minutes <= 60:
         raise IotGeoError(f"--park-minutes {park_minutes:g}: give 0 to 60 minutes")
@@ -454,7 +454,7 @@ def _road_network(source: Path, mode: str, speeds: Path | None, free_flow: bool,
         profile = read_speeds(speeds, mode=mode, free_flow=free_flow, park_minutes=park_minutes)
     elif mode in ("drive", "cycle", "walk"):
         profile = Speeds.for_mode(mode, free_flow=free_flow, park_minutes=park_minutes)
-    net = load_network(source, mode=mode, speeds=profile, free_flow=free_flow, progress=err.is_terminal)
+    net = load_road_network(source, mode=mode, speeds=profile, free_flow=free_flow, progress=err.is_terminal)
     if net.source.get("cached"):
         err.print(f"reused the cached {mode} network for {source.name}")
     if (note := park_note(net.speeds, minutes)) is not None:

@@ -4,7 +4,6 @@ One solver for every "which sites?" question (spokes for a hub in
 :func:`iot_geo.hub_spoke.suggest_spokes`, new Institutes of Technology in
 :func:`iot_geo.batch.where_next`). The model (Church and ReVelle's maximal
 covering location problem, as spopt's ``MCLP.from_cost_matrix``):
-
     maximise   sum_i w_i y_i
     subject to y_i <= sum_j a_ij x_j   for every demand point i not yet covered
                sum_j x_j = k

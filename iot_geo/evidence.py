@@ -58,8 +58,9 @@ import shapely
 
 from iot_geo import settings
 from iot_geo.bids import Bid, Bids
-from iot_geo.catchment import _population, catchment_detail, check_minutes, pick_network
+from iot_geo.catchment import catchment_detail, check_minutes, pick_network
 from iot_geo.errors import InvalidInputError
+from iot_geo.people import population_or_load
 from iot_geo.sources import boundaries
 from iot_geo.sources import evidence as src
 from iot_geo.sources import population as population_data
@@ -652,7 +653,7 @@ def bid_catchment_evidence(
         As :func:`area_evidence`.
     """
     root, d, eng = _context(data_dir)
-    codes = _population(root, population).reset_index(drop=True)["lsoa_code"].to_numpy()
+    codes = population_or_load(root, population).reset_index(drop=True)["lsoa_code"].to_numpy()
     table = catchments.table
     parts: list[_Band] = []
     for i, bid in enumerate(catchments.bids):

@@ -14,8 +14,12 @@ within the band. For each site:
 
 from __future__ import annotations
 
+__all__ = ["MIN_GAP_MINUTES", "area_population", "greedy_spokes", "hub_spoke", "mclp_spokes", "network_covers",
+           "suggest_spokes"]
+
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -25,21 +29,13 @@ import shapely
 
 from iot_geo import settings
 from iot_geo.bids import Bid
-from iot_geo.catchment import (
-    SITE_SNAP_MAX_M,
-    AnyNetwork,
-    _population,
-    _whole,
-    as_sites,
-    catchment_detail,
-    check_minutes,
-    pick_network,
-    times_to_points,
-)
+from iot_geo.catchment import CatchmentDetail, as_sites, catchment_detail, check_minutes, pick_network, times_to_points
 from iot_geo.covering import greedy_cover, maximal_covering
 from iot_geo.errors import InvalidInputError
-from iot_geo.network import TravelNetwork
-from iot_geo.transit import TransitNetwork
+from iot_geo.people import population_or_load, whole_count
+from iot_geo.routing import RoutingNetwork
+from iot_geo.search import SITE_SNAP_MAX_M
+from iot_geo.sources import boundaries, providers
 
 
 def _bid_sites(bid: Bid) -> gpd.GeoDataFrame:
@@ -51,14 +47,12 @@ def _bid_sites(bid: Bid) -> gpd.GeoDataFrame:
 def area_population(bid: Bid, population: gpd.GeoDataFrame, *, data_dir: str | os.PathLike[str] | None = None
                     ) -> tuple[float, shapely.Geometry, str]:
     """People whose LSOA centroid lies in the bid's LEP(s) (else its combined authority), the area, and its label."""
-    from iot_geo.sources.boundaries import load_areas
-
     if bid.lep_codes:
-        layer = load_areas("lep", _vintage(bid, "lep"), data_dir=data_dir)
+        layer = boundaries.load_areas("lep", _vintage(bid, "lep"), data_dir=data_dir)
         geom = shapely.union_all(layer.loc[layer["code"].isin(bid.lep_codes), "geometry"].values)
         label = " + ".join(bid.lep_names) + " LEP"
     elif bid.ca_code:
-        layer = load_areas("ca", _vintage(bid, "ca"), data_dir=data_dir)
+        layer = boundaries.load_areas("ca", _vintage(bid, "ca"), data_dir=data_dir)
         geom = shapely.union_all(layer.loc[layer["code"] == bid.ca_code, "geometry"].values)
         label = f"{bid.ca_name} CA"
     else:  # pragma: no cover - read_bids requires one
@@ -72,18 +66,15 @@ def _vintage(bid: Bid, kind: str) -> int | None:
     return bid.vintage.get(kind)
 
 
-def network_covers(network: AnyNetwork, area: shapely.Geometry, *, tolerance_m: float = 1000.0) -> bool:
+def network_covers(network: RoutingNetwork, area: shapely.Geometry, *, tolerance_m: float = 1000.0) -> bool:
     """Whether the network's extent (its nodes' or stops' hull, widened by ``tolerance_m``) covers an area."""
-    if isinstance(network, TransitNetwork):
-        xy = np.column_stack([network.stop_x, network.stop_y])
-    else:
-        xy = np.column_stack([network.node_x, network.node_y])
+    xy = np.column_stack([network.node_x, network.node_y])
     hull = shapely.convex_hull(shapely.multipoints(xy))
     return bool(shapely.buffer(hull, tolerance_m).contains(area))
 
 
 def hub_spoke(
-    network: AnyNetwork | Sequence[AnyNetwork],
+    network: RoutingNetwork | Sequence[RoutingNetwork],
     bid: Bid,
     *,
     minutes: Sequence[float] | float = (30, 45, 60),
@@ -94,7 +85,7 @@ def hub_spoke(
 
     Parameters
     ----------
-    network : TravelNetwork or list of them
+    network : RoutingNetwork or list of them
         The network that covers all the bid's sites is used.
     bid : Bid
         From :func:`iot_geo.read_bids`.
@@ -130,70 +121,80 @@ def hub_spoke(
     """
     bands = check_minutes(minutes)
     net = pick_network(network, bid.sites, label=f"bid {bid.id!r}")
-    full_pop = _population(data_dir, population)
+    full_pop = population_or_load(data_dir, population)
     sites = _bid_sites(bid)
     det = catchment_detail(net, sites, minutes=bands, population=full_pop, polygons=False)
-    pm = det.unit_minutes  # (k, n)
-    people = det.population["people"].to_numpy(dtype=float, na_value=np.nan)
-    people = np.nan_to_num(people)
-    p1659 = np.nan_to_num(det.population["people_16_59"].to_numpy(dtype=float, na_value=np.nan))
     hub_idx = np.flatnonzero(sites["role"].to_numpy() == "hub")
-    hub = sites.iloc[hub_idx[:1]]
-    to_hub, from_hub = _hub_times(net, sites, hub)
+    to_hub, from_hub = _hub_times(net, sites, sites.iloc[hub_idx[:1]])
     area_people, area_geom, area_label = area_population(bid, full_pop, data_dir=data_dir)
-    covers = network_covers(net, area_geom) if not area_geom.is_empty else False
-    in_area = shapely.contains_xy(area_geom, det.population.geometry.x.to_numpy(), det.population.geometry.y.to_numpy())
-    rows = []
+    area = _Area(area_people, area_label, network_covers(net, area_geom) if not area_geom.is_empty else False,
+                 shapely.contains_xy(area_geom, det.population.geometry.x.to_numpy(),
+                                     det.population.geometry.y.to_numpy()))
     hub_row = int(hub_idx[0]) if len(hub_idx) else 0
+    rows = []
     for band in bands:
-        reach = pm <= band
-        union = reach.any(axis=0)
-        union_people = _whole(people[union].sum())
         label = int(band) if float(band).is_integer() else band
         truncated = bool(det.table.loc[det.table["minutes"] == label, "truncated"].any())
-        for i, s in enumerate(sites.itertuples()):
-            others = np.delete(reach, i, axis=0).any(axis=0) if len(sites) > 1 else np.zeros_like(union)
-            only_here = _whole(people[reach[i] & ~others].sum())
-            rows.append({
-                "bid_id": bid.id, "site_id": s.site_id, "name": s.name, "role": s.role, "minutes": label,
-                "people_alone": _whole(people[reach[i]].sum()), "people_16_59_alone": _whole(p1659[reach[i]].sum()),
-                "people_only_here": only_here,
-                "share_only_here": round(only_here / union_people, 4) if union_people else 0.0,
-                "people_with_site": _whole(people[reach[i] | reach[hub_row]].sum()),
-                "to_hub_minutes": round(float(to_hub[i]), 2), "from_hub_minutes": round(float(from_hub[i]), 2),
-                "truncated": truncated,
-            })
-        rows.append({
-            "bid_id": bid.id, "site_id": "(network)", "name": bid.name, "role": "network", "minutes": label,
-            "people_alone": union_people, "people_16_59_alone": _whole(p1659[union].sum()),
-            "people_only_here": union_people, "share_only_here": 1.0, "people_with_site": union_people,
-            "to_hub_minutes": np.nan, "from_hub_minutes": np.nan, "truncated": truncated,
-            "area_people": area_people,
-            "area_share": round(float(people[union & in_area].sum()) / area_people, 4) if area_people else np.nan,
-            "area_share_is_lower_bound": bool((not covers) or truncated), "area": area_label,
-        })
+        rows += _band_rows(bid, sites, det, band, label, truncated, hub_row, (to_hub, from_hub), area)
     table = pd.DataFrame(rows)
     table["area_people"] = table["area_people"].round().astype("Int64")  # on the network rows only
     return table
 
 
-def _hub_times(net: AnyNetwork, sites: gpd.GeoDataFrame, hub: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Minutes from each site to the hub and from the hub to each site."""
-    if isinstance(net, TransitNetwork):
-        hx, hy = float(hub.geometry.x.iloc[0]), float(hub.geometry.y.iloc[0])
-        sx, sy = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
-        to = net.point_minutes(net.stop_minutes(hx, hy, "to_site"), sx, sy, hx, hy)
-        frm = net.point_minutes(net.stop_minutes(hx, hy, "from_site"), sx, sy, hx, hy)
-        return to, frm
+@dataclass
+class _Area:
+    """The bid's LEP (or CA) for the network rows: its people, label, whether the network covers it, who is in it."""
+
+    people: float
+    label: str
+    covered: bool
+    inside: np.ndarray  # bool per centroid of the catchment detail's population
+
+
+def _band_rows(bid: Bid, sites: gpd.GeoDataFrame, det: CatchmentDetail, band: float, label: float, truncated: bool,
+               hub_row: int, hub_times: tuple[np.ndarray, np.ndarray], area: _Area) -> list[dict[str, Any]]:
+    """One band: a row per site (alone, only here, with the hub, times to and from the hub), then the network row."""
+    people = np.nan_to_num(det.population["people"].to_numpy(dtype=float, na_value=np.nan))
+    p1659 = np.nan_to_num(det.population["people_16_59"].to_numpy(dtype=float, na_value=np.nan))
+    reach = det.unit_minutes <= band  # (sites, centroids)
+    union = reach.any(axis=0)
+    union_people = whole_count(people[union].sum())
+    to_hub, from_hub = hub_times
+    rows = []
+    for i, s in enumerate(sites.itertuples()):
+        others = np.delete(reach, i, axis=0).any(axis=0) if len(sites) > 1 else np.zeros_like(union)
+        only_here = whole_count(people[reach[i] & ~others].sum())
+        rows.append({
+            "bid_id": bid.id, "site_id": s.site_id, "name": s.name, "role": s.role, "minutes": label,
+            "people_alone": whole_count(people[reach[i]].sum()),
+            "people_16_59_alone": whole_count(p1659[reach[i]].sum()), "people_only_here": only_here,
+            "share_only_here": round(only_here / union_people, 4) if union_people else 0.0,
+            "people_with_site": whole_count(people[reach[i] | reach[hub_row]].sum()),
+            "to_hub_minutes": round(float(to_hub[i]), 2), "from_hub_minutes": round(float(from_hub[i]), 2),
+            "truncated": truncated,
+        })
+    rows.append({
+        "bid_id": bid.id, "site_id": "(network)", "name": bid.name, "role": "network", "minutes": label,
+        "people_alone": union_people, "people_16_59_alone": whole_count(p1659[union].sum()),
+        "people_only_here": union_people, "share_only_here": 1.0, "people_with_site": union_people,
+        "to_hub_minutes": np.nan, "from_hub_minutes": np.nan, "truncated": truncated,
+        "area_people": area.people,
+        "area_share": round(float(people[union & area.inside].sum()) / area.people, 4) if area.people else np.nan,
+        "area_share_is_lower_bound": bool((not area.covered) or truncated), "area": area.label,
+    })
+    return rows
+
+
+def _hub_times(net: RoutingNetwork, sites: gpd.GeoDataFrame, hub: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes from each site to the hub and from the hub to each site (NaN where not made within 240 minutes)."""
     to_hub = times_to_points(net, sites, hub, max_minutes=240, direction="to_site")["minutes"].to_numpy()
     from_hub = times_to_points(net, sites, hub, max_minutes=240, direction="from_site")["minutes"].to_numpy()
     return to_hub, from_hub
 
 
-def _default_candidates(network: TravelNetwork, data_dir: str | os.PathLike[str] | None) -> gpd.GeoDataFrame:
-    from iot_geo.sources.providers import load_providers
-
-    prov = load_providers(["fe_college", "sixth_form_college", "utc", "university"], data_dir=data_dir)
+def _default_candidates(network: RoutingNetwork, data_dir: str | os.PathLike[str] | None) -> gpd.GeoDataFrame:
+    """The FE and sixth-form colleges, UTCs and universities within the network's bounds (widened a little)."""
+    prov = providers.load_providers(["fe_college", "sixth_form_college", "utc", "university"], data_dir=data_dir)
     minx, miny, maxx, maxy = network.bounds
     x, y = prov.geometry.x.to_numpy(), prov.geometry.y.to_numpy()
     near = prov[(x >= minx - SITE_SNAP_MAX_M) & (x <= maxx + SITE_SNAP_MAX_M)
@@ -201,14 +202,34 @@ def _default_candidates(network: TravelNetwork, data_dir: str | os.PathLike[str]
     return near.rename(columns={"provider_id": "site_id"})
 
 
-def _greedy(cover: np.ndarray, weights: np.ndarray, base: np.ndarray, k: int,
-            close: np.ndarray | None = None) -> tuple[list[int], float]:
+def greedy_spokes(cover: np.ndarray, weights: np.ndarray, base: np.ndarray, k: int,
+                  close: np.ndarray | None = None) -> tuple[list[int], float]:
+    """The greedy choice of ``k`` spokes (:func:`iot_geo.covering.greedy_cover`): the comparison for the exact one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from iot_geo.hub_spoke import greedy_spokes
+    >>> greedy_spokes(np.array([[True, False], [True, True]]), np.ones(2), np.zeros(2, bool), 1)
+    ([1], 2.0)
+    """
     return greedy_cover(cover, weights, base, k, close)
 
 
-def _mclp(cover: np.ndarray, weights: np.ndarray, base: np.ndarray, k: int,
-          close: np.ndarray | None = None) -> tuple[list[int], float, str]:
-    """Maximal covering location (the shared solver, :func:`iot_geo.covering.maximal_covering`)."""
+def mclp_spokes(cover: np.ndarray, weights: np.ndarray, base: np.ndarray, k: int,
+                close: np.ndarray | None = None) -> tuple[list[int], float, str]:
+    """Maximal covering location for spokes (:func:`iot_geo.covering.maximal_covering`, 60 s limit).
+
+    ``cover[j, i]``: candidate ``j`` reaches centroid ``i``; ``base``: what the hub reaches already; ``close``:
+    pairs of candidates that may not both be chosen. Returns the chosen rows, the people covered and the solver.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from iot_geo.hub_spoke import mclp_spokes
+    >>> mclp_spokes(np.array([[True, False], [True, True]]), np.ones(2), np.zeros(2, bool), 1)[:2]
+    ([1], 2.0)
+    """
     return maximal_covering(cover, weights, base, k, close=close, time_limit=60.0)
 
 
@@ -217,7 +238,7 @@ MIN_GAP_MINUTES = 10.0
 
 
 def suggest_spokes(
-    network: TravelNetwork,
+    network: RoutingNetwork,
     hub: Any,
     candidates: Any = None,
     *,
@@ -232,7 +253,7 @@ def suggest_spokes(
 
     Parameters
     ----------
-    network : TravelNetwork
+    network : RoutingNetwork
     hub : sites (see :func:`iot_geo.as_sites`)
         The hub (one site).
     candidates : sites, optional
@@ -278,45 +299,61 @@ def suggest_spokes(
     hub_gdf = as_sites(hub, where="hub")
     if len(hub_gdf) != 1:
         raise InvalidInputError(f"hub: give exactly one hub site, got {len(hub_gdf)}")
-    cand = _candidate_pool(network, candidates, with_providers, hub_gdf, data_dir)
-    sites = gpd.GeoDataFrame(
-        pd.concat([hub_gdf[["site_id", "geometry"]], cand[["site_id", "geometry"]]], ignore_index=True),
-        geometry="geometry", crs=settings.crs)
-    close = _close_pairs(network, sites, min_gap) if min_gap > 0 else np.zeros((len(sites),) * 2, dtype=bool)
-    keep = ~close[0, 1:]  # not within the gap of the hub
-    excluded = int((~keep).sum())
-    cand, sites = cand[keep].reset_index(drop=True), sites.iloc[np.r_[0, 1 + np.flatnonzero(keep)]]
-    close = close[1:, 1:][np.ix_(keep, keep)]
+    cand, sites, close, excluded = _spaced_pool(network, hub_gdf, candidates, with_providers, min_gap, data_dir)
     if k > len(cand):
         raise InvalidInputError(
             f"k={k} but the pool holds {len(cand)} candidate site(s) on the network"
             + (f" ({excluded} more lie within {min_gap:g} min of the hub)" if excluded else "")
             + ": lower k, add --candidates or lower the gap")
-    pop = _population(data_dir, population)
+    pop = population_or_load(data_dir, population)
     det = catchment_detail(network, sites.reset_index(drop=True), minutes=[band], population=pop, polygons=False)
     reach = det.unit_minutes <= band
     weights = np.nan_to_num(det.population["people"].to_numpy(dtype=float, na_value=np.nan))
     base, cover = reach[0], reach[1:]
-    chosen, objective, solver = _mclp(cover, weights, base, int(k), close if close.any() else None)
-    g_chosen, g_obj = _greedy(cover, weights, base, int(k), close)
-    out = cand.iloc[chosen].copy()
-    added = []
-    for j in chosen:
-        others = base | cover[[c for c in chosen if c != j]].any(axis=0) if len(chosen) > 1 else base
-        added.append(_whole(weights[cover[j] & ~others].sum()))
-    out["people_only_here"] = pd.array(added, dtype="int64")
-    out["people_alone"] = pd.array([_whole(weights[cover[j]].sum()) for j in chosen], dtype="int64")
-    out = out.sort_values(["people_only_here", "site_id"], ascending=[False, True])
+    chosen, objective, solver = mclp_spokes(cover, weights, base, int(k), close if close.any() else None)
+    g_chosen, g_obj = greedy_spokes(cover, weights, base, int(k), close)
+    out = _chosen_table(cand, chosen, cover, weights, base)
     out.attrs.update({
         "objective": int(objective), "hub_people": int(weights[base].sum()), "solver": solver, "minutes": band,
         "greedy_objective": int(g_obj), "greedy_choice": [str(cand["site_id"].iloc[j]) for j in g_chosen],
         "greedy_gap": round((objective - g_obj) / objective, 6) if objective else 0.0,
         "candidates": int(len(cand)), "excluded_near_hub": excluded, "min_gap": float(min_gap),
     })
+    return out
+
+
+def _spaced_pool(network: RoutingNetwork, hub: gpd.GeoDataFrame, candidates: Any, with_providers: bool | None,
+                 min_gap: float, data_dir: str | os.PathLike[str] | None
+                 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, np.ndarray, int]:
+    """The candidates outside ``min_gap`` of the hub; the hub and them as sites; their close pairs; how many were cut.
+
+    The last is the number of candidates that lay within the gap of the hub.
+    """
+    cand = _candidate_pool(network, candidates, with_providers, hub, data_dir)
+    sites = gpd.GeoDataFrame(
+        pd.concat([hub[["site_id", "geometry"]], cand[["site_id", "geometry"]]], ignore_index=True),
+        geometry="geometry", crs=settings.crs)
+    close = _close_pairs(network, sites, min_gap) if min_gap > 0 else np.zeros((len(sites),) * 2, dtype=bool)
+    keep = ~close[0, 1:]  # not within the gap of the hub
+    cand, sites = cand[keep].reset_index(drop=True), sites.iloc[np.r_[0, 1 + np.flatnonzero(keep)]]
+    return cand, sites, close[1:, 1:][np.ix_(keep, keep)], int((~keep).sum())
+
+
+def _chosen_table(cand: gpd.GeoDataFrame, chosen: list[int], cover: np.ndarray, weights: np.ndarray,
+                  base: np.ndarray) -> gpd.GeoDataFrame:
+    """The chosen spokes with ``people_only_here`` and ``people_alone``, most people only here first."""
+    out = cand.iloc[chosen].copy()
+    added = []
+    for j in chosen:
+        others = base | cover[[c for c in chosen if c != j]].any(axis=0) if len(chosen) > 1 else base
+        added.append(whole_count(weights[cover[j] & ~others].sum()))
+    out["people_only_here"] = pd.array(added, dtype="int64")
+    out["people_alone"] = pd.array([whole_count(weights[cover[j]].sum()) for j in chosen], dtype="int64")
+    out = out.sort_values(["people_only_here", "site_id"], ascending=[False, True])
     return gpd.GeoDataFrame(out, geometry="geometry", crs=settings.crs)
 
 
-def _candidate_pool(network: TravelNetwork, candidates: Any, with_providers: bool | None,
+def _candidate_pool(network: RoutingNetwork, candidates: Any, with_providers: bool | None,
                     hub: gpd.GeoDataFrame, data_dir: str | os.PathLike[str] | None) -> gpd.GeoDataFrame:
     """The user's candidates and/or the providers on the network; none off the network, none at the hub."""
     parts = []
@@ -327,14 +364,13 @@ def _candidate_pool(network: TravelNetwork, candidates: Any, with_providers: boo
     cand = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     cand = cand.astype({"site_id": str}).drop_duplicates("site_id")
     if len(cand):
-        snap = network.snap(cand.geometry.x.to_numpy(), cand.geometry.y.to_numpy())
-        cand = cand[(snap["distance"] <= SITE_SNAP_MAX_M).to_numpy()]
+        cand = cand[network.covers(cand.geometry.x.to_numpy(), cand.geometry.y.to_numpy())]
     cand = cand[~cand["site_id"].isin(hub["site_id"].astype(str))]
     cand = cand[cand.geometry.distance(hub.geometry.iloc[0]) > 50.0]
     return gpd.GeoDataFrame(cand.reset_index(drop=True), geometry="geometry", crs=settings.crs)
 
 
-def _close_pairs(network: TravelNetwork, sites: gpd.GeoDataFrame, min_gap: float) -> np.ndarray:
+def _close_pairs(network: RoutingNetwork, sites: gpd.GeoDataFrame, min_gap: float) -> np.ndarray:
     """``close[i, j]``: site j is within ``min_gap`` minutes of site i, or i of j (sites at their access points)."""
     if len(sites) < 2:
         return np.zeros((len(sites),) * 2, dtype=bool)
@@ -345,5 +381,3 @@ def _close_pairs(network: TravelNetwork, sites: gpd.GeoDataFrame, min_gap: float
     np.fill_diagonal(close, False)
     return close
 
-
-__all__ = ["MIN_GAP_MINUTES", "hub_spoke", "suggest_spokes"]

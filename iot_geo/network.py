@@ -10,28 +10,61 @@ isochrone polygons are drawn from points sampled along segments.
 
 Sources
 -------
-* OpenStreetMap files (``.osm.pbf``, ``.osm``, ``.osm.bz2``, ``.osm.gz``) read
-  with pyosmium: ways are kept by the mode's rules (:data:`WAY_RULES`) and split
-  at junctions; lengths are planar metres in British National Grid (its scale
-  error is under 0.04 % in England).
-* osmnx GraphML (``.graphml``, ``.graphml.gz``): the stored ``length`` and
-  ``geometry`` are used; ``bus_guideway`` edges are dropped for driving.
-* A place name or a ``(west, south, east, north)`` bounding box in degrees:
+Road segments are read by :mod:`iot_geo.osm` (the ways each mode may use,
+:data:`~iot_geo.osm.WAY_RULES`, and their one-way rules) from:
+
+* OpenStreetMap files (``.osm.pbf``, ``.osm``, ``.osm.bz2``, ``.osm.gz``);
+* osmnx GraphML (``.graphml``, ``.graphml.gz``) or an osmnx graph in memory;
+* a place name or a ``(west, south, east, north)`` bounding box in degrees:
   downloaded through osmnx (needs the internet).
 
 Rules
 -----
-* Driving follows one-way rules (``oneway=yes/-1``, roundabouts, motorways);
-  cycling and walking use every kept way in both directions.
 * Parallel edges (two roads between the same two junctions in the same
   direction) keep the fastest.
 * Built networks are cached under a hash of the input file's bytes and the
   build options, written atomically (a temporary file, then a rename), and
   checked against a stored sha256 when reloaded: a damaged entry is rebuilt
   with a warning.
+
+Routing
+-------
+A :class:`TravelNetwork` implements the routing interface
+(:class:`iot_geo.routing.RoutingNetwork`): it searches with
+:mod:`iot_geo.search` and draws time grids with :mod:`iot_geo.grids`.
+:func:`load_network` is the one loader of every mode: road networks here, a
+GTFS feed for ``transit`` (:func:`iot_geo.transit.load_transit`, a module
+beside this one that imports neither it nor the catchments).
 """
 
 from __future__ import annotations
+
+__all__ = [
+    "BUILD_FORMAT",
+    "CACHE_FORMAT",
+    "COVERAGE_CELL_M",
+    "COVERAGE_CLOSE_CELLS",
+    "COVERAGE_HOLE_KM2",
+    "FEED_MODES",
+    "GTFS_SUFFIXES",
+    "NETWORK_SUFFIXES",
+    "SNAP_TREE_CACHE_MAX",
+    "WAY_RULES",
+    "RawNetwork",
+    "TravelNetwork",
+    "as_network",
+    "available_networks",
+    "builder_version",
+    "digest_arrays",
+    "find_network",
+    "glob_escape",
+    "is_graph",
+    "list_networks",
+    "load_network",
+    "load_road_network",
+    "polyline_lengths",
+    "reopen_network",
+]
 
 import bz2
 import contextlib
@@ -43,21 +76,49 @@ import os
 import re
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import shapely
+from scipy import ndimage
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from iot_geo import settings
 from iot_geo.errors import DataNotFoundError, InvalidInputError, NetworkBuildError
-from iot_geo.geo import to_bng
+from iot_geo.files import atomic, write_cache
+from iot_geo.grids import TimeGrid, time_grid
+from iot_geo.osm import (
+    WAY_RULES,
+    RawNetwork,
+    osm_json_to_xml,
+    overpass_filter,
+    raw_from_graph,
+    read_graphml,
+    read_osm_file,
+)
+from iot_geo.search import (
+    POINT_SNAP_MAX_M,
+    SITE_SNAP_MAX_M,
+    TravelTimes,
+    frontier_nodes,
+    node_times,
+    point_minutes,
+    sample_segments,
+)
+from iot_geo.snapping import SnapIndex
+from iot_geo.sources.catalogue import verify_path
 from iot_geo.speeds import MODES, URBAN_NODES_PER_KM2, URBAN_RADIUS_M, Speeds, parse_maxspeed_kmh, road_class
+from iot_geo.transit import load_transit
+
+if TYPE_CHECKING:
+    from iot_geo.routing import RoutingNetwork, SiteTimes
 
 log = logging.getLogger(__name__)
 
@@ -89,298 +150,6 @@ def builder_version() -> str:
         pkg = "0.0.0"
     return f"{pkg}+build{BUILD_FORMAT}.cache{CACHE_FORMAT}"
 
-_NO_ACCESS = {"no", "private"}
-_DRIVE = {
-    "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link", "secondary",
-    "secondary_link", "tertiary", "tertiary_link", "unclassified", "residential", "living_street", "road",
-    "service",  # car parks, access roads, driveways: at the low speed speeds.py documents, so sites join their own road
-}
-_NEVER = {
-    "proposed", "construction", "abandoned", "platform", "raceway", "bus_guideway", "razed", "planned",
-    "elevator", "escalator", "corridor", "no", "disused", "rest_area", "services", "emergency_bay", "bus_stop",
-}
-_NOT_CYCLE = {"motorway", "motorway_link", "steps", "footway", "pedestrian"}
-_NOT_WALK = {"motorway", "motorway_link", "cycleway"}
-
-
-def _ok_drive(t: dict[str, str]) -> bool:
-    return (
-        t.get("highway") in _DRIVE
-        and t.get("area") != "yes"
-        and t.get("access") not in _NO_ACCESS
-        and t.get("motor_vehicle") not in _NO_ACCESS
-        and t.get("motorcar") not in _NO_ACCESS
-        and t.get("service") != "emergency_access"
-    )
-
-
-_ALLOWED = ("yes", "designated", "permissive")
-
-
-def _ok_unpowered(t: dict[str, str], key: str, excluded: set[str]) -> bool:
-    """Whether cyclists (``key="bicycle"``) or walkers (``key="foot"``) may use a way.
-
-    Every way but the excluded classes, which the mode's own tag may open (never a motorway);
-    the mode's tag overrides a general ``access``.
-    """
-    hw = t.get("highway", "")
-    if not hw or hw in _NEVER or t.get("area") == "yes" or t.get(key) in _NO_ACCESS:
-        return False
-    if hw in excluded:
-        return t.get(key) in _ALLOWED and not hw.startswith("motorway")
-    return t.get("access") not in _NO_ACCESS or t.get(key) in _ALLOWED
-
-
-def _ok_cycle(t: dict[str, str]) -> bool:
-    return _ok_unpowered(t, "bicycle", _NOT_CYCLE)
-
-
-def _ok_walk(t: dict[str, str]) -> bool:
-    return _ok_unpowered(t, "foot", _NOT_WALK)
-
-
-#: Which OSM ways each mode may use (a function of the way's tags).
-WAY_RULES: dict[str, Callable[[dict[str, str]], bool]] = {"drive": _ok_drive, "cycle": _ok_cycle, "walk": _ok_walk}
-
-
-def _oneway(t: dict[str, str]) -> int:
-    """+1 forward only, -1 backward only, 0 both ways (driving rules)."""
-    ow = t.get("oneway", "").lower()
-    if ow in ("yes", "true", "1"):
-        return 1
-    if ow in ("-1", "reverse"):
-        return -1
-    if ow in ("no", "false", "0"):
-        return 0
-    if t.get("junction") in ("roundabout", "circular") or t.get("highway") in ("motorway", "motorway_link"):
-        return 1
-    return 0
-
-
-@dataclass
-class RawNetwork:
-    """Road segments before speeds: the mode-independent part of a build."""
-
-    node_id: np.ndarray  # int64, OSM ids or 0..N-1
-    node_x: np.ndarray
-    node_y: np.ndarray
-    seg_a: np.ndarray  # int64 node index at the start of the geometry
-    seg_b: np.ndarray
-    seg_ptr: np.ndarray  # int64 offsets into seg_x/seg_y, len n_seg + 1
-    seg_x: np.ndarray
-    seg_y: np.ndarray
-    seg_fwd_ok: np.ndarray  # bool: travel a -> b allowed
-    seg_bwd_ok: np.ndarray
-    seg_highway: np.ndarray  # object (str)
-    seg_maxspeed: np.ndarray  # object (str or None)
-    seg_length: np.ndarray | None = None  # metres; computed from geometry when None
-
-
-_TAG_KEYS = ("highway", "oneway", "junction", "maxspeed", "access", "area", "motor_vehicle", "motorcar", "bicycle",
-             "foot", "service")
-
-
-def _read_osm_file(path: Path, mode: str) -> RawNetwork:
-    """Road segments from an OSM file, in one pass.
-
-    Node locations are kept by pyosmium's C++ location index and nodes and
-    untagged ways never reach Python (C++ key and entity filters); each kept
-    way appends its node ids and coordinates to flat arrays, and splitting at
-    junctions is vectorised, so an England extract (10^8 nodes) builds in
-    minutes with a few GB of memory.
-    """
-    from array import array
-
-    import osmium
-
-    rule = WAY_RULES[mode]
-    refs = array("q")
-    lons = array("d")
-    lats = array("d")
-    way_len = array("q")
-    way_ow = array("b")
-    way_hw = array("l")
-    way_ms = array("l")
-    hw_codes: dict[str, int] = {}
-    ms_codes: dict[str | None, int] = {None: 0}
-    try:
-        processor = (osmium.FileProcessor(str(path)).with_locations()
-                     .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-                     .with_filter(osmium.filter.KeyFilter("highway")))
-        for obj in processor:
-            if not isinstance(obj, osmium.osm.Way):
-                continue
-            otags = obj.tags
-            tags = {k: str(otags.get(k)) for k in _TAG_KEYS if k in otags}
-            if not rule(tags):
-                continue
-            nodes = obj.nodes
-            try:
-                r = [n.ref for n in nodes]
-                lo = [n.lon for n in nodes]
-                la = [n.lat for n in nodes]
-            except osmium.InvalidLocationError:
-                ok = [n for n in nodes if n.location.valid()]
-                r, lo, la = [n.ref for n in ok], [n.lon for n in ok], [n.lat for n in ok]
-            if len(r) < 2:
-                continue
-            refs.extend(r)
-            lons.extend(lo)
-            lats.extend(la)
-            way_len.append(len(r))
-            way_ow.append(_oneway(tags) if mode == "drive" else 0)
-            way_hw.append(hw_codes.setdefault(tags.get("highway", ""), len(hw_codes)))
-            way_ms.append(ms_codes.setdefault(tags.get("maxspeed"), len(ms_codes)))
-    except RuntimeError as exc:
-        raise NetworkBuildError(f"{path}: not a readable OpenStreetMap file ({exc})") from None
-    if not way_len:
-        raise NetworkBuildError(f"{path}: no ways usable for mode {mode!r} (is this an OSM extract with roads?)")
-    all_refs = np.frombuffer(refs, dtype=np.int64)
-    lengths = np.frombuffer(way_len, dtype=np.int64)
-    n_ways = len(lengths)
-    uniq, first, inverse, counts = np.unique(all_refs, return_index=True, return_inverse=True, return_counts=True)
-    del refs
-    node_x, node_y = to_bng(np.frombuffer(lons, dtype=np.float64)[first], np.frombuffer(lats, dtype=np.float64)[first])
-    del lons, lats, first
-    node_x, node_y = np.asarray(node_x), np.asarray(node_y)
-    # junctions (used by more than one way, or twice by one) and way ends split ways into segments
-    starts = np.concatenate([[0], np.cumsum(lengths)])
-    is_node = counts > 1
-    is_node[inverse[starts[:-1]]] = True
-    is_node[inverse[starts[1:] - 1]] = True
-    cut = np.flatnonzero(is_node[inverse])
-    way_of = np.repeat(np.arange(n_ways, dtype=np.int64), lengths)
-    c0, c1 = cut[:-1], cut[1:]
-    keep = way_of[c0] == way_of[c1]
-    c0, c1 = c0[keep], c1[keep]
-    keep = ~((inverse[c0] == inverse[c1]) & (c1 - c0 < 2))
-    c0, c1 = c0[keep], c1[keep]
-    del cut, keep
-    seg_way = way_of[c0]
-    del way_of
-    n_pts = c1 - c0 + 1
-    ptr = np.concatenate([[0], np.cumsum(n_pts)]).astype(np.int64)
-    pos = np.repeat(c0 - ptr[:-1], n_pts) + np.arange(int(ptr[-1]), dtype=np.int64)
-    vert = inverse[pos]
-    del pos
-    seg_x, seg_y = node_x[vert], node_y[vert]
-    del vert
-    ow = np.frombuffer(way_ow, dtype=np.int8)[seg_way]
-    hw_names = np.empty(len(hw_codes), dtype=object)
-    for name, code in hw_codes.items():
-        hw_names[code] = name
-    ms_names = np.empty(len(ms_codes), dtype=object)
-    for name2, code in ms_codes.items():
-        ms_names[code] = name2
-    a, b = inverse[c0], inverse[c1]
-    del inverse
-    used, relabel = np.unique(np.concatenate([a, b]), return_inverse=True)  # graph nodes only
-    a, b = relabel[: len(a)], relabel[len(a):]
-    return RawNetwork(
-        node_id=uniq[used], node_x=node_x[used], node_y=node_y[used],
-        seg_a=a.astype(np.int64), seg_b=b.astype(np.int64), seg_ptr=ptr, seg_x=seg_x, seg_y=seg_y,
-        seg_fwd_ok=ow >= 0, seg_bwd_ok=ow <= 0,
-        seg_highway=hw_names[np.frombuffer(way_hw, dtype=np.int64 if way_hw.itemsize == 8 else np.int32)[seg_way]],
-        seg_maxspeed=ms_names[np.frombuffer(way_ms, dtype=np.int64 if way_ms.itemsize == 8 else np.int32)[seg_way]],
-    )
-
-
-def _read_graphml(path: Path, mode: str) -> RawNetwork:
-    import osmnx as ox
-
-    try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rt", encoding="utf-8") as fh:
-                G = ox.load_graphml(graphml_str=fh.read())
-        else:
-            G = ox.load_graphml(path)
-    except (OSError, ValueError, KeyError, SyntaxError, Exception) as exc:
-        raise NetworkBuildError(f"{path}: not a readable osmnx GraphML file ({exc.__class__.__name__}: {exc})") from None
-    return _raw_from_graph(G, mode, str(path))
-
-
-def _raw_from_graph(G: Any, mode: str, where: str) -> RawNetwork:
-    """Road segments from an osmnx ``MultiDiGraph`` (in memory or read from GraphML)."""
-    if G.number_of_edges() == 0:
-        raise NetworkBuildError(f"{where}: the graph has no edges")
-    crs = G.graph.get("crs", "epsg:4326")
-    nodes = list(G.nodes)
-    node_id = np.asarray(nodes, dtype=np.int64)
-    order = np.argsort(node_id)
-    node_id = node_id[order]
-    xs = np.asarray([G.nodes[n]["x"] for n in nodes], dtype=float)[order]
-    ys = np.asarray([G.nodes[n]["y"] for n in nodes], dtype=float)[order]
-    from pyproj import CRS, Transformer
-
-    tr = Transformer.from_crs(CRS.from_user_input(crs), settings.crs, always_xy=True)
-    nx_, ny_ = tr.transform(xs, ys)
-    rule = WAY_RULES[mode]
-    # pair opposite directed edges that share a geometry into one segment
-    seen: dict[tuple[int, int, float], int] = {}
-    seg_a: list[int] = []
-    seg_b: list[int] = []
-    fwd: list[bool] = []
-    bwd: list[bool] = []
-    hw: list[str] = []
-    ms: list[Any] = []
-    lens: list[float] = []
-    geoms: list[np.ndarray] = []
-    pos = {int(n): i for i, n in enumerate(node_id)}
-    for u, v, d in G.edges(data=True):
-        if u == v:
-            continue
-        highway = d.get("highway", "")
-        h0 = highway[0] if isinstance(highway, list) else str(highway)
-        tags = {"highway": h0}
-        if mode == "drive":
-            if h0 in _NEVER or h0 == "bus_guideway":
-                continue
-        elif (not rule(tags) and h0 not in _DRIVE) or h0.startswith("motorway"):
-            continue
-        iu, iv = pos[int(u)], pos[int(v)]
-        length = float(d.get("length", np.nan))
-        key = (min(iu, iv), max(iu, iv), round(length, 1))
-        if key in seen:
-            s = seen[key]
-            if seg_a[s] == iu:
-                fwd[s] = True
-            else:
-                bwd[s] = True
-            continue
-        geom = d.get("geometry")
-        if geom is not None:
-            coords = np.asarray(geom.coords)
-            gx, gy = tr.transform(coords[:, 0], coords[:, 1])
-        else:
-            gx = np.array([nx_[iu], nx_[iv]])
-            gy = np.array([ny_[iu], ny_[iv]])
-        seen[key] = len(seg_a)
-        seg_a.append(iu)
-        seg_b.append(iv)
-        fwd.append(True)
-        bwd.append(mode != "drive")
-        hw.append(h0)
-        ms.append(d.get("maxspeed"))
-        lens.append(length)
-        geoms.append(np.column_stack([gx, gy]))
-    if not seg_a:
-        raise NetworkBuildError(f"{where}: no edges usable for mode {mode!r}")
-    ptr = np.concatenate([[0], np.cumsum([len(g) for g in geoms])]).astype(np.int64)
-    flat = np.concatenate(geoms)
-    # snap geometry ends exactly onto their nodes
-    a = np.asarray(seg_a)
-    b = np.asarray(seg_b)
-    flat[ptr[:-1], 0], flat[ptr[:-1], 1] = nx_[a], ny_[a]
-    flat[ptr[1:] - 1, 0], flat[ptr[1:] - 1, 1] = nx_[b], ny_[b]
-    lengths = np.asarray(lens)
-    return RawNetwork(
-        node_id=node_id, node_x=np.asarray(nx_), node_y=np.asarray(ny_), seg_a=a, seg_b=b, seg_ptr=ptr,
-        seg_x=flat[:, 0].copy(), seg_y=flat[:, 1].copy(), seg_fwd_ok=np.asarray(fwd), seg_bwd_ok=np.asarray(bwd),
-        seg_highway=np.asarray(hw, dtype=object), seg_maxspeed=np.asarray(ms, dtype=object),
-        seg_length=np.where(np.isfinite(lengths), lengths, np.nan),
-    )
-
-
 def polyline_lengths(ptr: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Length in metres of each polyline stored flat (offsets ``ptr``)."""
     d = np.hypot(np.diff(x), np.diff(y))
@@ -390,26 +159,77 @@ def polyline_lengths(ptr: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarra
     return out
 
 
-def _frontier(x: np.ndarray, y: np.ndarray, cell: float = 500.0) -> np.ndarray:
-    """Nodes on the edge of the loaded network's extent.
+def _segment_speeds(raw: RawNetwork, speeds: Speeds) -> tuple[np.ndarray, np.ndarray]:
+    """km/h and road class per segment, computed once per distinct (maxspeed tag, road class, urban) combination.
 
-    The nodes are rasterised on a ``cell``-metre grid, the occupied region is
-    closed and its holes filled; nodes in cells that touch the outside are the
-    frontier. A catchment that reaches one is cut by the edge of the data.
+    A segment is urban where its speed limit is 30 mph or less, or, untagged, where the junctions around
+    its middle are dense (:data:`iot_geo.speeds.URBAN_NODES_PER_KM2` within :data:`iot_geo.speeds.URBAN_RADIUS_M`).
     """
-    from scipy import ndimage
+    n_seg = len(raw.seg_a)
+    hw_codes, hw_uniq = pd.factorize(pd.Series(raw.seg_highway, dtype=object).fillna(""))
+    cls_codes_u, cls_names = pd.factorize(np.asarray([road_class(h) for h in hw_uniq], dtype=object))
+    seg_cls = cls_codes_u[hw_codes] if len(hw_codes) else np.zeros(0, np.int64)
+    classes = np.asarray(cls_names, dtype=object)[seg_cls]
+    ms_text = pd.Series([";".join(map(str, m)) if isinstance(m, list | tuple) else m for m in raw.seg_maxspeed],
+                        dtype=object)
+    ms_codes, ms_uniq = pd.factorize(ms_text, use_na_sentinel=True)
+    ms_codes = ms_codes.astype(np.int64) + 1  # 0: no maxspeed tag
+    n_cls = max(len(cls_names), 1)
+    pair_uniq, pair_inv = np.unique(ms_codes * n_cls + seg_cls, return_inverse=True)
+    lim_uniq = np.asarray([
+        parse_maxspeed_kmh(ms_uniq[p // n_cls - 1] if p // n_cls else None, str(cls_names[p % n_cls]))
+        for p in pair_uniq], dtype=float)
+    limits = lim_uniq[pair_inv] if n_seg else np.zeros(0)
+    urban = np.zeros(n_seg, dtype=bool)
+    if speeds.constant_kmh is None and n_seg:
+        mid = raw.seg_ptr[:-1] + (raw.seg_ptr[1:] - raw.seg_ptr[:-1]) // 2
+        tree = cKDTree(np.column_stack([raw.node_x, raw.node_y]))
+        counts = tree.query_ball_point(np.column_stack([raw.seg_x[mid], raw.seg_y[mid]]), URBAN_RADIUS_M,
+                                       return_length=True)
+        density = counts / (np.pi * (URBAN_RADIUS_M / 1000.0) ** 2)
+        urban = np.where(np.isfinite(limits), limits <= 30 * 1.609344 + 0.5, density >= URBAN_NODES_PER_KM2)
+    combo_uniq, combo_inv = np.unique(pair_inv.astype(np.int64) * 2 + urban, return_inverse=True)
+    kmh_uniq = np.asarray([
+        speeds.edge_kmh(str(cls_names[pair_uniq[c // 2] % n_cls]),
+                        lim_uniq[c // 2] if np.isfinite(lim_uniq[c // 2]) else None, bool(c % 2))
+        for c in combo_uniq], dtype=float)
+    return (kmh_uniq[combo_inv] if n_seg else np.zeros(0)), classes
 
-    if len(x) == 0:
-        return np.zeros(0, dtype=bool)
-    ix = ((x - x.min()) // cell).astype(np.int64) + 3
-    iy = ((y - y.min()) // cell).astype(np.int64) + 3
-    grid = np.zeros((iy.max() + 4, ix.max() + 4), dtype=bool)
-    grid[iy, ix] = True
-    closed = ndimage.binary_closing(grid, structure=np.ones((3, 3)), iterations=2)
-    filled = ndimage.binary_fill_holes(closed | grid)
-    edge = filled & ~ndimage.binary_erosion(filled, structure=np.ones((3, 3)), border_value=0)
-    out: np.ndarray = edge[iy, ix]
-    return out
+
+def _directed_edges(raw: RawNetwork, seg_minutes: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Directed edges along the segments, each way travel is allowed; parallel edges keep the fastest.
+
+    Returns ``u, v, minutes, segment`` per edge, and per segment the edge running with it and the one
+    running against it (-1 for none).
+    """
+    n_seg = len(raw.seg_a)
+    s_f = np.flatnonzero(raw.seg_fwd_ok).astype(np.int32)
+    s_b = np.flatnonzero(raw.seg_bwd_ok).astype(np.int32)
+    u = np.concatenate([raw.seg_a[s_f], raw.seg_b[s_b]]).astype(np.int32)
+    v = np.concatenate([raw.seg_b[s_f], raw.seg_a[s_b]]).astype(np.int32)
+    minutes = np.concatenate([seg_minutes[s_f], seg_minutes[s_b]])
+    segs = np.concatenate([s_f, s_b])
+    is_fwd = np.zeros(len(segs), bool)
+    is_fwd[: len(s_f)] = True
+    del s_f, s_b
+    keep = u != v
+    u, v, minutes, segs, is_fwd = u[keep], v[keep], minutes[keep], segs[keep], is_fwd[keep]
+    # parallel edges keep the fastest: sort by (u, v, minutes) and take the first of each pair
+    key = u.astype(np.int64) * len(raw.node_x) + v
+    order = np.lexsort((minutes, key))
+    key = key[order]
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    order = order[first]
+    del key, first
+    u, v, minutes, segs, is_fwd = u[order], v[order], minutes[order], segs[order], is_fwd[order]
+    seg_fwd = np.full(n_seg, -1, dtype=np.int64)
+    seg_bwd = np.full(n_seg, -1, dtype=np.int64)
+    eid = np.arange(len(u), dtype=np.int64)
+    seg_fwd[segs[is_fwd]] = eid[is_fwd]
+    seg_bwd[segs[~is_fwd]] = eid[~is_fwd]
+    return u, v, minutes, segs, seg_fwd, seg_bwd
 
 
 @dataclass
@@ -451,13 +271,13 @@ class TravelNetwork:
     source: dict[str, Any] = field(default_factory=dict)
     _csr: sp.csr_matrix | None = field(default=None, repr=False)
     _csr_rev: sp.csr_matrix | None = field(default=None, repr=False)
-    _trees: dict[str | None, tuple[Any, np.ndarray]] = field(default_factory=dict, repr=False)
     _reach: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     _coverage: tuple[float, float, float, np.ndarray] | None = field(default=None, repr=False)
     _cumlen: np.ndarray | None = field(default=None, repr=False)
     _seg_bbox: np.ndarray | None = field(default=None, repr=False)
     _snap_memo: dict[tuple[str, float, str | None], pd.DataFrame] = field(default_factory=dict, repr=False)
-    _snap_index: dict[str | None, Any] = field(default_factory=dict, repr=False)
+    _snap_index: dict[str | None, SnapIndex] = field(default_factory=dict, repr=False)
+    _saved: Path | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -482,71 +302,15 @@ class TravelNetwork:
         length = raw.seg_length if raw.seg_length is not None else polyline_lengths(raw.seg_ptr, raw.seg_x, raw.seg_y)
         geo_len = polyline_lengths(raw.seg_ptr, raw.seg_x, raw.seg_y)
         length = np.where(np.isfinite(length) & (length > 0), length, geo_len)
-        # road class and speed limit per segment, computed once per distinct tag value
-        hw_codes, hw_uniq = pd.factorize(pd.Series(raw.seg_highway, dtype=object).fillna(""))
-        cls_codes_u, cls_names = pd.factorize(np.asarray([road_class(h) for h in hw_uniq], dtype=object))
-        seg_cls = cls_codes_u[hw_codes] if len(hw_codes) else np.zeros(0, np.int64)
-        classes = np.asarray(cls_names, dtype=object)[seg_cls]
-        ms_text = pd.Series([";".join(map(str, m)) if isinstance(m, list | tuple) else m for m in raw.seg_maxspeed],
-                            dtype=object)
-        ms_codes, ms_uniq = pd.factorize(ms_text, use_na_sentinel=True)
-        ms_codes = ms_codes.astype(np.int64) + 1  # 0: no maxspeed tag
-        pair_uniq, pair_inv = np.unique(ms_codes * max(len(cls_names), 1) + seg_cls, return_inverse=True)
-        lim_uniq = np.asarray([
-            parse_maxspeed_kmh(ms_uniq[p // max(len(cls_names), 1) - 1] if p // max(len(cls_names), 1) else None,
-                               str(cls_names[p % max(len(cls_names), 1)]))
-            for p in pair_uniq], dtype=float)
-        limits = lim_uniq[pair_inv] if n_seg else np.zeros(0)
-        tagged = np.isfinite(limits)
-        mid = raw.seg_ptr[:-1] + (raw.seg_ptr[1:] - raw.seg_ptr[:-1]) // 2
-        urban = np.zeros(n_seg, dtype=bool)
-        if speeds.constant_kmh is None and n_seg:
-            tree = cKDTree(np.column_stack([raw.node_x, raw.node_y]))
-            counts = tree.query_ball_point(np.column_stack([raw.seg_x[mid], raw.seg_y[mid]]), URBAN_RADIUS_M,
-                                           return_length=True)
-            density = counts / (np.pi * (URBAN_RADIUS_M / 1000.0) ** 2)
-            urban = np.where(tagged, limits <= 30 * 1.609344 + 0.5, density >= URBAN_NODES_PER_KM2)
-        # one speed per distinct (maxspeed tag, road class, urban) combination
-        combo_uniq, combo_inv = np.unique(pair_inv.astype(np.int64) * 2 + urban, return_inverse=True)
-        n_cls = max(len(cls_names), 1)
-        kmh_uniq = np.asarray([
-            speeds.edge_kmh(str(cls_names[pair_uniq[c // 2] % n_cls]),
-                            lim_uniq[c // 2] if np.isfinite(lim_uniq[c // 2]) else None, bool(c % 2))
-            for c in combo_uniq], dtype=float)
-        kmh = kmh_uniq[combo_inv] if n_seg else np.zeros(0)
-        seg_minutes = length / (kmh * 1000.0 / 60.0)
-        s_f = np.flatnonzero(raw.seg_fwd_ok).astype(np.int32)
-        s_b = np.flatnonzero(raw.seg_bwd_ok).astype(np.int32)
-        u = np.concatenate([raw.seg_a[s_f], raw.seg_b[s_b]]).astype(np.int32)
-        v = np.concatenate([raw.seg_b[s_f], raw.seg_a[s_b]]).astype(np.int32)
-        minutes = np.concatenate([seg_minutes[s_f], seg_minutes[s_b]])
-        segs = np.concatenate([s_f, s_b])
-        is_fwd = np.zeros(len(segs), bool)
-        is_fwd[: len(s_f)] = True
-        del s_f, s_b
-        keep = u != v
-        u, v, minutes, segs, is_fwd = u[keep], v[keep], minutes[keep], segs[keep], is_fwd[keep]
-        # parallel edges keep the fastest: sort by (u, v, minutes) and take the first of each pair
-        key = u.astype(np.int64) * len(raw.node_x) + v
-        order = np.lexsort((minutes, key))
-        key = key[order]
-        first = np.ones(len(key), dtype=bool)
-        first[1:] = key[1:] != key[:-1]
-        order = order[first]
-        del key, first
-        u, v, minutes, segs, is_fwd = u[order], v[order], minutes[order], segs[order], is_fwd[order]
-        seg_fwd = np.full(n_seg, -1, dtype=np.int64)
-        seg_bwd = np.full(n_seg, -1, dtype=np.int64)
-        eid = np.arange(len(u), dtype=np.int64)
-        seg_fwd[segs[is_fwd]] = eid[is_fwd]
-        seg_bwd[segs[~is_fwd]] = eid[~is_fwd]
+        kmh, classes = _segment_speeds(raw, speeds)
+        u, v, minutes, segs, seg_fwd, seg_bwd = _directed_edges(raw, length / (kmh * 1000.0 / 60.0))
         net = cls(
             mode=mode, speeds=speeds, node_id=raw.node_id, node_x=np.asarray(raw.node_x, float),
             node_y=np.asarray(raw.node_y, float), edge_u=u, edge_v=v,
             edge_minutes=minutes.astype(np.float64), edge_seg=segs, seg_a=raw.seg_a,
             seg_b=raw.seg_b, seg_ptr=raw.seg_ptr, seg_x=raw.seg_x, seg_y=raw.seg_y,
             seg_length=length.astype(np.float64), seg_fwd=seg_fwd, seg_bwd=seg_bwd,
-            seg_highway=np.asarray(classes, dtype=object), frontier=_frontier(raw.node_x, raw.node_y),
+            seg_highway=np.asarray(classes, dtype=object), frontier=frontier_nodes(raw.node_x, raw.node_y),
             snappable=np.zeros(n_seg, dtype=bool), source=dict(source or {}),
         )
         net._mark_snappable()
@@ -556,8 +320,6 @@ class TravelNetwork:
 
     def _mark_snappable(self) -> None:
         """Segments a site or a home may join: both ends in the main (weakly connected) component, not a motorway."""
-        from scipy.sparse.csgraph import connected_components
-
         n_comp, labels = connected_components(self.csr, directed=True, connection="weak")
         main = np.bincount(labels).argmax() if len(labels) else 0
         in_main = labels == main
@@ -630,10 +392,6 @@ class TravelNetwork:
         ``(x0 + j * cell, y0 + i * cell)``.
         """
         if self._coverage is None:
-            from scipy import ndimage
-
-            from iot_geo.catchment import sample_segments
-
             cell, r = COVERAGE_CELL_M, COVERAGE_CLOSE_CELLS
             # points a cell apart fall in the same or a touching cell: the road's trace has no gaps
             x, y, _, _ = sample_segments(self, np.arange(len(self.seg_a)), cell)
@@ -733,33 +491,15 @@ class TravelNetwork:
         out: np.ndarray = self.snappable & usable
         return out
 
-    def _snap_tree(self, window: tuple[float, float, float, float] | None = None, role: str | None = None
-                   ) -> tuple[Any, np.ndarray]:
-        """An STRtree over the usable segments (:meth:`snap_mask` of ``role``).
-
-        On small networks one tree over every segment is built once and kept. On
-        large ones (over :data:`SNAP_TREE_CACHE_MAX` segments) a tree over the
-        segments inside ``window`` is built for each call instead: shapely
-        geometries cost about 350 bytes a segment, which would double the memory
-        of a 10^6-node network.
-        """
-        mask = self.snap_mask(role)
-        if len(self.seg_a) <= SNAP_TREE_CACHE_MAX or window is None:
-            if role not in self._trees:
-                segs = np.flatnonzero(mask)
-                self._trees[role] = (shapely.STRtree(self.segment_geometries(segs)), segs)
-            return self._trees[role]
-        minx, miny, maxx, maxy = window
-        if self._seg_bbox is None:  # float32 boxes widened by a metre: 16 bytes a segment
+    def _segment_boxes(self) -> np.ndarray:
+        """Each segment's bounding box ``(4, n_seg)`` as float32, widened by a metre (16 bytes a segment; cached)."""
+        if self._seg_bbox is None:
             starts = self.seg_ptr[:-1]
             self._seg_bbox = np.stack([
                 np.minimum.reduceat(self.seg_x, starts) - 1, np.minimum.reduceat(self.seg_y, starts) - 1,
                 np.maximum.reduceat(self.seg_x, starts) + 1, np.maximum.reduceat(self.seg_y, starts) + 1,
             ]).astype(np.float32)
-        sx0, sy0, sx1, sy1 = self._seg_bbox
-        inside = mask & (sx1 >= minx) & (sx0 <= maxx) & (sy1 >= miny) & (sy0 <= maxy)
-        segs = np.flatnonzero(inside)
-        return shapely.STRtree(self.segment_geometries(segs)), segs
+        return self._seg_bbox
 
     def snap_cached(self, x: np.ndarray, y: np.ndarray, *, max_distance: float = np.inf,
                     role: str | None = None) -> pd.DataFrame:
@@ -804,40 +544,96 @@ class TravelNetwork:
         out: pd.DataFrame = self._snap_index_for(window, role).query(x, y, max_distance=max_distance)
         return out
 
-    def _snap_index_for(self, window: tuple[float, float, float, float] | None, role: str | None = None) -> Any:
+    def _snap_index_for(self, window: tuple[float, float, float, float] | None, role: str | None = None
+                        ) -> SnapIndex:
         """The snapping index (:class:`iot_geo.snapping.SnapIndex`) over the segments usable for ``role``.
 
         One index per role for the whole network, built once and kept; on networks of over
         :data:`SNAP_TREE_CACHE_MAX` segments, one over the usable segments inside ``window``
-        for each call, as :meth:`_snap_tree` does.
+        for each call (a whole-network index would double the memory of a 10^6-node network).
         """
-        from iot_geo.snapping import SnapIndex
-
         mask = self.snap_mask(role)
         if len(self.seg_a) <= SNAP_TREE_CACHE_MAX or window is None:
             if role not in self._snap_index:
                 self._snap_index[role] = SnapIndex(self.seg_ptr, self.seg_x, self.seg_y, np.flatnonzero(mask))
             return self._snap_index[role]
-        if self._seg_bbox is None:
-            self._snap_tree((0.0, 0.0, 0.0, 0.0), role)  # computes the segment boxes
-        assert self._seg_bbox is not None
-        sx0, sy0, sx1, sy1 = self._seg_bbox
+        sx0, sy0, sx1, sy1 = self._segment_boxes()
         minx, miny, maxx, maxy = window
         inside = mask & (sx1 >= minx) & (sx0 <= maxx) & (sy1 >= miny) & (sy0 <= maxy)
         return SnapIndex(self.seg_ptr, self.seg_x, self.seg_y, np.flatnonzero(inside))
 
-    # ---------------------------------------------------------------- times
-    def travel_times(self, sites: Any, *, max_minutes: float, direction: str = "to_site") -> Any:
-        """Minutes per node to (or from) each site; see :func:`iot_geo.catchment.travel_times`."""
-        from iot_geo.catchment import travel_times
+    # ------------------------------------------------- the routing interface
+    @property
+    def reach_m(self) -> float:
+        """A point (an LSOA centroid) is timed when it lies within :data:`~iot_geo.search.POINT_SNAP_MAX_M` of a road."""
+        return POINT_SNAP_MAX_M
 
-        return travel_times(self, sites, max_minutes=max_minutes, direction=direction)
+    @property
+    def refusal(self) -> str:
+        """Why a site cannot join: too far from a usable road."""
+        return f"more than {SITE_SNAP_MAX_M:,.0f} m from the {self.mode} network"
 
-    def times_to_points(self, points: Any, sites: Any, *, max_minutes: float, direction: str = "to_site") -> Any:
-        """Minutes from each point to each site; see :func:`iot_geo.catchment.times_to_points`."""
-        from iot_geo.catchment import times_to_points
+    def covers(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Whether each site lies within :data:`~iot_geo.search.SITE_SNAP_MAX_M` of a usable road."""
+        return np.asarray(self.snap(x, y, max_distance=SITE_SNAP_MAX_M)["distance"].to_numpy() <= SITE_SNAP_MAX_M)
 
-        return times_to_points(self, points, sites, max_minutes=max_minutes, direction=direction)
+    def site_gap_m(self, x: np.ndarray, y: np.ndarray) -> float | None:
+        """How far the farthest of these sites lies from a usable road (metres; searched up to 100 km)."""
+        return float(self.snap(x, y, max_distance=100_000.0)["distance"].to_numpy().max())
+
+    def search(self, sites: gpd.GeoDataFrame, *, max_minutes: float, direction: str,
+               snap_max_m: float | None = None) -> TravelTimes:
+        """Minutes from every node to each site, or from each site (:func:`iot_geo.search.node_times`).
+
+        A site farther than ``snap_max_m`` (default :data:`~iot_geo.search.SITE_SNAP_MAX_M`) from a usable
+        road is an error naming it.
+        """
+        snap_max = SITE_SNAP_MAX_M if snap_max_m is None else snap_max_m
+        return node_times(self, sites, max_minutes=max_minutes, direction=direction, snap_max_m=snap_max)
+
+    def minutes_to_points(self, times: SiteTimes, x: np.ndarray, y: np.ndarray, *, snap_max_m: float | None = None
+                          ) -> tuple[np.ndarray, np.ndarray]:
+        """Minutes between points and each site, and each point's access distance (:func:`iot_geo.search.point_minutes`).
+
+        Points join a road within ``snap_max_m`` (default :data:`~iot_geo.search.POINT_SNAP_MAX_M`); points
+        outside the network's coverage are timed too: mask them with :meth:`covered`.
+        """
+        snap_max = POINT_SNAP_MAX_M if snap_max_m is None else snap_max_m
+        return point_minutes(cast(TravelTimes, times), x, y, snap_max)
+
+    def grid_margin(self, resolution: float) -> float:
+        """One cell on foot, so that the largest band's contour lies between real times on both sides."""
+        return 1.05 * resolution / (self.speeds.access_kmh * 1000.0 / 60.0)
+
+    def time_grid(self, times: SiteTimes, idx: np.ndarray, *, resolution: float, access_max_m: float) -> TimeGrid:
+        """The reached roads of the sites ``idx`` as a travel-time grid (:func:`iot_geo.grids.time_grid`)."""
+        return time_grid(self, times.per_site[idx].min(axis=0), direction=times.direction,
+                         max_minutes=times.max_minutes, resolution=resolution, access_max_m=access_max_m,
+                         snapped_sites=times.sites.iloc[idx])
+
+    def describe(self) -> dict[str, Any]:
+        """The source file (name, sha256, format, data date), mode, speeds and size, for provenance."""
+        src = {k: v for k, v in self.source.items() if k in ("file", "file_sha256", "format", "data_date", "place")}
+        return {"mode": self.mode, **src, "speeds": self.speeds.key(), "nodes": int(self.n_nodes),
+                "edges": int(self.n_edges)}
+
+    def file_ref(self) -> tuple[str, str, Speeds, tuple[tuple[str, Any], ...]]:
+        """``("npz", path, speeds, ())``: the network saved once in the cache folder (:meth:`saved_file`)."""
+        return ("npz", str(self.saved_file().resolve()), self.speeds, ())
+
+    def saved_file(self) -> Path:
+        """The network saved in the cache folder under the sha256 of its arrays (written once, atomically).
+
+        The path is remembered on the network, so later calls skip the hashing.
+        """
+        if self._saved is not None and self._saved.is_file():
+            return self._saved
+        digest = hashlib.sha256((self.digest() + json.dumps(self.speeds.key(), sort_keys=True)).encode())
+        path = settings.get_cache_dir() / "batch" / f"{self.mode}-{digest.hexdigest()[:32]}.npz"
+        if not path.is_file():
+            self.save(path)
+        self._saved = path
+        return path
 
     # ------------------------------------------------------------- describe
     def summary(self) -> dict[str, Any]:
@@ -872,16 +668,23 @@ class TravelNetwork:
 
     def save(self, path: Path) -> None:
         """Write the network to ``path`` (npz) atomically, with a sha256 of its arrays."""
-        from iot_geo.files import atomic
-
         with atomic(path, what="the network", internal=True) as tmp:
             self._write_npz(tmp)
 
-    def _write_npz(self, path: Path) -> None:
-        arrays = {k: getattr(self, k) for k in self._ARRAYS}
+    def _arrays(self) -> dict[str, Any]:
+        """The arrays a saved network holds (road classes as text)."""
+        arrays: dict[str, Any] = {k: getattr(self, k) for k in self._ARRAYS}
         arrays["seg_highway"] = self.seg_highway.astype(str)
+        return arrays
+
+    def digest(self) -> str:
+        """sha256 of the network's arrays (what the cache checks on reload)."""
+        return digest_arrays(self._arrays())
+
+    def _write_npz(self, path: Path) -> None:
+        arrays = self._arrays()
         meta = {"mode": self.mode, "speeds": self.speeds.key(), "source": self.source, "format": CACHE_FORMAT}
-        digest = _digest_arrays(arrays)
+        digest = digest_arrays(arrays)
         arrays["meta"] = np.frombuffer(json.dumps({**meta, "sha256": digest}).encode(), dtype=np.uint8)
         with open(path, "wb") as fh:
             np.savez(fh, **arrays)
@@ -895,7 +698,7 @@ class TravelNetwork:
         if meta.get("format") != CACHE_FORMAT:
             raise ValueError("old cache format")
         highway = arrays.pop("seg_highway").astype(object)
-        if _digest_arrays({**arrays, "seg_highway": highway.astype(str)}) != meta["sha256"]:
+        if digest_arrays({**arrays, "seg_highway": highway.astype(str)}) != meta["sha256"]:
             raise ValueError("checksum mismatch")
         return cls(mode=meta["mode"], speeds=speeds, seg_highway=highway, source=meta["source"], **arrays)
 
@@ -910,7 +713,8 @@ def _csr_from_edges(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> sp.c
     return m
 
 
-def _digest_arrays(arrays: dict[str, np.ndarray]) -> str:
+def digest_arrays(arrays: dict[str, np.ndarray]) -> str:
+    """sha256 over named arrays (names, dtypes and bytes, in name order)."""
     h = hashlib.sha256()
     for k in sorted(arrays):
         a = np.ascontiguousarray(arrays[k])
@@ -978,10 +782,12 @@ def _sniff(path: Path) -> str:
 NETWORK_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".graphml", ".graphml.gz")
 #: File name endings of GTFS feeds (zip files or folders).
 GTFS_SUFFIXES = (".zip", "")
+#: Modes whose network is a timetable (a GTFS feed in the data directory's ``gtfs/`` folder), not roads.
+FEED_MODES = ("transit",)
 
 
 def _network_folder(mode: str) -> str:
-    return "gtfs" if mode == "transit" else "osm"
+    return "gtfs" if mode in FEED_MODES else "osm"
 
 
 def available_networks(mode: str | None = None, data_dir: str | os.PathLike[str] | None = None) -> list[Path]:
@@ -1024,10 +830,10 @@ def find_network(name: str | os.PathLike[str], mode: str = "drive", *,
     folder = root / _network_folder(mode)
     base = Path(text).expanduser()
     if text and not base.is_absolute() and len(base.parts) == 1 and folder.is_dir():
-        suffixes = GTFS_SUFFIXES if mode == "transit" else ("", *NETWORK_SUFFIXES)
-        for suffix in suffixes:
+        feed = mode in FEED_MODES  # a feed may be a folder
+        for suffix in (GTFS_SUFFIXES if feed else ("", *NETWORK_SUFFIXES)):
             cand = folder / (text + suffix)
-            if cand.exists() and (cand.is_file() or mode == "transit"):
+            if cand.exists() and (cand.is_file() or feed):
                 return cand
     if base.exists():
         return base
@@ -1130,7 +936,7 @@ def load_network(
     cache: bool = True,
     progress: bool = False,
     **transit: Any,
-) -> Any:
+) -> RoutingNetwork:
     """Build (or reload from the cache) a travel network for one mode.
 
     Parameters
@@ -1159,7 +965,9 @@ def load_network(
 
     Returns
     -------
-    TravelNetwork or TransitNetwork
+    RoutingNetwork
+        A :class:`TravelNetwork`, or a :class:`~iot_geo.transit.TransitNetwork` for transit; both
+        implement the routing interface (:class:`iot_geo.routing.RoutingNetwork`).
 
     Raises
     ------
@@ -1168,7 +976,7 @@ def load_network(
     NetworkBuildError
         The file is not OSM or GraphML, or holds no roads usable for the mode.
     InvalidInputError
-        Unknown mode or bad speeds.
+        Unknown mode, bad speeds, or transit options for a road mode.
 
     Examples
     --------
@@ -1177,71 +985,119 @@ def load_network(
     >>> net.mode, net.n_nodes > 1000
     ('drive', True)
     """
-    if mode == "transit":
-        from iot_geo.transit import load_transit
-
-        if isinstance(source, tuple):
-            raise InvalidInputError("mode 'transit' takes a GTFS feed (zip or folder), not a bounding box")
-        return load_transit(find_network(source, "transit"), **transit)
+    if mode in FEED_MODES:
+        return _load_feed(source, mode, transit)
     if transit:
         raise InvalidInputError(f"options {', '.join(sorted(transit))} apply to mode 'transit' only")
+    return load_road_network(source, mode=mode, speeds=speeds, free_flow=free_flow, cache=cache, progress=progress)
+
+
+def _load_feed(source: Any, mode: str, options: dict[str, Any]) -> RoutingNetwork:
+    """A timetable network from a GTFS feed (:func:`iot_geo.transit.load_transit`)."""
+    if isinstance(source, tuple):
+        raise InvalidInputError(f"mode {mode!r} takes a GTFS feed (zip or folder), not a bounding box")
+    return load_transit(find_network(source, mode), **options)
+
+
+def load_road_network(
+    source: str | os.PathLike[str] | tuple[float, float, float, float] | Any,
+    *,
+    mode: str = "drive",
+    speeds: Speeds | float | dict[str, tuple[float, float]] | None = None,
+    free_flow: bool = False,
+    cache: bool = True,
+    progress: bool = False,
+) -> TravelNetwork:
+    """A road network (:func:`load_network` for ``drive``, ``cycle`` and ``walk``): a file, a graph or a download.
+
+    Examples
+    --------
+    >>> from iot_geo.network import load_road_network
+    >>> load_road_network("rutland-2022-07-20.osm.pbf", mode="walk").mode
+    'walk'
+    """
     if mode not in MODES:
         raise InvalidInputError(f"unknown mode {mode!r}; use one of {', '.join(MODES)} (or transit with a GTFS feed)")
     profile = _speeds(mode, speeds, free_flow)
     if isinstance(source, tuple):
         return _from_osmnx_download(source, mode, profile)
-    if _is_graph(source):
-        graph: Any = source
-        raw = _raw_from_graph(graph, mode, "the osmnx graph")
-        return TravelNetwork.from_raw(raw, mode=mode, speeds=profile, source={
-            "file": "osmnx graph in memory", "format": "networkx", "cached": False,
-            "data_date": graph.graph.get("created_date")})
+    if is_graph(source):
+        return _from_graph(source, mode, profile)
     try:
         path = find_network(source, mode)
     except DataNotFoundError:
         if isinstance(source, str) and not _looks_like_file(source):
             return _from_osmnx_download(source, mode, profile)  # a place name
         raise
+    return _from_file(path, mode, profile, cache=cache, progress=progress)
+
+
+def _from_graph(graph: Any, mode: str, profile: Speeds) -> TravelNetwork:
+    """A road network from an osmnx ``MultiDiGraph`` in memory (never cached)."""
+    raw = raw_from_graph(graph, mode, "the osmnx graph")
+    return TravelNetwork.from_raw(raw, mode=mode, speeds=profile, source={
+        "file": "osmnx graph in memory", "format": "networkx", "cached": False,
+        "data_date": graph.graph.get("created_date")})
+
+
+def _from_file(path: Path, mode: str, profile: Speeds, *, cache: bool, progress: bool) -> TravelNetwork:
+    """A road network from an OSM or GraphML file: from the cache when built before, else built (and cached)."""
     if not path.is_file():
         raise DataNotFoundError(f"network file {path} is not a file")
-    from iot_geo.sources.catalogue import verify_path
-
     verify_path(path)
     kind = _sniff(path)
     file_sha = _file_sha256(path)
-    key_obj = {"file_sha256": file_sha, "mode": mode, "speeds": profile.key(), "format": CACHE_FORMAT,
-               "builder": builder_version()}
-    key = hashlib.sha256(json.dumps(key_obj, sort_keys=True).encode()).hexdigest()[:24]
-    cache_path = settings.get_cache_dir() / "networks" / f"{path.name}.{mode}.{key}.npz"
-    if cache and cache_path.is_file():
-        try:
-            net = TravelNetwork.load(cache_path, profile)
-            net.source["cached"] = True
-            log.info("reloaded %s network from cache %s", mode, cache_path.name)
-            return net
-        except Exception as exc:
-            warnings.warn(f"cached network {cache_path.name} is damaged ({exc}); rebuilding", stacklevel=2)
-            with contextlib.suppress(OSError):
-                cache_path.unlink(missing_ok=True)
-    status = None
-    if progress:
-        from rich.console import Console
-
-        status = Console(stderr=True).status(f"building the {mode} network from {path.name}")
-        status.start()
-    try:
-        raw = _read_graphml(path, mode) if kind == "graphml" else _read_osm_file(path, mode)
+    cache_path = _cache_path(path, mode, profile, file_sha)
+    if cache and (net := _from_cache(cache_path, mode, profile)) is not None:
+        return net
+    with _spinner(f"building the {mode} network from {path.name}", show=progress):
+        raw = read_graphml(path, mode) if kind == "graphml" else read_osm_file(path, mode)
         net = TravelNetwork.from_raw(raw, mode=mode, speeds=profile, source={
             "file": path.name, "file_sha256": file_sha, "format": kind, "cached": False,
             "data_date": _data_date(path, kind)})
-    finally:
-        if status is not None:
-            status.stop()
     if cache:
-        from iot_geo.files import write_cache
-
         write_cache(cache_path, net._write_npz, f"the {mode} network cache")
     return net
+
+
+def _cache_path(path: Path, mode: str, profile: Speeds, file_sha: str) -> Path:
+    """Where a build of this file's bytes, mode, speeds and builder version is cached."""
+    key_obj = {"file_sha256": file_sha, "mode": mode, "speeds": profile.key(), "format": CACHE_FORMAT,
+               "builder": builder_version()}
+    key = hashlib.sha256(json.dumps(key_obj, sort_keys=True).encode()).hexdigest()[:24]
+    return settings.get_cache_dir() / "networks" / f"{path.name}.{mode}.{key}.npz"
+
+
+def _from_cache(cache_path: Path, mode: str, profile: Speeds) -> TravelNetwork | None:
+    """The cached build, or None when there is none or it is damaged (then it is removed, with a warning)."""
+    if not cache_path.is_file():
+        return None
+    try:
+        net = TravelNetwork.load(cache_path, profile)
+    except Exception as exc:
+        warnings.warn(f"cached network {cache_path.name} is damaged ({exc}); rebuilding", stacklevel=4)
+        with contextlib.suppress(OSError):
+            cache_path.unlink(missing_ok=True)
+        return None
+    net.source["cached"] = True
+    log.info("reloaded %s network from cache %s", mode, cache_path.name)
+    return net
+
+
+@contextlib.contextmanager
+def _spinner(text: str, *, show: bool) -> Iterator[None]:
+    """A spinner on stderr while the block runs (nothing when ``show`` is false)."""
+    if not show:
+        yield
+        return
+    from rich.console import Console  # deferred: rich is loaded only when a spinner is shown
+
+    status = Console(stderr=True).status(text)
+    status.start()
+    try:
+        yield
+    finally:
+        status.stop()
 
 
 def _speeds(mode: str, speeds: Speeds | float | dict[str, tuple[float, float]] | None, free_flow: bool) -> Speeds:
@@ -1263,42 +1119,6 @@ def _speeds(mode: str, speeds: Speeds | float | dict[str, tuple[float, float]] |
         return Speeds(mode, free_flow=free_flow, by_class={k: (float(v[0]), float(v[1])) for k, v in speeds.items()},
                       park_minutes=base.park_minutes)
     raise InvalidInputError(f"speeds must be a Speeds, a number of km/h or a dict, not {type(speeds).__name__}")
-
-
-def _overpass_filter(mode: str) -> str:
-    """The Overpass way filter that fetches what :data:`WAY_RULES` may keep for ``mode`` (the rules then decide)."""
-    if mode == "drive":
-        classes = "|".join(sorted(_DRIVE))
-        return (f'["highway"~"^({classes})$"]["area"!~"^yes$"]["access"!~"^(no|private)$"]'
-                '["motor_vehicle"!~"^(no|private)$"]["motorcar"!~"^(no|private)$"]')
-    return '["highway"]["area"!~"^yes$"]'
-
-
-def _osm_json_to_xml(responses: Any, path: Path) -> int:
-    """Write Overpass JSON answers as one OSM XML file (nodes, then ways); returns the number of ways."""
-    from xml.sax.saxutils import quoteattr
-
-    nodes: dict[int, tuple[float, float]] = {}
-    ways: dict[int, tuple[list[int], dict[str, str]]] = {}
-    for resp in responses:
-        for el in resp.get("elements", []):
-            if el.get("type") == "node":
-                nodes[int(el["id"])] = (float(el["lat"]), float(el["lon"]))
-            elif el.get("type") == "way":
-                ways[int(el["id"])] = ([int(n) for n in el.get("nodes", [])], dict(el.get("tags", {})))
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="iot-geo">\n')
-        for nid in sorted(nodes):
-            lat, lon = nodes[nid]
-            fh.write(f'<node id="{nid}" version="1" lat="{lat:.7f}" lon="{lon:.7f}"/>\n')
-        for wid in sorted(ways):
-            refs, tags = ways[wid]
-            fh.write(f'<way id="{wid}" version="1">')
-            fh.write("".join(f'<nd ref="{r}"/>' for r in refs))
-            fh.write("".join(f"<tag k={quoteattr(str(k))} v={quoteattr(str(v))}/>" for k, v in tags.items()))
-            fh.write("</way>\n")
-        fh.write("</osm>\n")
-    return len(ways)
 
 
 def _from_osmnx_download(source: str | tuple[float, float, float, float], mode: str, profile: Speeds) -> TravelNetwork:
@@ -1329,7 +1149,7 @@ def _from_osmnx_download(source: str | tuple[float, float, float, float], mode: 
             polygon = shapely.geometry.box(west, south, east, north)
         else:
             polygon = ox.geocode_to_gdf(source).union_all()
-        responses = list(_overpass._download_overpass_network(polygon, network_type, _overpass_filter(mode)))
+        responses = list(_overpass._download_overpass_network(polygon, network_type, overpass_filter(mode)))
     except InvalidInputError:
         raise
     except Exception as exc:
@@ -1339,21 +1159,39 @@ def _from_osmnx_download(source: str | tuple[float, float, float, float], mode: 
         ) from None
     with tempfile.TemporaryDirectory() as tmp:
         p = Path(tmp) / "download.osm"
-        if _osm_json_to_xml(responses, p) == 0:
+        if osm_json_to_xml(responses, p) == 0:
             raise NetworkBuildError(f"Overpass returned no roads for {source!r}")
-        raw = _read_osm_file(p, mode)
+        raw = read_osm_file(p, mode)
     return TravelNetwork.from_raw(raw, mode=mode, speeds=profile, source={
         "place": str(source), "format": "overpass", "overpass_url": str(ox.settings.overpass_url),
         "data_date": next((str(r["osm3s"]["timestamp_osm_base"]) for r in responses
                            if isinstance(r.get("osm3s"), dict) and "timestamp_osm_base" in r["osm3s"]), None)})
 
 
-def as_network(network: Any, mode: str = "drive") -> Any:
+def as_network(network: Any, mode: str = "drive") -> RoutingNetwork:
     """``network`` itself, or a :class:`TravelNetwork` built from an osmnx ``MultiDiGraph`` in memory."""
-    if _is_graph(network):
+    if is_graph(network):
         return load_network(network, mode=mode)
-    return network
+    out: RoutingNetwork = network
+    return out
 
 
-def _is_graph(obj: Any) -> bool:
+def reopen_network(kind: str, path: str, *, speeds: Speeds | None = None,
+                   options: tuple[tuple[str, Any], ...] = ()) -> RoutingNetwork:
+    """Open a network again from its :meth:`~iot_geo.routing.RoutingNetwork.file_ref` (in another process).
+
+    ``"npz"``: a road network saved by :meth:`TravelNetwork.save`, with its ``speeds``; ``"gtfs"``: a feed,
+    read with ``options`` (:func:`iot_geo.transit.load_transit`).
+    """
+    if kind == "npz" and speeds is not None:
+        net = TravelNetwork.load(Path(path), speeds)
+        net.source["cached"] = True
+        return net
+    if kind == "gtfs":
+        return load_transit(path, **dict(options))
+    raise InvalidInputError(f"unknown network reference {kind!r}")
+
+
+def is_graph(obj: Any) -> bool:
+    """Whether ``obj`` looks like a networkx graph (an osmnx ``MultiDiGraph``)."""
     return hasattr(obj, "graph") and hasattr(obj, "edges") and hasattr(obj, "nodes") and hasattr(obj, "is_directed")

@@ -28,6 +28,9 @@ boundaries of the bid's vintage, :func:`located_leps`); the reason says which:
 
 from __future__ import annotations
 
+__all__ = ["DUPLICATE_SHARE", "OVERLAP_COLUMNS", "BidCatchments", "bid_catchments", "located_leps", "overlap",
+           "overlap_areas", "same_lep_basis"]
+
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,19 +40,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.sparse import csr_matrix
 
 from iot_geo import settings
 from iot_geo.bids import Bid, Bids
-from iot_geo.catchment import (
-    AnyNetwork,
-    _population,
-    _whole,
-    catchment_detail,
-    check_minutes,
-    pick_network,
-    warn_truncation,
-)
+from iot_geo.catchment import catchment_detail, check_minutes, pick_network, warn_truncation
 from iot_geo.errors import InvalidInputError
+from iot_geo.locate import locate_many
+from iot_geo.people import population_or_load, whole_count
+from iot_geo.routing import RoutingNetwork
 
 #: Shared people, as a share of either bid's people, above which (with a shared route) bids duplicate provision.
 DUPLICATE_SHARE = 0.25
@@ -66,8 +65,6 @@ def located_leps(bids: Sequence[Bid], *, data_dir: str | os.PathLike[str] | None
     Every site of every bid of one vintage is located in one vectorised pass
     (:func:`iot_geo.locate.locate_many`). A site outside England has no LEP.
     """
-    from iot_geo.locate import locate_many
-
     out: dict[str, dict[str, str]] = {b.id: {} for b in bids}
     by_vintage: dict[int | None, list[Bid]] = {}
     for b in bids:
@@ -119,7 +116,7 @@ class BidCatchments:
 
 
 def bid_catchments(
-    network: AnyNetwork | Sequence[AnyNetwork],
+    network: RoutingNetwork | Sequence[RoutingNetwork],
     bids: Bids | Sequence[Bid],
     *,
     minutes: Sequence[float] | float = (30, 45, 60),
@@ -128,7 +125,7 @@ def bid_catchments(
 ) -> BidCatchments:
     """The union catchment of each bid per band, on the network that covers it."""
     bands = check_minutes(minutes)
-    pop = _population(data_dir, population).reset_index(drop=True)
+    pop = population_or_load(data_dir, population).reset_index(drop=True)
     people = np.nan_to_num(pop["people"].to_numpy(dtype=float, na_value=np.nan))
     code_pos = pd.Index(pop["lsoa_code"])
     bid_list = list(bids)
@@ -140,9 +137,7 @@ def bid_catchments(
     for i, bid in enumerate(bid_list):
         net = pick_network(network, bid.sites, label=f"bid {bid.id!r}")
         modes.add(net.mode)
-        sites = bid.sites.copy()
-        sites["group_id"] = bid.id
-        det = catchment_detail(net, sites, minutes=bands, union=True, population=pop, keep_cells=True)
+        det = catchment_detail(net, bid.sites.assign(group_id=bid.id), minutes=bands, union=True, population=pop, keep_cells=True)
         pos = code_pos.get_indexer(det.population["lsoa_code"])
         mins[i, pos] = det.unit_minutes[0]
         tables.append(det.table)
@@ -157,8 +152,6 @@ def bid_catchments(
 
 def _shared_cells(bc: BidCatchments, band: float) -> np.ndarray:
     """``(n_bids, n_bids)`` counts of grid cells reached within ``band`` by both bids (diagonal: each bid's own)."""
-    from scipy.sparse import csr_matrix
-
     ids, rows = [], []
     for i, (cid, t) in enumerate(bc.cells):
         keep = cid[t <= band]
@@ -174,7 +167,7 @@ def _shared_cells(bc: BidCatchments, band: float) -> np.ndarray:
 
 
 def overlap(
-    network: AnyNetwork | Sequence[AnyNetwork] | BidCatchments,
+    network: RoutingNetwork | Sequence[RoutingNetwork] | BidCatchments,
     bids: Bids | Sequence[Bid] | None = None,
     *,
     minutes: Sequence[float] | float = (30, 45, 60),
@@ -187,7 +180,7 @@ def overlap(
 
     Parameters
     ----------
-    network : TravelNetwork, list of them, or BidCatchments
+    network : RoutingNetwork, list of them, or BidCatchments
         Each bid uses the network that covers all its sites. A
         :class:`BidCatchments` from :func:`bid_catchments` is reused as is.
     bids : Bids or list of Bid
@@ -215,61 +208,24 @@ def overlap(
     >>> bool(ig.overlap(cam, bids, minutes=(10,))["duplicate"].all())  # every pair duplicates provision
     True
     """
-    if isinstance(network, BidCatchments):
-        bc = network
-    else:
-        if bids is None:
-            raise TypeError("overlap() needs the bids")
-        bc = bid_catchments(network, bids, minutes=minutes, population=population, data_dir=data_dir)
+    bc = network if isinstance(network, BidCatchments) else _catchments_of(network, bids, minutes, population,
+                                                                             data_dir)
     if bc.table["truncated"].any():
         warn_truncation(bc.table)
     geo = {(g, m): geom for g, m, geom in zip(bc.table["group_id"], bc.table["minutes"], bc.table.geometry,
                                                 strict=True)}
-    cell_km2 = bc.resolution ** 2 / 1e6
     located = located_leps(bc.bids, data_dir=data_dir)
     rows = []
     for band in bc.bands:
         key = int(band) if float(band).is_integer() else band
         shared = _shared_cells(bc, band)
-        reach = bc.minutes <= band
-        cols = np.flatnonzero(reach.any(axis=0))
-        r = reach[:, cols].astype(np.float64)
-        people_both = (r * bc.people[cols]) @ r.T  # people reached by both, every pair at once
+        people_both = _shared_people(bc, band)
         a_idx, b_idx = np.nonzero(np.triu((shared > 0) | (people_both > 0), 1))
         for i, j in zip(a_idx.tolist(), b_idx.tolist(), strict=True):
             ia, ib = (i, j) if bc.bids[i].id < bc.bids[j].id else (j, i)
-            a, b = bc.bids[ia], bc.bids[ib]
-            shared_routes = sorted(set(a.routes) & set(b.routes))
-            lep_basis = same_lep_basis(a, b, located)
-            same_lep = lep_basis is not None
-            same_ca = bool(a.ca_code and a.ca_code == b.ca_code)
-            pa, pb, pboth = people_both[ia, ia], people_both[ib, ib], people_both[ia, ib]
-            sa = pboth / pa if pa else 0.0
-            sb = pboth / pb if pb else 0.0
-            ca, cb, cboth = shared[ia, ia], shared[ib, ib], shared[ia, ib]
-            duplicate = bool(max(sa, sb) >= duplicate_share and shared_routes)
-            reasons = []
-            if pboth > 0:
-                reasons.append(f"shares {sa:.0%} of {a.id}'s and {sb:.0%} of {b.id}'s people within {key} min")
-            if shared_routes:
-                reasons.append("both offer " + ", ".join(shared_routes))
-            if duplicate:
-                reasons.append("duplicate provision: same routes for the same people")
-            if lep_basis is not None:
-                reasons.append(f"same LEP ({lep_basis[0]}: {', '.join(lep_basis[1])}): consider a single "
-                               "co-ordinated bid (hub and spoke)")
-            row: dict[str, Any] = {
-                "bid_a": a.id, "bid_b": b.id, "mode": bc.mode, "minutes": key,
-                "area_both_km2": round(cboth * cell_km2, 4),
-                "area_share_a": round(cboth / ca, 4) if ca else 0.0,
-                "area_share_b": round(cboth / cb, 4) if cb else 0.0,
-                "people_both": _whole(pboth), "people_share_a": round(sa, 4), "people_share_b": round(sb, 4),
-                "shared_routes": shared_routes, "same_lep": same_lep, "same_ca": same_ca,
-                "duplicate": duplicate, "reasons": "; ".join(reasons),
-            }
+            row = _pair_row(bc, ia, ib, key, shared, people_both, duplicate_share, located)
             if with_geometry:
-                ga, gb = geo[(a.id, key)], geo[(b.id, key)]
-                row["geometry"] = shapely.intersection(ga, gb)
+                row["geometry"] = shapely.intersection(geo[(bc.bids[ia].id, key)], geo[(bc.bids[ib].id, key)])
             rows.append(row)
     rows.sort(key=lambda r: (r["bid_a"], r["bid_b"], r["minutes"]))
     if with_geometry:
@@ -279,8 +235,67 @@ def overlap(
     return pd.DataFrame(rows, columns=OVERLAP_COLUMNS)
 
 
+def _catchments_of(network: RoutingNetwork | Sequence[RoutingNetwork], bids: Bids | Sequence[Bid] | None,
+                   minutes: Sequence[float] | float, population: gpd.GeoDataFrame | None,
+                   data_dir: str | os.PathLike[str] | None) -> BidCatchments:
+    """:func:`bid_catchments` of the bids (which :func:`overlap` needs unless it is given catchments)."""
+    if bids is None:
+        raise TypeError("overlap() needs the bids")
+    return bid_catchments(network, bids, minutes=minutes, population=population, data_dir=data_dir)
+
+
+def _shared_people(bc: BidCatchments, band: float) -> np.ndarray:
+    """``(n_bids, n_bids)`` people reached within ``band`` by both bids, every pair at once (diagonal: each bid's own)."""
+    reach = bc.minutes <= band
+    cols = np.flatnonzero(reach.any(axis=0))
+    r = reach[:, cols].astype(np.float64)
+    out: np.ndarray = (r * bc.people[cols]) @ r.T
+    return out
+
+
+def _pair_row(bc: BidCatchments, ia: int, ib: int, key: float, shared: np.ndarray, people_both: np.ndarray,
+              duplicate_share: float, located: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """One row of the overlap table: bids ``ia < ib`` within band ``key`` (shares, routes, LEP, the verdict)."""
+    a, b = bc.bids[ia], bc.bids[ib]
+    shared_routes = sorted(set(a.routes) & set(b.routes))
+    lep_basis = same_lep_basis(a, b, located)
+    pa, pb, pboth = people_both[ia, ia], people_both[ib, ib], people_both[ia, ib]
+    sa = pboth / pa if pa else 0.0
+    sb = pboth / pb if pb else 0.0
+    ca, cb, cboth = shared[ia, ia], shared[ib, ib], shared[ia, ib]
+    duplicate = bool(max(sa, sb) >= duplicate_share and shared_routes)
+    return {
+        "bid_a": a.id, "bid_b": b.id, "mode": bc.mode, "minutes": key,
+        "area_both_km2": round(cboth * (bc.resolution ** 2 / 1e6), 4),
+        "area_share_a": round(cboth / ca, 4) if ca else 0.0,
+        "area_share_b": round(cboth / cb, 4) if cb else 0.0,
+        "people_both": whole_count(pboth), "people_share_a": round(sa, 4), "people_share_b": round(sb, 4),
+        "shared_routes": shared_routes, "same_lep": lep_basis is not None,
+        "same_ca": bool(a.ca_code and a.ca_code == b.ca_code),
+        "duplicate": duplicate, "reasons": "; ".join(_reasons(a, b, key, (sa, sb, pboth), shared_routes, duplicate,
+                                                             lep_basis)),
+    }
+
+
+def _reasons(a: Bid, b: Bid, key: float, shares: tuple[float, float, float], shared_routes: list[str],
+             duplicate: bool, lep_basis: tuple[str, list[str]] | None) -> list[str]:
+    """Why a pair is in the table, in words: shared people, shared routes, duplicate provision, same LEP."""
+    sa, sb, pboth = shares
+    reasons = []
+    if pboth > 0:
+        reasons.append(f"shares {sa:.0%} of {a.id}'s and {sb:.0%} of {b.id}'s people within {key} min")
+    if shared_routes:
+        reasons.append("both offer " + ", ".join(shared_routes))
+    if duplicate:
+        reasons.append("duplicate provision: same routes for the same people")
+    if lep_basis is not None:
+        reasons.append(f"same LEP ({lep_basis[0]}: {', '.join(lep_basis[1])}): consider a single "
+                       "co-ordinated bid (hub and spoke)")
+    return reasons
+
+
 def overlap_areas(
-    network: AnyNetwork | Sequence[AnyNetwork] | BidCatchments,
+    network: RoutingNetwork | Sequence[RoutingNetwork] | BidCatchments,
     bids: Bids | Sequence[Bid] | None = None,
     *,
     minutes: Sequence[float] | float = (30, 45, 60),

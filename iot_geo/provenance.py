@@ -85,14 +85,7 @@ def stamp(
     data_dir: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """A provenance stamp for an output (see the module docstring)."""
-    nets = []
-    for n in networks:
-        if n.mode == "transit":
-            nets.append({"mode": "transit", **{k: v for k, v in n.source.items()}, "stops": int(n.n_nodes)})
-            continue
-        src = {k: v for k, v in n.source.items() if k in ("file", "file_sha256", "format", "data_date", "place")}
-        nets.append({"mode": n.mode, **src, "speeds": n.speeds.key(), "nodes": int(n.n_nodes),
-                     "edges": int(n.n_edges)})
+    nets = [_network_entry(n) for n in networks]
     used = datasets(data_dir=data_dir)
     out = {
         "iot_geo_version": settings.package_version(),
@@ -104,6 +97,18 @@ def stamp(
     if modified := warnings_for(used):
         out["warnings"] = modified
     return out
+
+
+def _network_entry(network: Any) -> dict[str, Any]:
+    """A network's entry: what it says of itself (``RoutingNetwork.describe``).
+
+    An object with only ``mode``, ``source`` and ``n_nodes`` (a stand-in for a timetable) gives those, its
+    nodes counted as stops.
+    """
+    describe = getattr(network, "describe", None)
+    if callable(describe):
+        return dict(describe())
+    return {"mode": network.mode, **dict(network.source), "stops": int(network.n_nodes)}
 
 
 def _jsonable(obj: Any) -> Any:

@@ -23,17 +23,19 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
-from iot_geo import settings
+from iot_geo import files, outputs, pages, settings
 from iot_geo.bids import Bids
-from iot_geo.catchment import AnyNetwork
 from iot_geo.checks import check_bids
 from iot_geo.errors import DataNotFoundError
 from iot_geo.evidence import bid_catchment_evidence, evidence_parts
 from iot_geo.hub_spoke import hub_spoke
-from iot_geo.network import TravelNetwork
+from iot_geo.maps import make_map, save_map, save_picture
 from iot_geo.overlap import BidCatchments, bid_catchments, overlap
-from iot_geo.transit import TransitNetwork
+from iot_geo.provenance import html_block
+from iot_geo.routing import RoutingNetwork
+from iot_geo.sources import providers as provider_source
 
 ATTRIBUTIONS = [
     "Source: Office for National Statistics licensed under the Open Government Licence v.3.0. Contains OS data "
@@ -50,7 +52,7 @@ class Analysis:
     """Everything :func:`analyse` computed for one bid file."""
 
     bids: Bids
-    networks: list[AnyNetwork]
+    networks: list[RoutingNetwork]
     minutes: list[float]
     catchments: BidCatchments
     overlap: gpd.GeoDataFrame
@@ -73,11 +75,7 @@ class Analysis:
         or why there is none) and ``providers`` (the FE and sixth-form colleges, UTCs and universities inside
         the band's catchment, by name and type).
         """
-        import shapely
-
-        from iot_geo.sources.providers import load_providers
-
-        prov = providers if providers is not None else load_providers(
+        prov = providers if providers is not None else provider_source.load_providers(
             ["fe_college", "sixth_form_college", "utc", "university"])
         t = self.catchments.table
         mine = t[t["group_id"] == bid_id]
@@ -111,7 +109,7 @@ class Analysis:
 
 def analyse(
     bids: Bids,
-    networks: AnyNetwork | Sequence[AnyNetwork],
+    networks: RoutingNetwork | Sequence[RoutingNetwork],
     *,
     minutes: Sequence[float] = (30, 45, 60),
     population: gpd.GeoDataFrame | None = None,
@@ -119,7 +117,7 @@ def analyse(
     progress: Callable[[str], None] | None = None,
 ) -> Analysis:
     """Catchments, hub and spoke, overlap and checks for every bid (see the module docstring)."""
-    nets = [networks] if isinstance(networks, TravelNetwork | TransitNetwork) else list(networks)
+    nets = [networks] if isinstance(networks, RoutingNetwork) else list(networks)
     step = progress or (lambda _s: None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -154,9 +152,7 @@ def _cell(v: Any) -> str:
 
 def _table(df: pd.DataFrame) -> dict[str, Any]:
     """Columns and rows of text for the template's ``table`` macro (lists joined with ", ")."""
-    from iot_geo.outputs import flatten_lists
-
-    flat = flatten_lists(df, ", ")
+    flat = outputs.flatten_lists(df, ", ")
     return {"columns": [str(c) for c in flat.columns],
             "rows": [[_cell(v) for v in row] for row in flat.itertuples(index=False, name=None)]}
 
@@ -174,8 +170,6 @@ def _evidence(ev: pd.DataFrame | None, bid_id: str) -> dict[str, Any] | None:
 
 def _index_html(a: Analysis, pictures: dict[str, str], map_name: str | None, title: str) -> str:
     """The report's ``index.html``, from the autoescaped template ``resources/report_index.html``."""
-    from iot_geo import pages
-
     people = a.people_table()
     hs_cols = ["site_id", "role", "minutes", "people_alone", "people_only_here", "people_with_site", "to_hub_minutes",
                "truncated", "area_share"]
@@ -222,13 +216,9 @@ def write_report(
     ``folder`` must be new, or an earlier iot-geo report (holding nothing else) with ``overwrite``:
     iot-geo never replaces a folder it did not write (:func:`iot_geo.files.check_folder`).
     """
-    from iot_geo.files import atomic_folder, write_text
-    from iot_geo.maps import make_map, save_map, save_picture
-    from iot_geo.outputs import write_csv, write_gpkg, write_xlsx
-
     target = Path(folder)
     title = title or (next(iter(a.bids)).name if len(a.bids) == 1 else f"IoT bids: {Path(a.bids.source).stem}")
-    with atomic_folder(target, inputs, overwrite=overwrite, what="report") as tmp:
+    with files.atomic_folder(target, inputs, overwrite=overwrite, what="report") as tmp:
         pictures: dict[str, str] = {}
         catch = a.catchments.table
         save_picture(tmp / "overview.png", list(a.bids), catchments=catch, overlaps=a.overlap, title=title,
@@ -247,16 +237,14 @@ def write_report(
         if a.evidence is not None:
             tables["evidence"] = a.evidence
         for name, df in tables.items():
-            write_csv(df, tmp / f"{name}.csv", provenance=provenance)
-        write_xlsx(tables, tmp / "tables.xlsx")
-        write_gpkg({"sites": a.bids.sites, "catchments": catch.rename(columns={"group_id": "bid_id"}),
+            outputs.write_csv(df, tmp / f"{name}.csv", provenance=provenance)
+        outputs.write_xlsx(tables, tmp / "tables.xlsx")
+        outputs.write_gpkg({"sites": a.bids.sites, "catchments": catch.rename(columns={"group_id": "bid_id"}),
                     "overlap": a.overlap}, tmp / "layers.gpkg", provenance=provenance)
         page = _index_html(a, pictures, "map.html", title)
         if provenance is not None:
-            from iot_geo.provenance import html_block
-
             page = page.replace("</body>", html_block(provenance) + "\n</body>", 1)
-        write_text(page, tmp / "index.html")
+        files.write_text(page, tmp / "index.html")
     return {p.name: p for p in sorted(target.iterdir()) if not p.name.startswith(".")}
 
 

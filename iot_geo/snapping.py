@@ -22,7 +22,10 @@ segment for shapely geometries and their tree.
 
 from __future__ import annotations
 
+__all__ = ["SPACING_M", "SnapIndex"]
+
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -119,18 +122,27 @@ class SnapIndex:
         x = np.asarray(x, float)
         y = np.asarray(y, float)
         n = len(x)
-        seg = np.full(n, -1, dtype=np.int64)
-        frac = np.zeros(n)
-        dist = np.full(n, np.inf)
         if n == 0 or self.tree is None:
-            return pd.DataFrame({"seg": seg, "frac": frac, "distance": dist})
+            return pd.DataFrame({"seg": np.full(n, -1, dtype=np.int64), "frac": np.zeros(n),
+                                 "distance": np.full(n, np.inf)})
         bound = max_distance + self.half if np.isfinite(max_distance) else np.inf
-        best_d = np.full(n, np.inf)
-        best_p = np.full(n, -1, dtype=np.int64)
-        best_t = np.zeros(n)
-        todo = np.arange(n)
-        n_s = self.n_samples
+        best = _Best(np.full(n, np.inf), np.full(n, -1, dtype=np.int64), np.zeros(n))
         workers = -1 if n >= 20_000 else 1  # threads pay only for large batches
+        todo = self._nearest_samples(x, y, bound, best, workers)
+        if len(todo):
+            self._every_sample_within(x, y, todo, bound, best, workers)
+        return self._result(best, max_distance)
+
+    def _nearest_samples(self, x: np.ndarray, y: np.ndarray, bound: float, best: _Best, workers: int
+                         ) -> np.ndarray:
+        """Rounds over the ``k`` nearest samples (:data:`_K`); returns the points not settled by them.
+
+        A point is settled when fewer than ``k`` samples lie within the bound (all were seen) or the
+        farthest one seen is beyond its best distance plus half the spacing.
+        """
+        assert self.tree is not None
+        todo = np.arange(len(x))
+        n_s = self.n_samples
         for k in _K:
             if not len(todo):
                 break
@@ -147,38 +159,59 @@ class SnapIndex:
             bd = d[rows, j]
             ok_any = np.isfinite(bd)
             take = todo[ok_any]
-            best_d[take] = bd[ok_any]
-            best_p[take] = pieces[rows, j][ok_any]
-            best_t[take] = t[rows, j][ok_any]
-            # settled: fewer than kk samples within the bound (all were seen), or the farthest seen is beyond best + h
+            best.d[take] = bd[ok_any]
+            best.piece[take] = pieces[rows, j][ok_any]
+            best.t[take] = t[rows, j][ok_any]
             settled = ~found[:, -1] | (sd[:, -1] >= bd + self.half) | (kk == n_s)
             todo = todo[~settled]
-        if len(todo):  # the rest: every sample within best + h, at once (flattened lists of candidates)
-            r = np.minimum(best_d[todo] + self.half, bound)
-            lists = self.tree.query_ball_point(np.column_stack([x[todo], y[todo]]), r=r, return_sorted=False,
-                                                  workers=workers)
-            counts = np.fromiter((len(v) for v in lists), dtype=np.int64, count=len(todo))
-            has = counts > 0
-            if has.any():
-                flat = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=int(counts.sum()))
-                owner = np.repeat(np.arange(len(todo)), counts)
-                pieces = self.sample_piece[flat].astype(np.int64)
-                d, t = self._project(x[todo][owner], y[todo][owner], pieces[:, None])
-                d, t = d[:, 0], t[:, 0]
-                # the nearest candidate of each point: sort by (point, distance), take the first of each point
-                order = np.lexsort((d, owner))
-                starts = np.concatenate([[0], np.cumsum(counts[has])[:-1]])
-                pick = order[starts]
-                who = todo[owner[pick]]
-                better = d[pick] < best_d[who]
-                who, pick = who[better], pick[better]
-                best_d[who], best_p[who], best_t[who] = d[pick], pieces[pick], t[pick]
-        ok = (best_p >= 0) & (best_d <= max_distance)
-        p = best_p[ok]
+        return todo
+
+    def _every_sample_within(self, x: np.ndarray, y: np.ndarray, todo: np.ndarray, bound: float, best: _Best,
+                             workers: int) -> None:
+        """The points ``todo``: every sample within best + h, at once (flattened lists of candidates)."""
+        assert self.tree is not None
+        r = np.minimum(best.d[todo] + self.half, bound)
+        lists = self.tree.query_ball_point(np.column_stack([x[todo], y[todo]]), r=r, return_sorted=False,
+                                           workers=workers)
+        counts = np.fromiter((len(v) for v in lists), dtype=np.int64, count=len(todo))
+        has = counts > 0
+        if not has.any():
+            return
+        flat = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=int(counts.sum()))
+        owner = np.repeat(np.arange(len(todo)), counts)
+        pieces = self.sample_piece[flat].astype(np.int64)
+        d, t = self._project(x[todo][owner], y[todo][owner], pieces[:, None])
+        d, t = d[:, 0], t[:, 0]
+        # the nearest candidate of each point: sort by (point, distance), take the first of each point
+        order = np.lexsort((d, owner))
+        starts = np.concatenate([[0], np.cumsum(counts[has])[:-1]])
+        pick = order[starts]
+        who = todo[owner[pick]]
+        better = d[pick] < best.d[who]
+        who, pick = who[better], pick[better]
+        best.d[who], best.piece[who], best.t[who] = d[pick], pieces[pick], t[pick]
+
+    def _result(self, best: _Best, max_distance: float) -> pd.DataFrame:
+        """``seg, frac, distance`` from the best piece of each point (``seg = -1`` beyond ``max_distance``)."""
+        n = len(best.d)
+        seg = np.full(n, -1, dtype=np.int64)
+        frac = np.zeros(n)
+        dist = np.full(n, np.inf)
+        ok = (best.piece >= 0) & (best.d <= max_distance)
+        p = best.piece[ok]
         seg[ok] = self.line[p]
-        dist[ok] = best_d[ok]
+        dist[ok] = best.d[ok]
         piece_len = np.hypot(self.x[self.v0[p] + 1] - self.x[self.v0[p]], self.y[self.v0[p] + 1] - self.y[self.v0[p]])
         with np.errstate(invalid="ignore", divide="ignore"):
-            frac[ok] = np.clip(np.where(self.length[p] > 0, (self.cum0[p] + best_t[ok] * piece_len) / self.length[p], 0.0),
-                               0.0, 1.0)
+            frac[ok] = np.clip(np.where(self.length[p] > 0, (self.cum0[p] + best.t[ok] * piece_len) / self.length[p],
+                                        0.0), 0.0, 1.0)
         return pd.DataFrame({"seg": seg, "frac": frac, "distance": dist})
+
+
+@dataclass
+class _Best:
+    """Per point: the distance to the best piece found so far, the piece (-1: none) and the position on it."""
+
+    d: np.ndarray
+    piece: np.ndarray
+    t: np.ndarray

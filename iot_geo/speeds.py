@@ -373,7 +373,6 @@ def read_speeds(path: str | os.PathLike[str], *, mode: str = "drive", free_flow:
     """Read a user's speed table (YAML) over the documented defaults.
 
     Every key is optional; what is not given keeps its documented figure::
-
         # km/h; a road class takes [urban, rural] or one number for both
         peak:                    # the morning-peak profile (PEAK_KMH)
           primary: [25, 60]

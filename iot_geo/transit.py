@@ -37,21 +37,35 @@ that reaches a stop where the traveller can still make it.
 
 from __future__ import annotations
 
+__all__ = ["DETOUR", "MAX_TRANSFER_M", "MAX_WALK_M", "Timetable", "TransitNetwork", "TransitTimes",
+           "arrive_by_minutes", "earliest_arrivals", "latest_departures", "load_timetable", "load_transit",
+           "parse_gtfs_time", "pick_day", "reference_latest_departures", "service_dates", "walk_seconds"]
+
 import datetime as dt
+import html
 import logging
 import os
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from iot_geo import settings
 from iot_geo.errors import DataNotFoundError, InvalidInputError
 from iot_geo.geo import to_bng
+from iot_geo.grids import TimeGrid, grid_from_points
+from iot_geo.search import frontier_nodes, node_times, point_minutes
+from iot_geo.sources.catalogue import verify_path
 from iot_geo.speeds import WALK_KMH
+
+if TYPE_CHECKING:
+    from iot_geo.routing import SiteTimes
 
 log = logging.getLogger(__name__)
 
@@ -138,16 +152,13 @@ class Timetable:
 
 def _network_walk_seconds(walk_net: Any, stops: pd.DataFrame, x: float, y: float, max_m: float) -> np.ndarray:
     """Seconds on foot between a point and stops on a walking network (``inf`` beyond twice the limit)."""
-    import geopandas as gpd
-
-    from iot_geo import settings
-    from iot_geo.catchment import times_to_points
-
-    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(stops["x"], stops["y"]), crs=settings.crs)
     site = gpd.GeoDataFrame({"site_id": ["point"]}, geometry=gpd.points_from_xy([x], [y]), crs=settings.crs)
-    limit = float(walk_seconds(2.0 * max_m)) / 60.0
-    t = times_to_points(walk_net, pts, site, max_minutes=max(limit, 1.0), direction="to_site")["minutes"]
-    return np.asarray(t.to_numpy(dtype=float, na_value=np.inf) * 60.0)
+    limit = max(float(walk_seconds(2.0 * max_m)) / 60.0, 1.0)
+    tt = node_times(walk_net, site, max_minutes=limit, direction="to_site")
+    sx, sy = stops["x"].to_numpy(dtype=float), stops["y"].to_numpy(dtype=float)
+    minutes = point_minutes(tt, sx, sy)[0][0]
+    minutes[~walk_net.covered(sx, sy)] = np.inf  # never timed through a road fragment
+    return np.asarray(np.where(minutes <= limit, minutes, np.inf) * 60.0)
 
 
 def _read_table(feed: Any, name: str) -> pd.DataFrame:
@@ -214,48 +225,22 @@ def load_timetable(
         A required file or column is missing, a trip runs backwards in time, or
         the day has no service (the message gives the valid range).
     """
-    import partridge as ptg
+    import partridge as ptg  # deferred: partridge is only needed to read a feed
 
     p = Path(path)
     if not p.exists():
         raise DataNotFoundError(f"GTFS feed {p} not found")
-    from iot_geo.sources.catalogue import verify_path
-
     verify_path(p)
     _check_files(p)
     dates = service_dates(p)
     d = pick_day(dates, day, where=str(p))
     feed = ptg.load_feed(str(p), view={"trips.txt": {"service_id": sorted(dates[d])}})
-    stops = _read_table(feed, "stops.txt")
-    trips = _read_table(feed, "trips.txt")
-    st = _read_table(feed, "stop_times.txt")
-    freq = _read_table(feed, "frequencies.txt") if _has(p, "frequencies.txt") else pd.DataFrame()
-    for name, cols in REQUIRED.items():
-        table = {"stops.txt": stops, "trips.txt": trips, "stop_times.txt": st}[name]
-        missing = [c for c in cols if c not in table.columns]
-        if missing and len(table):
-            raise InvalidInputError(f"{p}: {name} lacks column(s) {', '.join(missing)}")
-    stops = stops.dropna(subset=["stop_lat", "stop_lon"]).reset_index(drop=True)
-    x, y = to_bng(stops["stop_lon"].to_numpy(float), stops["stop_lat"].to_numpy(float))
-    stop_tab = pd.DataFrame({"stop_id": stops["stop_id"].astype(str),
-                             "stop_name": stops.get("stop_name", stops["stop_id"]).astype(str), "x": x, "y": y})
+    stop_tab, st = _stops_and_calls(feed, p)
     pos = pd.Series(np.arange(len(stop_tab)), index=stop_tab["stop_id"])
-    st = st[st["trip_id"].isin(trips["trip_id"])].copy()
-    st["stop_id"] = st["stop_id"].astype(str)
-    unknown = ~st["stop_id"].isin(pos.index)
-    if unknown.any():
-        warnings.warn(f"{p}: {int(unknown.sum())} stop_times name {st.loc[unknown, 'stop_id'].nunique()} unknown "
-                      f"stop id(s) (e.g. {st.loc[unknown, 'stop_id'].iloc[0]!r}); those calls were left out",
-                      stacklevel=2)
-        st = st[~unknown]
-    for col in ("arrival_time", "departure_time"):
-        if st[col].dtype == object or str(st[col].dtype).startswith("string"):
-            st[col] = parse_gtfs_time(st[col])
-    st["arrival_time"] = st["arrival_time"].fillna(st["departure_time"])
-    st["departure_time"] = st["departure_time"].fillna(st["arrival_time"])
-    st = st.dropna(subset=["arrival_time"]).sort_values(["trip_id", "stop_sequence"])
-    if len(freq):
-        st = _expand_frequencies(st, freq)
+    st = _clean_calls(st, pos, p)
+    if _has(p, "frequencies.txt"):
+        freq = _read_table(feed, "frequencies.txt")
+        st = _expand_frequencies(st, freq) if len(freq) else st
     patterns = _patterns(st, pos, where=str(p))
     fi, fj, fs = _footpaths(stop_tab, max_transfer_m)
     if walk_network is not None and len(fi):
@@ -274,6 +259,40 @@ def load_timetable(
                              "file": p.name, "day": d.isoformat(), "trips": int(st["trip_id"].nunique()),
                              "patterns": len(patterns), "max_transfer_m": max_transfer_m,
                              "valid": [min(dates).isoformat(), max(dates).isoformat()]})
+
+
+def _stops_and_calls(feed: Any, p: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The stop table (``stop_id, stop_name, x, y`` in EPSG:27700) and the day's stop times, columns checked."""
+    stops = _read_table(feed, "stops.txt")
+    trips = _read_table(feed, "trips.txt")
+    st = _read_table(feed, "stop_times.txt")
+    for name, cols in REQUIRED.items():
+        table = {"stops.txt": stops, "trips.txt": trips, "stop_times.txt": st}[name]
+        missing = [c for c in cols if c not in table.columns]
+        if missing and len(table):
+            raise InvalidInputError(f"{p}: {name} lacks column(s) {', '.join(missing)}")
+    stops = stops.dropna(subset=["stop_lat", "stop_lon"]).reset_index(drop=True)
+    x, y = to_bng(stops["stop_lon"].to_numpy(float), stops["stop_lat"].to_numpy(float))
+    stop_tab = pd.DataFrame({"stop_id": stops["stop_id"].astype(str),
+                             "stop_name": stops.get("stop_name", stops["stop_id"]).astype(str), "x": x, "y": y})
+    return stop_tab, st[st["trip_id"].isin(trips["trip_id"])].copy()
+
+
+def _clean_calls(st: pd.DataFrame, pos: pd.Series, p: Path) -> pd.DataFrame:
+    """Stop times at known stops (a warning counts the others), times in seconds, sorted by trip and sequence."""
+    st["stop_id"] = st["stop_id"].astype(str)
+    unknown = ~st["stop_id"].isin(pos.index)
+    if unknown.any():
+        warnings.warn(f"{p}: {int(unknown.sum())} stop_times name {st.loc[unknown, 'stop_id'].nunique()} unknown "
+                      f"stop id(s) (e.g. {st.loc[unknown, 'stop_id'].iloc[0]!r}); those calls were left out",
+                      stacklevel=3)
+        st = st[~unknown]
+    for col in ("arrival_time", "departure_time"):
+        if st[col].dtype == object or str(st[col].dtype).startswith("string"):
+            st[col] = parse_gtfs_time(st[col])
+    st["arrival_time"] = st["arrival_time"].fillna(st["departure_time"])
+    st["departure_time"] = st["departure_time"].fillna(st["arrival_time"])
+    return st.dropna(subset=["arrival_time"]).sort_values(["trip_id", "stop_sequence"])
 
 
 def _apply_transfers(tr: pd.DataFrame, pos: pd.Series, change: np.ndarray, fi: np.ndarray, fj: np.ndarray,
@@ -313,15 +332,11 @@ def _apply_transfers(tr: pd.DataFrame, pos: pd.Series, change: np.ndarray, fi: n
 def _has(p: Path, name: str) -> bool:
     if p.is_dir():
         return (p / name).is_file()
-    import zipfile
-
     with zipfile.ZipFile(p) as z:
         return any(n.rsplit("/", 1)[-1] == name for n in z.namelist())
 
 
 def _check_files(p: Path) -> None:
-    import zipfile
-
     if p.is_dir():
         names = {q.name for q in p.iterdir()}
     else:
@@ -386,20 +401,13 @@ def _patterns(st: pd.DataFrame, pos: pd.Series, *, where: str) -> list[Pattern]:
 def _network_footpaths(walk_net: Any, stops: pd.DataFrame, fi: np.ndarray, fj: np.ndarray, max_m: float
                        ) -> np.ndarray:
     """Walking seconds on the network for each stop pair (one batched search from the stops involved)."""
-    import geopandas as gpd
-
-    from iot_geo import settings
-    from iot_geo.catchment import travel_times
-
     used = np.unique(np.concatenate([fi, fj]))
-    sites = gpd.GeoDataFrame({"site_id": [f"s{i}" for i in used]},
-                             geometry=gpd.points_from_xy(stops["x"].to_numpy()[used], stops["y"].to_numpy()[used]),
+    ux, uy = stops["x"].to_numpy()[used], stops["y"].to_numpy()[used]
+    sites = gpd.GeoDataFrame({"site_id": [f"s{i}" for i in used]}, geometry=gpd.points_from_xy(ux, uy),
                              crs=settings.crs)
     limit = max(float(walk_seconds(2.0 * max_m)) / 60.0, 1.0)
-    tt = travel_times(walk_net, sites, max_minutes=limit, direction="to_site")
-    from iot_geo.catchment import _raw_point_minutes
-
-    minutes, _ = _raw_point_minutes(tt, stops["x"].to_numpy()[used], stops["y"].to_numpy()[used], max_m)
+    tt = node_times(walk_net, sites, max_minutes=limit, direction="to_site")
+    minutes, _ = point_minutes(tt, ux, uy, max_m)
     row = {int(s): k for k, s in enumerate(used)}
     # minutes[a, b]: from stop used[b] to stop used[a] (a is the site)
     out = np.asarray([minutes[row[int(j)], row[int(i)]] for i, j in zip(fi, fj, strict=True)]) * 60.0
@@ -594,8 +602,6 @@ def reference_latest_departures(
     return _walk_relax(tt, board)
 
 
-__all__ = ["DETOUR", "Timetable", "arrive_by_minutes", "latest_departures", "load_timetable",
-           "reference_latest_departures", "service_dates"]
 
 
 def earliest_arrivals(
@@ -650,13 +656,39 @@ def _walk_relax_fwd(tt: Timetable, alight: np.ndarray) -> np.ndarray:
 
 
 @dataclass
+class TransitTimes:
+    """Minutes between every stop and each site over the window (a transit search's :class:`~iot_geo.routing.SiteTimes`).
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> net = ig.load_network("chester-20230816-small_gtfs.zip", mode="transit")
+    >>> tt = net.search(ig.as_sites({"Chester": (53.1906, -2.8916)}), max_minutes=30, direction="to_site")
+    >>> tt.per_site.shape == (1, net.n_nodes)
+    True
+    """
+
+    sites: gpd.GeoDataFrame
+    direction: str
+    max_minutes: float
+    per_site: np.ndarray  # (n_sites, n_stops) minutes, inf where the deadline cannot be made
+
+    @property
+    def min(self) -> np.ndarray:
+        """Minutes per stop to (or from) the nearest site."""
+        out: np.ndarray = self.per_site.min(axis=0)
+        return out
+
+
+@dataclass
 class TransitNetwork:
     """A timetable with the options of a public-transport catchment (arrive-by window, limits).
 
-    Made by :func:`iot_geo.load_network` with ``mode="transit"``; used by
-    :func:`iot_geo.catchments`, people reached, hub and spoke and overlap like a
-    road network. Minutes from a stop are the ``percentile`` of the trip times
-    over the arrival window (to a site) or departure window (from a site).
+    Made by :func:`iot_geo.load_network` with ``mode="transit"``; implements the
+    routing interface (:class:`iot_geo.routing.RoutingNetwork`), so catchments,
+    people reached, hub and spoke and overlap use it like a road network. Its
+    nodes are the stops. Minutes from a stop are the ``percentile`` of the trip
+    times over the arrival window (to a site) or departure window (from a site).
     """
 
     timetable: Timetable
@@ -668,6 +700,9 @@ class TransitNetwork:
     max_walk_m: float = MAX_WALK_M
     source: dict[str, Any] = field(default_factory=dict)
     mode: str = "transit"
+    #: The feed's path and the options it was opened with (:meth:`file_ref`); None when not from a file.
+    feed: tuple[str, tuple[tuple[str, Any], ...]] | None = field(default=None, repr=False)
+    _frontier: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def stop_x(self) -> np.ndarray:
@@ -680,14 +715,54 @@ class TransitNetwork:
         return self.timetable.stops["y"].to_numpy()
 
     @property
+    def node_x(self) -> np.ndarray:
+        """Stop eastings (the transit network's nodes are its stops)."""
+        return self.stop_x
+
+    @property
+    def node_y(self) -> np.ndarray:
+        """Stop northings."""
+        return self.stop_y
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of stops (the transit network's nodes)."""
+        return self.timetable.n_stops
+
+    @property
     def bounds(self) -> tuple[float, float, float, float]:
         """(minx, miny, maxx, maxy) of the stops."""
         return (float(self.stop_x.min()), float(self.stop_y.min()), float(self.stop_x.max()), float(self.stop_y.max()))
+
+    @property
+    def frontier(self) -> np.ndarray:
+        """Stops on the edge of the feed's extent (on a 1 km grid; :func:`iot_geo.search.frontier_nodes`)."""
+        if self._frontier is None:
+            self._frontier = frontier_nodes(self.stop_x, self.stop_y, cell=1000.0)
+        return self._frontier
+
+    @property
+    def reach_m(self) -> float:
+        """Points are timed up to a walk of :attr:`max_walk_m` from a stop (or from the site)."""
+        return float(self.max_walk_m)
+
+    @property
+    def refusal(self) -> str:
+        """Why a site cannot join: no stop within walking reach."""
+        return f"no stop within {self.max_walk_m:,.0f} m"
 
     def covers(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Whether each point is within walking reach of a stop."""
         d, _ = self.timetable.tree.query(np.column_stack([x, y]), k=1)
         return np.asarray(d <= self.max_walk_m)
+
+    def site_gap_m(self, x: np.ndarray, y: np.ndarray) -> float | None:
+        """Not measured for a timetable (a site either has a stop within walking reach or not)."""
+        return None
+
+    def covered(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Every point can be timed (a timetable has no clipped edge to be timed through)."""
+        return np.ones(len(x), dtype=bool)
 
     def stop_minutes(self, x: float, y: float, direction: str = "to_site") -> np.ndarray:
         """Minutes between each stop and a site over the window (``inf`` where not made)."""
@@ -704,8 +779,34 @@ class TransitNetwork:
         out: np.ndarray = np.percentile(np.vstack(rows), self.percentile, axis=0, method="higher")
         return out
 
-    def point_minutes(self, stop_min: np.ndarray, px: np.ndarray, py: np.ndarray, site_x: float, site_y: float
-                      ) -> np.ndarray:
+    def search(self, sites: gpd.GeoDataFrame, *, max_minutes: float, direction: str,
+               snap_max_m: float | None = None) -> TransitTimes:
+        """Minutes between every stop and each site; a site with no stop within walking reach is an error.
+
+        ``snap_max_m`` is a road network's option: here the limit is :attr:`max_walk_m`.
+        """
+        x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
+        far = ~self.covers(x, y)
+        if far.any():
+            raise InvalidInputError(f"site {sites['site_id'].iloc[int(np.flatnonzero(far)[0])]!r} has no stop within "
+                                    f"{self.max_walk_m:,.0f} m in {self.source.get('file', 'the feed')}")
+        per_site = np.vstack([self.stop_minutes(float(a), float(b), direction) for a, b in zip(x, y, strict=True)])
+        return TransitTimes(sites, direction, float(max_minutes), per_site)
+
+    def minutes_to_points(self, times: SiteTimes, x: np.ndarray, y: np.ndarray, *, snap_max_m: float | None = None
+                          ) -> tuple[np.ndarray, np.ndarray]:
+        """Minutes between points and each site (:meth:`minutes_via_stops`), and each point's walk to its nearest stop.
+
+        ``snap_max_m`` is a road network's option: walks here are limited by :attr:`max_walk_m`.
+        """
+        sx, sy = times.sites.geometry.x.to_numpy(), times.sites.geometry.y.to_numpy()
+        minutes = np.vstack([self.minutes_via_stops(times.per_site[i], x, y, float(sx[i]), float(sy[i]))
+                             for i in range(len(sx))]) if len(sx) else np.full((0, len(x)), np.inf)
+        access, _ = self.timetable.tree.query(np.column_stack([x, y]), k=1) if len(x) else (np.zeros(0), None)
+        return minutes, np.asarray(access, dtype=float)
+
+    def minutes_via_stops(self, stop_min: np.ndarray, px: np.ndarray, py: np.ndarray, site_x: float, site_y: float
+                          ) -> np.ndarray:
         """Minutes from points: walk to a stop within reach then ride, or walk all the way (within reach).
 
         Walks are timed on the walking network when the timetable has one, else as straight lines
@@ -731,14 +832,38 @@ class TransitNetwork:
         res: np.ndarray = np.minimum(out, walk_min)
         return res
 
-    @property
-    def n_nodes(self) -> int:
-        """Number of stops (the transit network's nodes)."""
-        return self.timetable.n_stops
+    def grid_margin(self, resolution: float) -> float:
+        """No margin: stop times are exact to the window, the grid is cut at the largest band itself."""
+        return 0.0
+
+    def time_grid(self, times: SiteTimes, idx: np.ndarray, *, resolution: float, access_max_m: float) -> TimeGrid:
+        """The stops reached in time (and the sites themselves, at 0 minutes), each spreading on foot.
+
+        Walks spread up to :attr:`max_walk_m` at walking speed with the detour factor; ``access_max_m``
+        is a road network's option.
+        """
+        sm = times.per_site[idx].min(axis=0)
+        sites = times.sites.iloc[idx]
+        ok = np.isfinite(sm)
+        sx = np.concatenate([self.stop_x[ok], sites.geometry.x.to_numpy()])
+        sy = np.concatenate([self.stop_y[ok], sites.geometry.y.to_numpy()])
+        st = np.concatenate([sm[ok], np.zeros(len(sites))])
+        keep = st <= times.max_minutes
+        per_m = float(walk_seconds(1.0)) / 60.0  # minutes a metre on foot, detour included
+        return grid_from_points(sx[keep], sy[keep], st[keep], resolution=resolution, walk_max_m=self.max_walk_m,
+                                per_m=per_m)
+
+    def describe(self) -> dict[str, Any]:
+        """The feed, its day and options, and the number of stops (for provenance)."""
+        return {"mode": "transit", **dict(self.source.items()), "stops": int(self.n_nodes)}
+
+    def file_ref(self) -> tuple[str, str, None, tuple[tuple[str, Any], ...]] | None:
+        """``("gtfs", feed path, None, options)`` when the feed can be read again as it was (no walking network)."""
+        if self.feed is None or self.timetable.walk_network is not None:
+            return None
+        return ("gtfs", self.feed[0], None, self.feed[1])
 
     def _repr_html_(self) -> str:
-        import html
-
         s = self.source
         text = (f"{s.get('file')}: {self.timetable.n_stops:,} stops, {s.get('trips')} trips on "
                 f"{s.get('day')} (feed valid {s.get('valid')}); arrive by {int(self.arrive_by // 3600):02d}:"
@@ -767,4 +892,7 @@ def load_transit(
     tt = load_timetable(path, day=day, max_transfer_m=max_transfer_m, walk_network=walk_network)
     src = {**tt.source, "format": "gtfs", "arrive_by": str(arrive_by), "window_minutes": window_minutes,
            "percentile": percentile, "max_transfers": max_transfers, "max_walk_m": max_walk_m}
-    return TransitNetwork(tt, _seconds(arrive_by), window_minutes, 1.0, percentile, max_transfers, max_walk_m, src)
+    options = {"day": day, "arrive_by": arrive_by, "window_minutes": window_minutes, "percentile": percentile,
+               "max_transfers": max_transfers, "max_walk_m": max_walk_m, "max_transfer_m": max_transfer_m}
+    return TransitNetwork(tt, _seconds(arrive_by), window_minutes, 1.0, percentile, max_transfers, max_walk_m, src,
+                          feed=(str(Path(path).resolve()), tuple(sorted(options.items()))))

@@ -93,9 +93,9 @@ def test_travel_times_equal_networkx_with_virtual_source(rutland):
         G = rutland.to_networkx()
         if direction == "to_site":
             G = G.reverse(copy=True)
-        from iot_geo.catchment import _site_sources
+        from iot_geo.search import site_sources
 
-        s_idx, nodes, offs = _site_sources(rutland, tt.sites, direction)
+        s_idx, nodes, offs = site_sources(rutland, tt.sites, direction)
         for i in range(len(sites)):
             H = G.copy()
             for n, o in zip(nodes[s_idx == i], offs[s_idx == i], strict=True):
@@ -187,11 +187,11 @@ def test_bands_nest(rutland_catch):
 
 
 def _exact_times(net, node_t, direction, spacing=10.0):
-    from iot_geo.catchment import _point_times
+    from iot_geo.search import segment_point_times
 
     segs = np.flatnonzero(np.isfinite(node_t[net.seg_a]) | np.isfinite(node_t[net.seg_b]))
     x, y, seg, frac = sample_segments(net, segs, spacing)
-    t = _point_times(net, node_t, seg, frac, direction)
+    t = segment_point_times(net, node_t, seg, frac, direction)
     ok = np.isfinite(t)
     return cKDTree(np.column_stack([x[ok], y[ok]])), t[ok]
 
