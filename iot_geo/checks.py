@@ -130,7 +130,7 @@ def _same_lep(bid: Bid, all_bids: Sequence[Bid], located: dict[str, dict[str, st
     return _row(bid, "other_bids_same_lep", "pass", "no other bid in the same LEP")
 
 
-def _evidence_checks(bid: Bid, lsoa_codes: pd.Series, band: float,
+def evidence_checks(bid: Bid, lsoa_codes: pd.Series, band: float,
                      data_dir: str | os.PathLike[str] | None) -> list[dict[str, str]]:
     """``social_mobility_reach`` and ``learner_pipeline`` from the evidence of the LSOAs a catchment reaches."""
     try:
@@ -279,7 +279,7 @@ def _opportunity_areas(bid: Bid, ctx: _Context, r: _Reach) -> list[dict[str, str
 
 def _reach_evidence(bid: Bid, ctx: _Context, r: _Reach) -> list[dict[str, str]]:
     """``social_mobility_reach`` and ``learner_pipeline`` of the LSOAs reached."""
-    return _evidence_checks(bid, r.det.population.loc[r.reached, "lsoa_code"], ctx.band, ctx.data_dir)
+    return evidence_checks(bid, r.det.population.loc[r.reached, "lsoa_code"], ctx.band, ctx.data_dir)
 
 
 #: The checks on every bid, in the table's order: those that need no network, those on its catchment

@@ -114,7 +114,7 @@ def _is_count(column: str) -> bool:
     return column.startswith(("people", "imd_")) or column.endswith("_people") or column in ("lsoas", "population")
 
 
-def _cell(v: Any, column: str = "") -> str:
+def format_cell(v: Any, column: str = "") -> str:
     """One value as a person reads it: counts with thousands separators, no ``.00`` on whole numbers."""
     if isinstance(v, list | tuple):
         return ", ".join(map(str, v))
@@ -150,7 +150,7 @@ def emit(df: pd.DataFrame, fmt: str, *, title: str | None = None) -> None:
         for c in df.columns:
             table.add_column(str(c), overflow="fold")
         for row in df.itertuples(index=False):
-            table.add_row(*(_cell(v, str(c)) for v, c in zip(row, df.columns, strict=True)))
+            table.add_row(*(format_cell(v, str(c)) for v, c in zip(row, df.columns, strict=True)))
         out.print(table)
     else:
         raise IotGeoError(f"unknown --format {fmt!r}; use table, csv or json")
@@ -285,7 +285,7 @@ def locate_cmd(
         row = df.iloc[0]
         table = Table(title=title, show_header=False)
         for k, v in row.items():
-            table.add_row(str(k), _cell(v))
+            table.add_row(str(k), format_cell(v))
         out.print(table)
     else:
         emit(df, fmt)

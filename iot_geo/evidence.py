@@ -138,7 +138,9 @@ def _names_note(names: Sequence[str]) -> str:
 
 # ------------------------------------------------------------------ the data, prepared once per data directory
 @dataclass
-class _Data:
+class EvidenceData:
+    """The evidence tables of one data directory, prepared once (:func:`load_evidence_data`) for every area question."""
+
     lsoa: pd.DataFrame  # English LSOAs: lsoa_code, lad17_code, lad21_code, people, people_16_59, IoD columns, in_oa
     mye: pd.DataFrame  # code x age (0..90) people
     aps_q: dict[int, pd.DataFrame]  # year -> code x qualification (16-64), English districts
@@ -160,7 +162,8 @@ def _wide(df: pd.DataFrame, col: str, value: str) -> tuple[pd.DataFrame, pd.Data
 
 
 @functools.lru_cache(maxsize=2)
-def _data(root: str) -> _Data:
+def load_evidence_data(root: str) -> EvidenceData:
+    """Read and prepare the evidence files of the data directory ``root`` (an absolute path; cached per folder)."""
     iod = src.load_iod_education(data_dir=root)  # the evidence files first: a missing one fails fast
     mye_long = src.load_mid2019_population(data_dir=root)
     lsoa = src.lsoa_districts(data_dir=root)
@@ -200,7 +203,7 @@ def _data(root: str) -> _Data:
     providers = pd.DataFrame({"provider_id": prov["provider_id"], "name": prov["name"],
                               "provider_type": prov["provider_type"],
                               "x": prov.geometry.x.to_numpy(), "y": prov.geometry.y.to_numpy()})
-    return _Data(lsoa, mye, aps_q, aps_q_supp, aps_i, aps_i_supp, ssa, ssa_supp, poc3, dist, providers, unmatched)
+    return EvidenceData(lsoa, mye, aps_q, aps_q_supp, aps_i, aps_i_supp, ssa, ssa_supp, poc3, dist, providers, unmatched)
 
 
 # ------------------------------------------------------------------ measures for one set of LSOAs
@@ -208,7 +211,7 @@ def _data(root: str) -> _Data:
 class _Band:
     area: str
     band: str
-    selected: np.ndarray  # bool over _Data.lsoa
+    selected: np.ndarray  # bool over EvidenceData.lsoa
     geometry: Any  # shapely geometry for providers, or None
     note: str = ""
 
@@ -221,7 +224,7 @@ def _english_rows(table: pd.DataFrame) -> pd.DataFrame:
 _Add = Callable[..., None]
 
 
-def _learner_rows(add: _Add, d: _Data, sel: np.ndarray, frac: dict[str, pd.Series], eng: dict[str, Any]) -> None:
+def _learner_rows(add: _Add, d: EvidenceData, sel: np.ndarray, frac: dict[str, pd.Series], eng: dict[str, Any]) -> None:
     """People aged 16-18, 19-24 and 16-59, and the 16-18 forecast to each of :data:`FORECAST_YEARS`."""
     nd = int((frac["mye"] > 0).sum())
     how = f"apportioned from {nd} district(s) by LSOA share of people" if nd else "no English LSOA in this area"
@@ -246,7 +249,7 @@ def _suppressed(supp: pd.DataFrame, frac: pd.Series) -> int:
     return int(supp.reindex(touched).fillna(False).to_numpy().sum())
 
 
-def _skills_rows(add: _Add, d: _Data, frac: dict[str, pd.Series], eng: dict[str, Any]) -> None:
+def _skills_rows(add: _Add, d: EvidenceData, frac: dict[str, pd.Series], eng: dict[str, Any]) -> None:
     """Shares of the 16-64s by highest qualification, in each of :data:`APS_YEARS`."""
     labels = {"NVQ4": "16-64 with NVQ4 or above", "NVQ3": "16-64 with NVQ3 as highest",
               "None": "16-64 with no qualifications"}
@@ -264,7 +267,7 @@ def _skills_rows(add: _Add, d: _Data, frac: dict[str, pd.Series], eng: dict[str,
                                                                   "(no England row in the APS file)") if x))
 
 
-def _labour_rows(add: _Add, d: _Data, frac: dict[str, pd.Series], eng: dict[str, Any]) -> None:
+def _labour_rows(add: _Add, d: EvidenceData, frac: dict[str, pd.Series], eng: dict[str, Any]) -> None:
     """Employment shares and location quotients of :data:`LABOUR_INDUSTRIES` (the latest APS year)."""
     y = APS_YEARS[0]
     emp = src.apportion(d.aps_i[y], frac["aps"])
@@ -282,7 +285,7 @@ def _labour_rows(add: _Add, d: _Data, frac: dict[str, pd.Series], eng: dict[str,
             "ratio to England", SRC_APS_I, str(y), note)
 
 
-def _provider_count_rows(add: _Add, d: _Data, geometry: Any) -> None:
+def _provider_count_rows(add: _Add, d: EvidenceData, geometry: Any) -> None:
     """The providers inside the area by type, named (none without a geometry)."""
     if geometry is None or shapely.is_empty(geometry):
         return
@@ -295,7 +298,7 @@ def _provider_count_rows(add: _Add, d: _Data, geometry: Any) -> None:
         add("provider landscape", "Providers: none found", 0.0, float("nan"), "providers", SRC_PROV, "2018/19")
 
 
-def _stem_rows(add: _Add, d: _Data, frac: dict[str, pd.Series], eng: dict[str, Any]) -> None:
+def _stem_rows(add: _Add, d: EvidenceData, frac: dict[str, pd.Series], eng: dict[str, Any]) -> None:
     """The STEM share of FE achievements, STEM apprenticeship starts and their share of all starts."""
     ssa = src.apportion(d.ssa, frac["ssa"])
     assert isinstance(ssa, pd.Series)
@@ -316,7 +319,7 @@ def _stem_rows(add: _Add, d: _Data, frac: dict[str, pd.Series], eng: dict[str, A
         eng["poc3_share"], "%", SRC_POC3, "2016/17", "")
 
 
-def _social_mobility_rows(add: _Add, d: _Data, sel: np.ndarray, eng: dict[str, Any]) -> None:
+def _social_mobility_rows(add: _Add, d: EvidenceData, sel: np.ndarray, eng: dict[str, Any]) -> None:
     """People in England's most deprived 20% (IoD education domains), the IoD indicators, Opportunity Areas."""
     pp0 = np.nan_to_num(d.lsoa["people"].to_numpy(dtype=float, na_value=np.nan))
     in_people = float(pp0[sel].sum())
@@ -344,7 +347,7 @@ def _social_mobility_rows(add: _Add, d: _Data, sel: np.ndarray, eng: dict[str, A
         SRC_OA, "2016-17", "")
 
 
-def _rows(d: _Data, b: _Band, eng: dict[str, Any]) -> list[dict[str, Any]]:
+def _rows(d: EvidenceData, b: _Band, eng: dict[str, Any]) -> list[dict[str, Any]]:
     """Every evidence row of one area or band, topic by topic, beside England's figure."""
     rows: list[dict[str, Any]] = []
 
@@ -366,7 +369,7 @@ def _rows(d: _Data, b: _Band, eng: dict[str, Any]) -> list[dict[str, Any]]:
 
 @functools.lru_cache(maxsize=2)
 def _england(root: str) -> dict[str, Any]:
-    d = _data(root)
+    d = load_evidence_data(root)
     eng: dict[str, Any] = {}
     eng["mye"] = d.mye.loc[src.ENGLAND]
     eng["p1659"] = float(np.nansum(d.lsoa["people_16_59"].to_numpy(dtype=float, na_value=np.nan)))
@@ -393,10 +396,10 @@ def _england(root: str) -> dict[str, Any]:
     return eng
 
 
-def _context(data_dir: str | os.PathLike[str] | None) -> tuple[str, _Data, dict[str, Any]]:
+def evidence_context(data_dir: str | os.PathLike[str] | None) -> tuple[str, EvidenceData, dict[str, Any]]:
     """The data directory, its prepared tables and England's figures (each built once per directory)."""
     root = str(settings.get_data_dir(data_dir).resolve())
-    return root, _data(root), _england(root)
+    return root, load_evidence_data(root), _england(root)
 
 
 # ------------------------------------------------------------------ areas
@@ -406,14 +409,14 @@ def _lsoa_lep17(root: str) -> pd.DataFrame:
         return pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
 
 
-def _by_geometry(d: _Data, geom: Any, root: str) -> np.ndarray:
+def _by_geometry(d: EvidenceData, geom: Any, root: str) -> np.ndarray:
     pop = population_data.load_population(data_dir=root).set_index("lsoa_code").reindex(d.lsoa["lsoa_code"])
     xs = pop.geometry.x.to_numpy()
     ys = pop.geometry.y.to_numpy()
     return np.asarray(shapely.contains_xy(geom, xs, ys), dtype=bool)
 
 
-def _bid_area(bid: Bid, d: _Data, root: str) -> list[_Band]:
+def _bid_area(bid: Bid, d: EvidenceData, root: str) -> list[_Band]:
     """The bid's declared area(s): its LEP(s) and, where it names one, its combined authority."""
     out = []
     if bid.lep_codes:
@@ -443,7 +446,7 @@ def _bid_area(bid: Bid, d: _Data, root: str) -> list[_Band]:
     return out
 
 
-def _districts_area(items: Sequence[str], d: _Data, root: str) -> _Band:
+def _districts_area(items: Sequence[str], d: EvidenceData, root: str) -> _Band:
     ref = pd.concat([
         d.lsoa[["lad17_code", "lad17_name"]].set_axis(["code", "name"], axis=1),
         d.lsoa[["lad21_code", "lad21_name"]].set_axis(["code", "name"], axis=1),
@@ -471,7 +474,7 @@ def _districts_area(items: Sequence[str], d: _Data, root: str) -> _Band:
     return _Band(label, "districts: " + label, sel, geom, "")
 
 
-def _named_area(text: str, d: _Data, root: str) -> _Band:
+def _named_area(text: str, d: EvidenceData, root: str) -> _Band:
     norm = src.normalise_district_name(text)
     lk = _lsoa_lep17(root)
     for col in ("1", "2"):
@@ -498,7 +501,7 @@ def _named_area(text: str, d: _Data, root: str) -> _Band:
     return _districts_area([text], d, root)
 
 
-def _catchment_bands(bid: Bid, network: Any, bands: list[float], d: _Data, root: str) -> list[_Band]:
+def _catchment_bands(bid: Bid, network: Any, bands: list[float], d: EvidenceData, root: str) -> list[_Band]:
     net = pick_network(network, bid.sites, label=f"bid {bid.id!r}")
     det = catchment_detail(net, bid.grouped_sites(), minutes=bands, union=True, data_dir=root)
     codes = det.population["lsoa_code"].to_numpy()
@@ -534,7 +537,7 @@ def lsoa_evidence(
     pandas.DataFrame
         As :func:`area_evidence`.
     """
-    _, d, eng = _context(data_dir)
+    _, d, eng = evidence_context(data_dir)
     sel = d.lsoa["lsoa_code"].isin(set(lsoa_codes)).to_numpy()
     return pd.DataFrame(_rows(d, _Band(area, band, sel, None), eng), columns=COLUMNS)
 
@@ -584,7 +587,7 @@ def area_evidence(
     >>> int(ev.loc[ev["measure"] == "People aged 16-18", "value"].iloc[0])
     1591
     """
-    root, d, eng = _context(data_dir)
+    root, d, eng = evidence_context(data_dir)
     bands = check_minutes(minutes if minutes is not None else (30, 45, 60))
     if isinstance(area_or_bid, Bids):
         items: list[Bid] = list(area_or_bid)
@@ -652,7 +655,7 @@ def bid_catchment_evidence(
     pandas.DataFrame
         As :func:`area_evidence`.
     """
-    root, d, eng = _context(data_dir)
+    root, d, eng = evidence_context(data_dir)
     codes = population_or_load(root, population).reset_index(drop=True)["lsoa_code"].to_numpy()
     table = catchments.table
     parts: list[_Band] = []

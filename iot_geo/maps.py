@@ -789,7 +789,7 @@ def save_picture(
     layer (each of which rescales and redraws).
     """
     out = check_output(path)
-    fig = _picture(bids, catchments=catchments, overlaps=overlaps, title=title, data_dir=data_dir)  # selects Agg
+    fig = draw_picture(bids, catchments=catchments, overlaps=overlaps, title=title, data_dir=data_dir)  # selects Agg
     import matplotlib.pyplot as plt  # deferred: matplotlib loads only when a picture is drawn (after Agg)
 
     try:
@@ -973,7 +973,7 @@ def _draw_scale_and_north(ax: Any, bounds: tuple[float, float, float, float]) ->
                 arrowprops={"arrowstyle": "-|>", "color": "black"})
 
 
-def _picture(
+def draw_picture(
     bids: Sequence[Bid],
     *,
     catchments: gpd.GeoDataFrame | None = None,

@@ -116,17 +116,17 @@ def test_catchment_cli_and_overlap_cli(tmp_path, data_dir):
 def test_terminal_cells_read_as_a_person_would():
     import numpy as np
 
-    from iot_geo.cli import _cell
+    from iot_geo.cli import format_cell
 
-    assert _cell(37462, "people") == "37,462"
-    assert _cell(np.int64(37462), "people_both") == "37,462"
-    assert _cell(37462.0, "area_people") == "37,462"
-    assert _cell(np.int64(2017), "vintage") == "2017"  # not a count: no separator
-    assert _cell(15, "minutes") == "15"
-    assert _cell(0.2512, "people_share_a") == "0.25"
-    assert _cell(float("nan"), "people") == "" and _cell(None) == ""
-    assert _cell(True, "duplicate") == "True"
-    assert _cell(["digital", "construction"]) == "digital, construction"
+    assert format_cell(37462, "people") == "37,462"
+    assert format_cell(np.int64(37462), "people_both") == "37,462"
+    assert format_cell(37462.0, "area_people") == "37,462"
+    assert format_cell(np.int64(2017), "vintage") == "2017"  # not a count: no separator
+    assert format_cell(15, "minutes") == "15"
+    assert format_cell(0.2512, "people_share_a") == "0.25"
+    assert format_cell(float("nan"), "people") == "" and format_cell(None) == ""
+    assert format_cell(True, "duplicate") == "True"
+    assert format_cell(["digital", "construction"]) == "digital, construction"
 
 
 def test_one_meaning_per_option(tmp_path):

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import iot_geo as ig
-from iot_geo.checks import _evidence_checks
+from iot_geo.checks import evidence_checks
 from iot_geo.errors import InvalidInputError
 from iot_geo.evidence import area_evidence, evidence_table, forecast_cohort, lsoa_evidence
 from iot_geo.sources import evidence as src
@@ -130,9 +130,9 @@ def test_vintage_bridge_picks_the_code_a_source_has():
 
 
 def test_every_english_lsoa_has_a_district_in_each_source(data_dir):
-    from iot_geo.evidence import _data
+    from iot_geo.evidence import load_evidence_data
 
-    d = _data(str(data_dir.resolve()))
+    d = load_evidence_data(str(data_dir.resolve()))
     assert len(d.lsoa) == 32844
     for name, dist in d.dist.items():
         assert dist.notna().all(), name
@@ -261,17 +261,17 @@ def test_social_mobility_reach_pass_and_warn(data_dir):
     bid = bids["stamford-iot"]
     iod = src.load_iod_education(data_dir=data_dir)
     deprived = iod.loc[iod["education_decile"] == 1, "lsoa_code"].head(50)
-    rows = {r["check"]: r for r in _evidence_checks(bid, deprived, 30, data_dir)}
+    rows = {r["check"]: r for r in evidence_checks(bid, deprived, 30, data_dir)}
     assert rows["social_mobility_reach"]["status"] == "pass"
     assert "(100.0%)" in rows["social_mobility_reach"]["evidence"]
     lsoas = src.lsoa_districts(data_dir=data_dir)
     rut = lsoas.loc[lsoas["lad17_code"] == RUTLAND, "lsoa_code"]
-    rows = {r["check"]: r for r in _evidence_checks(bid, rut, 30, data_dir)}
+    rows = {r["check"]: r for r in evidence_checks(bid, rut, 30, data_dir)}
     assert rows["social_mobility_reach"]["status"] == "warn" and "(0.0%)" in rows["social_mobility_reach"]["evidence"]
     assert rows["learner_pipeline"]["status"] == "pass"
     assert "1,591 people aged 16-18" in rows["learner_pipeline"]["evidence"]
     assert "no migration or mortality" in rows["learner_pipeline"]["evidence"]
-    empty = {r["check"]: r for r in _evidence_checks(bid, pd.Series([], dtype=str), 30, data_dir)}
+    empty = {r["check"]: r for r in evidence_checks(bid, pd.Series([], dtype=str), 30, data_dir)}
     assert empty["learner_pipeline"]["status"] == "warn"
 
 
@@ -353,15 +353,15 @@ def test_a_bid_with_a_lep_and_a_ca_gets_both_areas(data_dir, mye_file):
 def test_checks_without_the_evidence_files_warn_and_say_what_is_missing(tmp_path, data_dir):
     import shutil
 
-    from iot_geo.evidence import _context
+    from iot_geo.evidence import evidence_context
 
     # a data directory with everything but the evidence folder
     for sub in ("boundaries", "population", "providers"):
         (tmp_path / sub).symlink_to(data_dir / sub)
     shutil.rmtree(tmp_path / "evidence", ignore_errors=True)
     bids = ig.read_bids("data/examples/rutland.yaml", data_dir=data_dir)
-    rows = _evidence_checks(bids["stamford-iot"], pd.Series(["E01013653"]), 30, tmp_path)
+    rows = evidence_checks(bids["stamford-iot"], pd.Series(["E01013653"]), 30, tmp_path)
     assert [r["status"] for r in rows] == ["warn", "warn"]
     assert "not checked" in rows[0]["evidence"] and "not found" in rows[0]["evidence"]
     with pytest.raises(ig.DataNotFoundError):
-        _context(tmp_path)
+        evidence_context(tmp_path)

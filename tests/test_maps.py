@@ -107,7 +107,7 @@ def test_static_picture(cambridge_map, tmp_path):
 def test_static_picture_legend_labels_and_whole_names(cambridge_map, data_dir):
     import matplotlib.pyplot as plt
 
-    from iot_geo.maps import _picture
+    from iot_geo.maps import draw_picture
 
     _, bids, bc, ov = cambridge_map
     bids = list(bids)
@@ -116,7 +116,7 @@ def test_static_picture_legend_labels_and_whole_names(cambridge_map, data_dir):
     original = bids[0].name
     bids[0].name = long_name
     try:
-        fig = _picture(bids, catchments=bc.table, overlaps=ov, title="Cambridge " * 20, data_dir=data_dir)
+        fig = draw_picture(bids, catchments=bc.table, overlaps=ov, title="Cambridge " * 20, data_dir=data_dir)
     finally:
         bids[0].name = original
     try:
