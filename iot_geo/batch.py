@@ -66,6 +66,12 @@ from iot_geo.routing import RoutingNetwork
 from iot_geo.search import POINT_SNAP_MAX_M
 from iot_geo.sources import providers as provider_source
 
+__all__ = [
+    "BATCH_SITES", "DEPRIVED_DECILES", "DEPRIVED_WEIGHT", "LOADS", "NetworkRef", "batch", "batch_sites",
+    "cover_matrix", "coverage", "coverage_layer", "coverage_totals", "network_file", "people_table", "run_sites",
+    "where_next", "worker_network", "write_batch",
+]
+
 #: Any network of the routing interface.
 AnyNetwork = RoutingNetwork
 
@@ -487,10 +493,6 @@ def write_batch(result: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
     raise InvalidInputError(f"{p}: write a batch as .gpkg, .parquet or .csv")
 
 
-__all__ = ["BATCH_SITES", "NetworkRef", "batch", "batch_sites", "network_file", "people_table",
-           "worker_network", "write_batch"]
-
-
 # ---------------------------------------------------------------------- coverage
 def _lsoa_minutes(net: AnyNetwork, sites: gpd.GeoDataFrame, pop: gpd.GeoDataFrame, band: float, direction: str
                   ) -> tuple[pd.DataFrame, bool]:
@@ -787,5 +789,3 @@ def where_next(
     return out
 
 
-__all__ += ["DEPRIVED_DECILES", "DEPRIVED_WEIGHT", "cover_matrix", "coverage", "coverage_layer", "coverage_totals",
-            "where_next"]

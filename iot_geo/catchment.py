@@ -19,6 +19,28 @@ A catchment that reaches the network's frontier (the edge of its data) is
 
 from __future__ import annotations
 
+import math
+import os
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from iot_geo import settings
+from iot_geo.errors import InvalidInputError
+from iot_geo.geo import as_points, check_lat_lon, points_from_frame
+from iot_geo.grids import ACCESS_MAX_M, TimeGrid, time_grid
+from iot_geo.network import as_network
+from iot_geo.people import PopArrays, people_in_reach, population_near, population_or_load
+from iot_geo.postcodes import is_postcode, lookup_postcodes
+from iot_geo.routing import RoutingNetwork, SiteTimes
+from iot_geo.search import POINT_SNAP_MAX_M, SITE_SNAP_MAX_M, TravelTimes, sample_segments, snap_sites
+
 __all__ = [
     "ACCESS_MAX_M",
     "CATCHMENT_COLUMNS",
@@ -46,28 +68,6 @@ __all__ = [
     "travel_times",
     "warn_truncation",
 ]
-
-import math
-import os
-import warnings
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
-
-import geopandas as gpd
-import numpy as np
-import pandas as pd
-import shapely
-
-from iot_geo import settings
-from iot_geo.errors import InvalidInputError
-from iot_geo.geo import as_points, check_lat_lon, points_from_frame
-from iot_geo.grids import ACCESS_MAX_M, TimeGrid, time_grid
-from iot_geo.network import as_network
-from iot_geo.people import PopArrays, people_in_reach, population_near, population_or_load
-from iot_geo.postcodes import is_postcode, lookup_postcodes
-from iot_geo.routing import RoutingNetwork, SiteTimes
-from iot_geo.search import POINT_SNAP_MAX_M, SITE_SNAP_MAX_M, TravelTimes, sample_segments, snap_sites
 
 #: Any network of the routing interface (the name callers used before :mod:`iot_geo.routing`).
 AnyNetwork = RoutingNetwork

@@ -69,6 +69,8 @@ from iot_geo.sources import boundaries
 from iot_geo.sources import providers as provider_data
 from iot_geo.sources.providers import normalise_name
 
+__all__ = ["COVERAGE_PASS", "check_bids", "evidence_checks"]
+
 COVERAGE_PASS = 0.5
 STATUSES = ("pass", "warn", "fail")
 

@@ -32,6 +32,13 @@ from iot_geo.speeds import Speeds, park_note, read_speeds
 if TYPE_CHECKING:
     import pandas as pd
 
+__all__ = [
+    "app", "areas", "batch_cmd", "bids_check", "catchment_cmd", "coverage_cmd", "data_check", "data_fetch",
+    "data_list", "demo_cmd", "emit", "evidence_cmd", "expand_multi_values", "format_cell", "hubspoke_cmd",
+    "locate_cmd", "main", "map_cmd", "networks_cmd", "overlap_cmd", "provenance_cmd", "providers_cmd", "report_cmd",
+    "suggest_spokes_cmd", "where_next_cmd",
+]
+
 # pandas, geopandas and every iot_geo module that needs them are imported inside the commands on purpose
 # (deferred): `iot-geo --help` and the first lines of any command then start in a fraction of a second.
 

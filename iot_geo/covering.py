@@ -29,6 +29,8 @@ import scipy.sparse as sp
 
 from iot_geo.errors import InvalidInputError
 
+__all__ = ["TIME_LIMIT_S", "greedy_cover", "maximal_covering", "pick_order"]
+
 #: Seconds HiGHS may spend before the best choice found so far is returned (the solver name says so).
 TIME_LIMIT_S = 120.0
 
@@ -162,4 +164,3 @@ def pick_order(cover: Any, weights: np.ndarray, base: np.ndarray, chosen: list[i
     return out
 
 
-__all__ = ["TIME_LIMIT_S", "greedy_cover", "maximal_covering", "pick_order"]

@@ -6,6 +6,11 @@ to do about it. The CLI turns them into one readable line and exit code 2.
 
 from __future__ import annotations
 
+__all__ = [
+    "ChecksumError", "DataNotFoundError", "DownloadError", "InvalidInputError", "IotGeoError", "ModifiedDataWarning",
+    "NetworkBuildError",
+]
+
 
 class IotGeoError(Exception):
     """Base class of every error iot-geo raises on purpose."""

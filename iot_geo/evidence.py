@@ -68,6 +68,22 @@ from iot_geo.sources import providers as provider_data
 from iot_geo.sources.boundaries import resolve_vintage
 from iot_geo.sources.catalogue import dataset_path, reading
 
+__all__ = [
+    "SMI_NOTE",
+    "EvidenceData",
+    "area_evidence",
+    "bid_catchment_evidence",
+    "evidence_context",
+    "evidence_html",
+    "evidence_parts",
+    "evidence_popup_lines",
+    "evidence_table",
+    "forecast_cohort",
+    "format_figure",
+    "load_evidence_data",
+    "lsoa_evidence",
+]
+
 COLUMNS = ["area", "band", "measure", "value", "england", "unit", "source", "year", "topic", "note"]
 TOPICS = ("learners", "skills", "labour market", "provider landscape", "social mobility")
 #: The base year of the cohort forecast (the mid-2019 estimates) and the years forecast.

@@ -27,6 +27,11 @@ from pathlib import Path
 from iot_geo import settings
 from iot_geo.errors import InvalidInputError
 
+__all__ = [
+    "atomic", "atomic_folder", "check_folder", "check_output", "clean_partials", "lock_folder", "partial_folder",
+    "promote", "write_cache", "write_text",
+]
+
 
 def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents

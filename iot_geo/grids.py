@@ -17,8 +17,6 @@ within the band.
 
 from __future__ import annotations
 
-__all__ = ["ACCESS_MAX_M", "SAMPLE_SPACING", "TimeGrid", "grid_from_points", "time_grid"]
-
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +32,8 @@ from iot_geo.search import same_segment_times, sample_segments, segment_point_ti
 
 if TYPE_CHECKING:
     from iot_geo.network import TravelNetwork
+
+__all__ = ["ACCESS_MAX_M", "SAMPLE_SPACING", "TimeGrid", "grid_from_points", "time_grid"]
 
 #: Isochrone polygons reach at most this far off a reached road, on foot (metres).
 ACCESS_MAX_M = 400.0
@@ -86,8 +86,6 @@ class TimeGrid:
     def contour(self, minutes: float) -> shapely.Geometry:
         """The land reached within ``minutes`` as a (Multi)Polygon in EPSG:27700."""
         return self.contours([minutes])[0]
-
-
 
 
 def grid_from_points(x: np.ndarray, y: np.ndarray, t: np.ndarray, *, resolution: float, walk_max_m: float,

@@ -14,9 +14,6 @@ within the band. For each site:
 
 from __future__ import annotations
 
-__all__ = ["MIN_GAP_MINUTES", "area_population", "greedy_spokes", "hub_spoke", "mclp_spokes", "network_covers",
-           "suggest_spokes"]
-
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +33,11 @@ from iot_geo.people import population_or_load, whole_count
 from iot_geo.routing import RoutingNetwork
 from iot_geo.search import SITE_SNAP_MAX_M
 from iot_geo.sources import boundaries, providers
+
+__all__ = [
+    "MIN_GAP_MINUTES", "area_population", "greedy_spokes", "hub_spoke", "mclp_spokes", "network_covers",
+    "suggest_spokes",
+]
 
 
 def _bid_sites(bid: Bid) -> gpd.GeoDataFrame:

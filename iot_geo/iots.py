@@ -53,6 +53,8 @@ from iot_geo.locate import locate
 from iot_geo.outputs import write_csv
 from iot_geo.sources import providers as provider_data
 
+__all__ = ["build_iots", "match_name", "normalise", "write_iots"]
+
 #: Provider types an IoT lead or partner is matched against.
 MATCH_TYPES = ("fe_college", "sixth_form_college", "university", "utc")
 #: Generic endings removed by rule 3.

@@ -11,6 +11,8 @@ import pandas as pd
 from iot_geo.geo import as_points
 from iot_geo.sources.boundaries import load_areas, resolve_vintage
 
+__all__ = ["locate", "locate_many"]
+
 #: Boundary files are generalised (up to 500 m, clipped to the coast), so a point
 #: on the shore can fall just outside every polygon. Such a point takes the
 #: nearest area within this many metres, with a note.

@@ -59,6 +59,11 @@ from iot_geo.provenance import html_block
 from iot_geo.sources import boundaries
 from iot_geo.sources import providers as provider_data
 
+__all__ = [
+    "PALETTE", "draw_picture", "esc", "make_map", "offline_repr_html", "render_html", "save_map", "save_picture",
+    "web_assets_dir",
+]
+
 SIMPLIFY_M = 25.0
 #: Overlap zones are drawn simplified to this many metres, without slivers under MIN_OVERLAP_KM2.
 OVERLAP_SIMPLIFY_M = 100.0
@@ -1017,4 +1022,3 @@ def draw_picture(
     return fig
 
 
-__all__ = ["esc", "make_map", "render_html", "save_map", "save_picture"]

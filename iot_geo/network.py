@@ -39,33 +39,6 @@ beside this one that imports neither it nor the catchments).
 
 from __future__ import annotations
 
-__all__ = [
-    "BUILD_FORMAT",
-    "CACHE_FORMAT",
-    "COVERAGE_CELL_M",
-    "COVERAGE_CLOSE_CELLS",
-    "COVERAGE_HOLE_KM2",
-    "FEED_MODES",
-    "GTFS_SUFFIXES",
-    "NETWORK_SUFFIXES",
-    "SNAP_TREE_CACHE_MAX",
-    "WAY_RULES",
-    "RawNetwork",
-    "TravelNetwork",
-    "as_network",
-    "available_networks",
-    "builder_version",
-    "digest_arrays",
-    "find_network",
-    "glob_escape",
-    "is_graph",
-    "list_networks",
-    "load_network",
-    "load_road_network",
-    "polyline_lengths",
-    "reopen_network",
-]
-
 import bz2
 import contextlib
 import gzip
@@ -119,6 +92,33 @@ from iot_geo.transit import load_transit
 
 if TYPE_CHECKING:
     from iot_geo.routing import RoutingNetwork, SiteTimes
+
+__all__ = [
+    "BUILD_FORMAT",
+    "CACHE_FORMAT",
+    "COVERAGE_CELL_M",
+    "COVERAGE_CLOSE_CELLS",
+    "COVERAGE_HOLE_KM2",
+    "FEED_MODES",
+    "GTFS_SUFFIXES",
+    "NETWORK_SUFFIXES",
+    "SNAP_TREE_CACHE_MAX",
+    "WAY_RULES",
+    "RawNetwork",
+    "TravelNetwork",
+    "as_network",
+    "available_networks",
+    "builder_version",
+    "digest_arrays",
+    "find_network",
+    "glob_escape",
+    "is_graph",
+    "list_networks",
+    "load_network",
+    "load_road_network",
+    "polyline_lengths",
+    "reopen_network",
+]
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,6 @@ cycling and walking use every kept way in both directions. A
 
 from __future__ import annotations
 
-__all__ = ["WAY_RULES", "RawNetwork", "osm_json_to_xml", "overpass_filter", "raw_from_graph", "read_graphml",
-           "read_osm_file"]
-
 import gzip
 from array import array
 from collections.abc import Callable
@@ -33,6 +30,16 @@ import numpy as np
 from iot_geo import settings
 from iot_geo.errors import NetworkBuildError
 from iot_geo.geo import to_bng
+
+__all__ = [
+    "WAY_RULES",
+    "RawNetwork",
+    "osm_json_to_xml",
+    "overpass_filter",
+    "raw_from_graph",
+    "read_graphml",
+    "read_osm_file",
+]
 
 _NO_ACCESS = {"no", "private"}
 _DRIVE = {

@@ -24,6 +24,11 @@ from iot_geo.errors import InvalidInputError
 from iot_geo.files import atomic
 from iot_geo.provenance import dumps, sidecar, stamp
 
+__all__ = [
+    "flatten_lists", "neutralise", "read_csv", "to_csv_text", "unneutralise", "write", "write_csv", "write_gpkg",
+    "write_xlsx",
+]
+
 #: GDAL stamps GeoPackages with the current time unless pinned; pinned, the same inputs give the same file.
 GPKG_DATE = "2000-01-01T00:00:00Z"
 

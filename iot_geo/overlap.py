@@ -28,9 +28,6 @@ boundaries of the bid's vintage, :func:`located_leps`); the reason says which:
 
 from __future__ import annotations
 
-__all__ = ["DUPLICATE_SHARE", "OVERLAP_COLUMNS", "BidCatchments", "bid_catchments", "located_leps", "overlap",
-           "overlap_areas", "same_lep_basis"]
-
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,6 +46,17 @@ from iot_geo.errors import InvalidInputError
 from iot_geo.locate import locate_many
 from iot_geo.people import population_or_load, whole_count
 from iot_geo.routing import RoutingNetwork
+
+__all__ = [
+    "DUPLICATE_SHARE",
+    "OVERLAP_COLUMNS",
+    "BidCatchments",
+    "bid_catchments",
+    "located_leps",
+    "overlap",
+    "overlap_areas",
+    "same_lep_basis",
+]
 
 #: Shared people, as a share of either bid's people, above which (with a shared route) bids duplicate provision.
 DUPLICATE_SHARE = 0.25

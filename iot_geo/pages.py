@@ -16,6 +16,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+__all__ = ["environment", "render", "resource_text"]
+
 RESOURCES = Path(__file__).resolve().parent / "resources"
 
 
@@ -36,4 +38,3 @@ def resource_text(name: str) -> str:
     return (RESOURCES / name).read_text(encoding="utf-8")
 
 
-__all__ = ["render", "resource_text"]

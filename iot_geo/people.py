@@ -13,8 +13,6 @@ people with these functions, so their figures agree.
 
 from __future__ import annotations
 
-__all__ = ["PopArrays", "people_in_reach", "population_near", "population_or_load", "whole_count"]
-
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -26,6 +24,8 @@ from iot_geo.sources import population as population_source
 
 if TYPE_CHECKING:
     from iot_geo.routing import RoutingNetwork
+
+__all__ = ["PopArrays", "people_in_reach", "population_near", "population_or_load", "whole_count"]
 
 
 def population_or_load(data_dir: str | os.PathLike[str] | None, population: gpd.GeoDataFrame | None

@@ -36,6 +36,8 @@ import requests
 from iot_geo import settings
 from iot_geo.errors import DownloadError, InvalidInputError
 
+__all__ = ["POSTCODES_IO", "is_postcode", "lookup_postcodes", "normalise_postcode"]
+
 log = logging.getLogger(__name__)
 
 #: The default postcodes.io address (overridden by ``IOT_GEO_POSTCODES_URL``).
@@ -43,8 +45,6 @@ POSTCODES_IO = "https://api.postcodes.io"
 #: UK postcode shape: outward code (area, district) and inward code (sector, unit).
 POSTCODE_RE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
 _BULK = 100  # postcodes.io's bulk limit
-
-__all__ = ["POSTCODES_IO", "is_postcode", "lookup_postcodes", "normalise_postcode"]
 
 
 def normalise_postcode(text: str) -> str:

@@ -28,6 +28,8 @@ from iot_geo import settings
 from iot_geo.errors import DataNotFoundError, InvalidInputError
 from iot_geo.sources.catalogue import READ, cached_sha256, get_dataset
 
+__all__ = ["datasets", "dumps", "html_block", "plain_args", "read", "sidecar", "stamp", "warnings_for"]
+
 
 def datasets(names: Iterable[str] | None = None, *, data_dir: str | os.PathLike[str] | None = None
              ) -> list[dict[str, Any]]:

@@ -37,6 +37,8 @@ from iot_geo.provenance import html_block
 from iot_geo.routing import RoutingNetwork
 from iot_geo.sources import providers as provider_source
 
+__all__ = ["ATTRIBUTIONS", "Analysis", "analyse", "write_report"]
+
 ATTRIBUTIONS = [
     "Source: Office for National Statistics licensed under the Open Government Licence v.3.0. Contains OS data "
     "© Crown copyright and database right 2017-2023.",
@@ -248,4 +250,3 @@ def write_report(
     return {p.name: p for p in sorted(target.iterdir()) if not p.name.startswith(".")}
 
 
-__all__ = ["ATTRIBUTIONS", "Analysis", "analyse", "write_report"]

@@ -26,8 +26,6 @@ kinds. This module imports neither: the interface is structural (a
 
 from __future__ import annotations
 
-__all__ = ["RoutingNetwork", "SiteTimes"]
-
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -36,6 +34,8 @@ if TYPE_CHECKING:
 
     from iot_geo.grids import TimeGrid
     from iot_geo.speeds import Speeds
+
+__all__ = ["RoutingNetwork", "SiteTimes"]
 
 
 class SiteTimes(Protocol):

@@ -20,22 +20,6 @@ network calls it for its part of the routing interface
 
 from __future__ import annotations
 
-__all__ = [
-    "POINT_SNAP_MAX_M",
-    "SITE_SNAP_MAX_M",
-    "TravelTimes",
-    "frontier_nodes",
-    "node_times",
-    "point_minutes",
-    "same_segment_times",
-    "sample_segments",
-    "segment_cumlen",
-    "segment_point_times",
-    "site_sources",
-    "snap_role",
-    "snap_sites",
-]
-
 import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -51,6 +35,12 @@ from iot_geo.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from iot_geo.network import TravelNetwork
+
+__all__ = [
+    "POINT_SNAP_MAX_M", "SITE_SNAP_MAX_M", "TravelTimes", "frontier_nodes", "node_times", "point_minutes",
+    "same_segment_times", "sample_segments", "segment_cumlen", "segment_point_times", "site_sources", "snap_role",
+    "snap_sites",
+]
 
 #: A site farther than this from every usable road is an error (metres).
 SITE_SNAP_MAX_M = 1000.0

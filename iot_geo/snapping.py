@@ -22,14 +22,14 @@ segment for shapely geometries and their tree.
 
 from __future__ import annotations
 
-__all__ = ["SPACING_M", "SnapIndex"]
-
 import itertools
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
+
+__all__ = ["SPACING_M", "SnapIndex"]
 
 #: Greatest distance in metres between samples along a road piece (sets the exactness margin, half of it).
 SPACING_M = 50.0

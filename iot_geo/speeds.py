@@ -128,6 +128,25 @@ from typing import Any
 
 from iot_geo.errors import DataNotFoundError, InvalidInputError
 
+__all__ = [
+    "ACCESS_KMH",
+    "CYCLE_KMH",
+    "FREE_FLOW_KMH",
+    "LIMIT_FACTOR",
+    "MODES",
+    "MPH",
+    "PARK_MINUTES",
+    "PEAK_KMH",
+    "URBAN_NODES_PER_KM2",
+    "URBAN_RADIUS_M",
+    "WALK_KMH",
+    "Speeds",
+    "park_note",
+    "parse_maxspeed_kmh",
+    "read_speeds",
+    "road_class",
+]
+
 MPH = 1.609344
 
 URBAN_NODES_PER_KM2 = 40.0

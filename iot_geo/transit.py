@@ -37,10 +37,6 @@ that reaches a stop where the traveller can still make it.
 
 from __future__ import annotations
 
-__all__ = ["DETOUR", "MAX_TRANSFER_M", "MAX_WALK_M", "Timetable", "TransitNetwork", "TransitTimes",
-           "arrive_by_minutes", "earliest_arrivals", "latest_departures", "load_timetable", "load_transit",
-           "parse_gtfs_time", "pick_day", "reference_latest_departures", "service_dates", "walk_seconds"]
-
 import datetime as dt
 import html
 import logging
@@ -66,6 +62,12 @@ from iot_geo.speeds import WALK_KMH
 
 if TYPE_CHECKING:
     from iot_geo.routing import SiteTimes
+
+__all__ = [
+    "DETOUR", "MAX_TRANSFER_M", "MAX_WALK_M", "Pattern", "Timetable", "TransitNetwork", "TransitTimes",
+    "arrive_by_minutes", "earliest_arrivals", "latest_departures", "load_timetable", "load_transit",
+    "parse_gtfs_time", "pick_day", "reference_latest_departures", "service_dates", "walk_seconds",
+]
 
 log = logging.getLogger(__name__)
 
@@ -600,8 +602,6 @@ def reference_latest_departures(
             best_dep[s] = max(ok)
     board = np.maximum(best_dep, np.where(np.isfinite(egress), arrive_by - egress, -np.inf))
     return _walk_relax(tt, board)
-
-
 
 
 def earliest_arrivals(

@@ -1,1 +1,3 @@
 """Input layers: the dataset catalogue, boundaries, providers and population."""
+
+__all__ = []

@@ -41,6 +41,11 @@ from iot_geo.errors import InvalidInputError
 from iot_geo.sources.catalogue import dataset_path, reading
 from iot_geo.sources.derived import lad17_lep17
 
+__all__ = [
+    "KINDS", "PROJECT_DATA", "VINTAGES", "build_lad17_lep17", "load_areas", "opportunity_area_table",
+    "resolve_vintage",
+]
+
 KINDS = ("lep", "ca", "lad", "oa", "region")
 VINTAGES: dict[str, tuple[int, ...]] = {
     "lep": (2017, 2021),

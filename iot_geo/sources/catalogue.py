@@ -52,6 +52,24 @@ from iot_geo.sources.derived import lad17_lep17
 if TYPE_CHECKING:
     import requests  # imported where a download happens: reading data never pays for it
 
+__all__ = [
+    "DATASETS",
+    "READ",
+    "DataFile",
+    "Dataset",
+    "FileStatus",
+    "ModifiedDataWarning",
+    "cached_sha256",
+    "check",
+    "dataset_path",
+    "fetch",
+    "get_dataset",
+    "reading",
+    "sha256_file",
+    "verify",
+    "verify_path",
+]
+
 log = logging.getLogger(__name__)
 
 #: Names of the datasets read in this process (by :func:`dataset_path` or :func:`verify_path`);

@@ -47,6 +47,13 @@ from iot_geo import settings
 from iot_geo.errors import InvalidInputError
 from iot_geo.sources.catalogue import dataset_path, reading
 
+__all__ = [
+    "apportion", "district_fractions", "is_english_district", "load_apprenticeship_starts", "load_aps_industry",
+    "load_aps_qualifications", "load_fes_achievements", "load_fes_ssa", "load_iod_education",
+    "load_mid2019_population", "lsoa_districts", "match_district_names", "normalise_district_name",
+    "source_districts", "to_number",
+]
+
 #: Cell markers that mean "suppressed or unreliable": read as missing, never zero.
 SUPPRESSED = frozenset({"c", "~", "x", "low", ":"})
 #: The code of England.

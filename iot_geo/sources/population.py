@@ -22,6 +22,8 @@ from iot_geo.files import write_cache
 from iot_geo.geo import to_bng
 from iot_geo.sources.catalogue import dataset_path, get_dataset, reading
 
+__all__ = ["forget_loaded", "load_population"]
+
 COLUMNS = ["lsoa_code", "lsoa_name", "people", "people_16_59", "imd_decile", "geometry"]
 
 

@@ -45,6 +45,11 @@ from iot_geo.geo import check_lat_lon, points_from_frame, to_bng
 from iot_geo.outputs import unneutralise
 from iot_geo.sources.catalogue import dataset_path, reading
 
+__all__ = [
+    "PROVIDER_TYPES", "ks5_type", "load_providers", "merge_duplicates", "normalise_name", "normalise_postcode",
+    "normalise_type", "read_providers", "type_rule_counts",
+]
+
 PROVIDER_TYPES = (
     "fe_college",
     "sixth_form_college",
