@@ -72,6 +72,7 @@ __all__ = [
     "where_next", "worker_network", "write_batch",
 ]
 
+
 #: Any network of the routing interface.
 AnyNetwork = RoutingNetwork
 

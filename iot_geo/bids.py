@@ -51,6 +51,7 @@ from iot_geo.sources.providers import PROVIDER_TYPES, normalise_type
 
 __all__ = ["ROUTES", "STEM_ROUTES", "Bid", "Bids", "Partner", "read_bids", "route_id"]
 
+
 #: Post-16 Skills Plan routes: id -> display name. The first five are the STEM
 #: routes named in the IoT competition.
 ROUTES: dict[str, str] = {

@@ -69,6 +69,7 @@ __all__ = [
     "warn_truncation",
 ]
 
+
 #: Any network of the routing interface (the name callers used before :mod:`iot_geo.routing`).
 AnyNetwork = RoutingNetwork
 

@@ -71,6 +71,7 @@ from iot_geo.sources.providers import normalise_name
 
 __all__ = ["COVERAGE_PASS", "check_bids", "evidence_checks"]
 
+
 COVERAGE_PASS = 0.5
 STATUSES = ("pass", "warn", "fail")
 

@@ -35,9 +35,10 @@ if TYPE_CHECKING:
 __all__ = [
     "app", "areas", "batch_cmd", "bids_check", "catchment_cmd", "coverage_cmd", "data_check", "data_fetch",
     "data_list", "demo_cmd", "emit", "evidence_cmd", "expand_multi_values", "format_cell", "hubspoke_cmd",
-    "locate_cmd", "main", "map_cmd", "networks_cmd", "overlap_cmd", "provenance_cmd", "providers_cmd", "report_cmd",
-    "suggest_spokes_cmd", "where_next_cmd",
+    "load_networks", "locate_cmd", "main", "map_cmd", "networks_cmd", "overlap_cmd", "provenance_cmd",
+    "providers_cmd", "report_cmd", "suggest_spokes_cmd", "where_next_cmd",
 ]
+
 
 # pandas, geopandas and every iot_geo module that needs them are imported inside the commands on purpose
 # (deferred): `iot-geo --help` and the first lines of any command then start in a fraction of a second.
@@ -481,7 +482,8 @@ Offline = Annotated[bool, _flag("--offline/--online", help="Inline Leaflet so th
                                                            "(offline), or link it from a CDN (online).")]
 
 
-def _networks(paths: list[Path] | None, mode: str, *, required: bool = True) -> list[Any]:
+def load_networks(paths: list[Path] | None, mode: str, *, required: bool = True) -> list[Any]:
+    """The networks a bid command names with ``--network`` (one loader call each; none given: an error if ``required``)."""
     # deferred: network imports pandas and scipy; `iot-geo --help` stays fast
     from iot_geo.network import find_network, load_network
 
@@ -502,7 +504,7 @@ def _networks(paths: list[Path] | None, mode: str, *, required: bool = True) -> 
 def _bids_and_networks(bids: Path, network: list[Path] | None, mode: str, skip_invalid: bool
                        ) -> tuple[Any, list[Any]]:
     """The bid file read (problems said on stderr) and the road networks loaded: what every bid command starts with."""
-    return _read_bids(bids, skip_invalid), _networks(network, mode)
+    return _read_bids(bids, skip_invalid), load_networks(network, mode)
 
 
 def _stamp(nets: list[Any], **options: Any) -> dict[str, Any]:
@@ -615,7 +617,7 @@ def bids_check(
     inputs = [bids, *(network or [])]
     targets = _table_targets(inputs, output, csv, None, xlsx)
     b = _read_bids(bids, skip_invalid)
-    nets = _networks(network, mode, required=False)
+    nets = load_networks(network, mode, required=False)
     table = _caught(check_bids, b, nets or None, minutes=minutes or None)
     _save_table(table, "checks", targets, inputs, _stamp(nets, minutes=minutes))
     emit(table, fmt, title=f"checks for {len(b)} bid(s)")
@@ -645,7 +647,7 @@ def evidence_cmd(
 
     _set_data_dir(data_dir)
     path = Path(bids)
-    nets = _networks(network, mode, required=False)
+    nets = load_networks(network, mode, required=False)
     if path.exists():
         b = _read_bids(path, skip_invalid)
         target: Any = b[bid] if bid else b
@@ -709,7 +711,7 @@ def hubspoke_cmd(
     targets = _table_targets(inputs, output, csv, None, xlsx)
     b = _read_bids(bids, False)
     chosen = _one_bid(b, bid, bids)
-    nets = _networks(network, mode)
+    nets = load_networks(network, mode)
     table = _caught(hub_spoke, nets, chosen, minutes=minutes or (30, 45, 60))
     _save_table(table, "hub_spoke", targets, inputs, _stamp(nets, bid=chosen.id, minutes=minutes))
     cols = ["site_id", "role", "minutes", "people_alone", "people_only_here", "people_with_site", "to_hub_minutes",
@@ -753,7 +755,7 @@ def suggest_spokes_cmd(
         from iot_geo.outputs import read_csv
 
         cands = read_csv(candidates, dtype={"site_id": str, "name": str})
-    nets = _networks(network, mode)
+    nets = load_networks(network, mode)
     result = _caught(suggest_spokes, nets[0], {name: (lat, lon)}, cands, k=k, minutes=minutes, min_gap=min_gap,
                      with_providers=providers)
     a = result.attrs

@@ -31,6 +31,7 @@ from iot_geo.errors import InvalidInputError
 
 __all__ = ["TIME_LIMIT_S", "greedy_cover", "maximal_covering", "pick_order"]
 
+
 #: Seconds HiGHS may spend before the best choice found so far is returned (the solver name says so).
 TIME_LIMIT_S = 120.0
 

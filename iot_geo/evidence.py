@@ -84,6 +84,7 @@ __all__ = [
     "lsoa_evidence",
 ]
 
+
 COLUMNS = ["area", "band", "measure", "value", "england", "unit", "source", "year", "topic", "note"]
 TOPICS = ("learners", "skills", "labour market", "provider landscape", "social mobility")
 #: The base year of the cohort forecast (the mid-2019 estimates) and the years forecast.

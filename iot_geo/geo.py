@@ -19,6 +19,7 @@ from iot_geo.errors import InvalidInputError
 
 __all__ = ["GB_LAT", "GB_LON", "as_points", "check_bng", "check_lat_lon", "points_from_frame", "to_bng", "to_wgs84"]
 
+
 # Generous boxes around Great Britain (with Northern Ireland for lon/lat input).
 GB_LAT = (49.5, 61.0)
 GB_LON = (-8.8, 2.1)

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ACCESS_MAX_M", "SAMPLE_SPACING", "TimeGrid", "grid_from_points", "time_grid"]
 
+
 #: Isochrone polygons reach at most this far off a reached road, on foot (metres).
 ACCESS_MAX_M = 400.0
 #: Points are sampled along reached roads every this many grid cells.

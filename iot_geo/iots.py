@@ -55,6 +55,7 @@ from iot_geo.sources import providers as provider_data
 
 __all__ = ["build_iots", "match_name", "normalise", "write_iots"]
 
+
 #: Provider types an IoT lead or partner is matched against.
 MATCH_TYPES = ("fe_college", "sixth_form_college", "university", "utc")
 #: Generic endings removed by rule 3.

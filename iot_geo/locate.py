@@ -13,6 +13,7 @@ from iot_geo.sources.boundaries import load_areas, resolve_vintage
 
 __all__ = ["locate", "locate_many"]
 
+
 #: Boundary files are generalised (up to 500 m, clipped to the coast), so a point
 #: on the shore can fall just outside every polygon. Such a point takes the
 #: nearest area within this many metres, with a note.

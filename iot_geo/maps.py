@@ -64,6 +64,7 @@ __all__ = [
     "web_assets_dir",
 ]
 
+
 SIMPLIFY_M = 25.0
 #: Overlap zones are drawn simplified to this many metres, without slivers under MIN_OVERLAP_KM2.
 OVERLAP_SIMPLIFY_M = 100.0

@@ -120,6 +120,7 @@ __all__ = [
     "reopen_network",
 ]
 
+
 log = logging.getLogger(__name__)
 
 #: Networks with more segments than this build their snapping index per query window instead of keeping one.

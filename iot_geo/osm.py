@@ -41,6 +41,7 @@ __all__ = [
     "read_osm_file",
 ]
 
+
 _NO_ACCESS = {"no", "private"}
 _DRIVE = {
     "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link", "secondary",

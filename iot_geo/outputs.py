@@ -29,6 +29,7 @@ __all__ = [
     "write_xlsx",
 ]
 
+
 #: GDAL stamps GeoPackages with the current time unless pinned; pinned, the same inputs give the same file.
 GPKG_DATE = "2000-01-01T00:00:00Z"
 

@@ -58,6 +58,7 @@ __all__ = [
     "same_lep_basis",
 ]
 
+
 #: Shared people, as a share of either bid's people, above which (with a shared route) bids duplicate provision.
 DUPLICATE_SHARE = 0.25
 

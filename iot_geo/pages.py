@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 __all__ = ["environment", "render", "resource_text"]
 
+
 RESOURCES = Path(__file__).resolve().parent / "resources"
 
 

@@ -38,6 +38,7 @@ from iot_geo.errors import DownloadError, InvalidInputError
 
 __all__ = ["POSTCODES_IO", "is_postcode", "lookup_postcodes", "normalise_postcode"]
 
+
 log = logging.getLogger(__name__)
 
 #: The default postcodes.io address (overridden by ``IOT_GEO_POSTCODES_URL``).

@@ -39,6 +39,7 @@ from iot_geo.sources import providers as provider_source
 
 __all__ = ["ATTRIBUTIONS", "Analysis", "analyse", "write_report"]
 
+
 ATTRIBUTIONS = [
     "Source: Office for National Statistics licensed under the Open Government Licence v.3.0. Contains OS data "
     "© Crown copyright and database right 2017-2023.",

@@ -42,6 +42,7 @@ __all__ = [
     "snap_sites",
 ]
 
+
 #: A site farther than this from every usable road is an error (metres).
 SITE_SNAP_MAX_M = 1000.0
 #: A home (LSOA centroid) farther than this from every usable road is not reached (metres).

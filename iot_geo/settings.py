@@ -41,6 +41,7 @@ import platformdirs
 
 __all__ = ["get_base_url", "get_cache_dir", "get_data_dir", "package_version"]
 
+
 DATA_ENV = "IOT_GEO_DATA"
 CACHE_ENV = "IOT_GEO_CACHE"
 BASE_URL_ENV = "IOT_GEO_BASE_URL"

@@ -31,6 +31,7 @@ from scipy.spatial import cKDTree
 
 __all__ = ["SPACING_M", "SnapIndex"]
 
+
 #: Greatest distance in metres between samples along a road piece (sets the exactness margin, half of it).
 SPACING_M = 50.0
 

@@ -147,6 +147,7 @@ __all__ = [
     "road_class",
 ]
 
+
 MPH = 1.609344
 
 URBAN_NODES_PER_KM2 = 40.0

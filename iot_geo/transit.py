@@ -69,6 +69,7 @@ __all__ = [
     "parse_gtfs_time", "pick_day", "reference_latest_departures", "service_dates", "walk_seconds",
 ]
 
+
 log = logging.getLogger(__name__)
 
 #: Walking distance on streets is taken as the straight line times this factor.

@@ -47,7 +47,7 @@ def alter(root: Path, rel: str, change: Callable[[bytes], bytes]) -> Path:
 def own_cache(tmp_path, monkeypatch) -> Path:
     cache = tmp_path / "cache"
     monkeypatch.setattr(settings, "cache_dir", cache)
-    monkeypatch.setattr(catalogue, "_SHA_MEMO", {})
+    monkeypatch.setattr(catalogue, "SHA_MEMO", {})
     return cache
 
 
@@ -115,7 +115,7 @@ def test_checksums_are_cached_by_size_and_mtime(tmp_path, data_dir, own_cache, m
     assert entries[target] == [st.st_size, st.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest()]
 
     # a new process (empty memory) trusts the cache file and hashes nothing
-    monkeypatch.setattr(catalogue, "_SHA_MEMO", {})
+    monkeypatch.setattr(catalogue, "SHA_MEMO", {})
     calls: list[Path] = []
     real = catalogue.sha256_file
     monkeypatch.setattr(catalogue, "sha256_file", lambda p, *a: calls.append(p) or real(p, *a))
@@ -133,7 +133,7 @@ def test_unwritable_cache_still_verifies(tmp_path, data_dir, monkeypatch):
     blocker = tmp_path / "file-not-folder"
     blocker.write_text("x")
     monkeypatch.setattr(settings, "cache_dir", blocker / "cache")
-    monkeypatch.setattr(catalogue, "_SHA_MEMO", {})
+    monkeypatch.setattr(catalogue, "SHA_MEMO", {})
     root = mirror(data_dir, tmp_path / "data")
     assert dataset_path("lep2021", data_dir=root).is_file()
     alter(root, get_dataset("lep2021").files[0].path, lambda b: b + b" ")

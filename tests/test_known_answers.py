@@ -261,7 +261,7 @@ def _world(monkeypatch, *, lep=None, oa=None, ca=None, providers=None):
     # the area-evidence checks read the real evidence files by LSOA code (tested in test_evidence.py): not here
     import sys
 
-    monkeypatch.setattr(sys.modules["iot_geo.checks"], "_evidence_checks", lambda *a, **k: [])
+    monkeypatch.setattr(sys.modules["iot_geo.checks"], "evidence_checks", lambda *a, **k: [])
     if providers is not None:
         monkeypatch.setattr("iot_geo.sources.providers.load_providers", load_providers)
     return calls
@@ -505,7 +505,7 @@ def test_cli_duplicate_share_is_the_library_constant(monkeypatch):
     monkeypatch.setattr(ov, "DUPLICATE_SHARE", 0.4)
     monkeypatch.setattr(ov, "overlap", fake_overlap)
     monkeypatch.setattr(ov, "bid_catchments", lambda nets, b, minutes: type("BC", (), {"bands": [10]})())
-    monkeypatch.setattr(cli, "_networks", lambda network, mode: [])
+    monkeypatch.setattr(cli, "load_networks", lambda network, mode: [])
     CliRunner().invoke(cli.app, ["overlap", str(REPO / "data/examples/rutland.yaml")])
     assert seen == {"share": 0.4}
 

@@ -1,3 +1,4 @@
 """Input layers: the dataset catalogue, boundaries, providers and population."""
 
 __all__ = []
+

@@ -46,6 +46,7 @@ __all__ = [
     "resolve_vintage",
 ]
 
+
 KINDS = ("lep", "ca", "lad", "oa", "region")
 VINTAGES: dict[str, tuple[int, ...]] = {
     "lep": (2017, 2021),

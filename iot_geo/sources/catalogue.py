@@ -70,6 +70,7 @@ __all__ = [
     "verify_path",
 ]
 
+
 log = logging.getLogger(__name__)
 
 #: Names of the datasets read in this process (by :func:`dataset_path` or :func:`verify_path`);
@@ -584,7 +585,7 @@ SHA_CACHE_FILE = "dataset-sha256.json"
 #: At most this many files are remembered (files that no longer exist are forgotten first).
 SHA_CACHE_MAX = 2000
 #: In-process memory of the same: resolved path -> (size, mtime_ns, sha256).
-_SHA_MEMO: dict[str, tuple[int, int, str]] = {}
+SHA_MEMO: dict[str, tuple[int, int, str]] = {}
 _WARNED: set[tuple[str, str]] = set()
 
 
@@ -633,25 +634,25 @@ def cached_sha256(path: str | os.PathLike[str]) -> str:
     key = str(real)
     st = real.stat()
     now = (st.st_size, st.st_mtime_ns)
-    hit = _SHA_MEMO.get(key)
+    hit = SHA_MEMO.get(key)
     if hit is not None and hit[:2] == now:
         return hit[2]
     cache = _sha_cache_path()
     stored = _read_sha_cache(cache)
     for k, v in stored.items():  # one read of the cache file serves every file this process opens
-        _SHA_MEMO.setdefault(k, v)
+        SHA_MEMO.setdefault(k, v)
     hit = stored.get(key)
     if hit is not None and hit[:2] == now:
-        _SHA_MEMO[key] = hit
+        SHA_MEMO[key] = hit
         return hit[2]
     digest = sha256_file(real)
     after = real.stat()
     if (after.st_size, after.st_mtime_ns) != now:  # changed while being read: answer, but remember nothing
         return digest
-    _SHA_MEMO[key] = (*now, digest)
+    SHA_MEMO[key] = (*now, digest)
     if cache is not None:
         stored.pop(key, None)
-        stored[key] = _SHA_MEMO[key]
+        stored[key] = SHA_MEMO[key]
         _write_sha_cache(cache, stored)
     return digest
 

@@ -54,6 +54,7 @@ __all__ = [
     "source_districts", "to_number",
 ]
 
+
 #: Cell markers that mean "suppressed or unreliable": read as missing, never zero.
 SUPPRESSED = frozenset({"c", "~", "x", "low", ":"})
 #: The code of England.

@@ -35,6 +35,7 @@ from iot_geo.files import promote, write_text
 
 __all__ = ["PREFIX", "Region", "fetch_osm", "find_region", "load_index"]
 
+
 log = logging.getLogger(__name__)
 
 #: Geofabrik's download server.

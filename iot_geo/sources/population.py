@@ -24,6 +24,7 @@ from iot_geo.sources.catalogue import dataset_path, get_dataset, reading
 
 __all__ = ["forget_loaded", "load_population"]
 
+
 COLUMNS = ["lsoa_code", "lsoa_name", "people", "people_16_59", "imd_decile", "geometry"]
 
 

@@ -50,6 +50,7 @@ __all__ = [
     "normalise_type", "read_providers", "type_rule_counts",
 ]
 
+
 PROVIDER_TYPES = (
     "fe_college",
     "sixth_form_college",
