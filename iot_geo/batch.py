@@ -68,8 +68,8 @@ from iot_geo.sources import providers as provider_source
 
 __all__ = [
     "BATCH_SITES", "DEPRIVED_DECILES", "DEPRIVED_WEIGHT", "LOADS", "NetworkRef", "batch", "batch_sites",
-    "cover_matrix", "coverage", "coverage_layer", "coverage_totals", "network_file", "people_table", "run_sites",
-    "where_next", "worker_network", "write_batch",
+    "cover_matrix", "coverage", "coverage_totals", "network_file", "people_table", "run_sites", "where_next",
+    "worker_network", "write_batch",
 ]
 
 
@@ -635,28 +635,6 @@ def coverage_totals(cov: pd.DataFrame) -> pd.DataFrame:
     cols = ["by", "code", "name", "lsoas", "lsoas_covered", "people", "people_covered", "people_not_covered",
             "share_covered", *(["people_outside_network"] if has_out else []), "truncated"]
     return pd.DataFrame(out[cols])
-
-
-def coverage_layer(cov: gpd.GeoDataFrame, *, name: str = "cold spots") -> Any:
-    """A folium layer: every LSOA not covered as a shaded circle (area by people; darker = more deprived)."""
-    import folium  # deferred: folium is loaded only when a coverage map is drawn
-
-    from iot_geo.maps import esc  # deferred: maps loads folium and matplotlib, needed only for this layer
-
-    layer = folium.FeatureGroup(name=name)
-    cold = cov[~cov["covered"].astype(bool)].to_crs(settings.wgs84)
-    shades = {d: f"#{int(40 + 20 * (d - 1)):02x}{int(30 + 10 * (d - 1)):02x}{int(120 + 12 * (d - 1)):02x}"
-              for d in range(1, 11)}
-    for r in cold.itertuples():
-        people = float(r.people) if pd.notna(r.people) else 0.0
-        decile = int(r.imd_decile) if pd.notna(getattr(r, "imd_decile", np.nan)) else 0
-        mins = "not reached" if pd.isna(r.minutes) else f"{float(r.minutes):.0f} min"
-        folium.CircleMarker(
-            location=[r.geometry.y, r.geometry.x], radius=max(2.0, (people / 500.0) ** 0.5 * 3.0), stroke=False,
-            fill=True, fill_color=shades.get(decile, "#888888"), fill_opacity=0.7,
-            tooltip=f"{esc(getattr(r, 'lsoa_code', ''))}: {people:,.0f} people, {mins}, IMD decile {decile or '?'}",
-        ).add_to(layer)
-    return layer
 
 
 # -------------------------------------------------------------------- where next

@@ -1193,8 +1193,9 @@ def coverage_cmd(
 
     Example: iot-geo coverage --providers fe_college,sixth_form_college --network rutland.osm.pbf --minutes 15
     """
-    # deferred: batch imports geopandas; `iot-geo --help` stays fast
-    from iot_geo.batch import coverage, coverage_layer, coverage_totals
+    # deferred: batch and maps import geopandas and folium; `iot-geo --help` stays fast
+    from iot_geo.batch import coverage, coverage_totals
+    from iot_geo.maps import coverage_layer
 
     _set_data_dir(data_dir)
     site_gdf = _site_set(bids, providers, sites, site)

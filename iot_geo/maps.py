@@ -60,8 +60,8 @@ from iot_geo.sources import boundaries
 from iot_geo.sources import providers as provider_data
 
 __all__ = [
-    "PALETTE", "draw_picture", "esc", "make_map", "offline_repr_html", "render_html", "save_map", "save_picture",
-    "web_assets_dir",
+    "PALETTE", "coverage_layer", "draw_picture", "esc", "make_map", "offline_repr_html", "render_html", "save_map",
+    "save_picture", "web_assets_dir",
 ]
 
 
@@ -1023,3 +1023,22 @@ def draw_picture(
     return fig
 
 
+def coverage_layer(cov: gpd.GeoDataFrame, *, name: str = "cold spots") -> Any:
+    """A folium layer of :func:`iot_geo.batch.coverage`: each LSOA not covered as a shaded circle.
+
+    A circle's area grows with the people in it; darker is more deprived (IMD decile).
+    """
+    layer = folium.FeatureGroup(name=name)
+    cold = cov[~cov["covered"].astype(bool)].to_crs(settings.wgs84)
+    shades = {d: f"#{int(40 + 20 * (d - 1)):02x}{int(30 + 10 * (d - 1)):02x}{int(120 + 12 * (d - 1)):02x}"
+              for d in range(1, 11)}
+    for r in cold.itertuples():
+        people = float(r.people) if pd.notna(r.people) else 0.0
+        decile = int(r.imd_decile) if pd.notna(getattr(r, "imd_decile", np.nan)) else 0
+        mins = "not reached" if pd.isna(r.minutes) else f"{float(r.minutes):.0f} min"
+        folium.CircleMarker(
+            location=[r.geometry.y, r.geometry.x], radius=max(2.0, (people / 500.0) ** 0.5 * 3.0), stroke=False,
+            fill=True, fill_color=shades.get(decile, "#888888"), fill_opacity=0.7,
+            tooltip=f"{esc(getattr(r, 'lsoa_code', ''))}: {people:,.0f} people, {mins}, IMD decile {decile or '?'}",
+        ).add_to(layer)
+    return layer

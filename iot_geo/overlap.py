@@ -65,6 +65,10 @@ DUPLICATE_SHARE = 0.25
 OVERLAP_COLUMNS = ["bid_a", "bid_b", "mode", "minutes", "area_both_km2", "area_share_a", "area_share_b",
                    "people_both", "people_share_a", "people_share_b", "shared_routes", "same_lep", "same_ca",
                    "duplicate", "reasons"]
+#: The column types of a table with no pairs (pandas would make every column ``object``; the flags stay flags).
+_EMPTY_TYPES: dict[str, Any] = {"minutes": float, "area_both_km2": float, "area_share_a": float, "area_share_b": float,
+                "people_both": "int64", "people_share_a": float, "people_share_b": float, "same_lep": bool,
+                "same_ca": bool, "duplicate": bool}
 
 
 def located_leps(bids: Sequence[Bid], *, data_dir: str | os.PathLike[str] | None = None
@@ -237,11 +241,14 @@ def overlap(
                 row["geometry"] = shapely.intersection(geo[(bc.bids[ia].id, key)], geo[(bc.bids[ib].id, key)])
             rows.append(row)
     rows.sort(key=lambda r: (r["bid_a"], r["bid_b"], r["minutes"]))
+    table = pd.DataFrame(rows, columns=OVERLAP_COLUMNS)
+    if not rows:
+        table = table.astype(_EMPTY_TYPES)
     if with_geometry:
-        out: pd.DataFrame = gpd.GeoDataFrame(rows, columns=[*OVERLAP_COLUMNS, "geometry"], geometry="geometry",
-                                             crs=settings.crs)
+        geometry = gpd.GeoSeries([r["geometry"] for r in rows], crs=settings.crs)
+        out: pd.DataFrame = gpd.GeoDataFrame(table, geometry=geometry.values, crs=settings.crs)
         return out
-    return pd.DataFrame(rows, columns=OVERLAP_COLUMNS)
+    return table
 
 
 def _catchments_of(network: RoutingNetwork | Sequence[RoutingNetwork], bids: Bids | Sequence[Bid] | None,

@@ -15,8 +15,9 @@ from helpers import X0, Y0, people_along_road, straight_road
 from shapely.geometry import Point
 
 from iot_geo import InvalidInputError
-from iot_geo.batch import DEPRIVED_WEIGHT, coverage, coverage_layer, coverage_totals, where_next
+from iot_geo.batch import DEPRIVED_WEIGHT, coverage, coverage_totals, where_next
 from iot_geo.covering import greedy_cover, maximal_covering, pick_order
+from iot_geo.maps import coverage_layer
 
 
 @pytest.fixture(scope="module")

@@ -218,7 +218,13 @@ def test_pairs_that_share_nothing_are_left_out(road):
     pop = population([("S", km(13), 10.0, 1.0, 1)])
     a = make_bid("a", [("a-hub", "hub", km(2))])
     b = make_bid("b", [("b-hub", "hub", km(28))])
-    assert len(_overlap(road, [a, b], pop)) == 0
+    table = _overlap(road, [a, b], pop)
+    assert len(table) == 0
+    # an empty table keeps its columns and types: selecting the duplicates of nothing is still a table
+    assert table["duplicate"].dtype == bool and list(table[table["duplicate"]].columns) == list(table.columns)
+    checks = check_bids([a, b], road, minutes=[5], population=pop)
+    dup = checks[checks["check"] == "duplicate_provision"]
+    assert dup["status"].tolist() == ["pass", "pass"]
 
 
 # ------------------------------------------------------------- hub and spoke

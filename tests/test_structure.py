@@ -316,3 +316,40 @@ def test_every_module_declares_an_honest_all(name: str) -> None:
         assert sorted(_public_definitions(mod) - set(declared)) == [], f"{mod.name}: public names left out of __all__"
     assert sorted(_imported_from(name) - set(declared) - {"__version__"}) == [], \
         f"{mod.name}: names other modules import are left out of __all__"
+
+
+#: The layers of the README's "How the code is laid out", top to bottom; a module imports only from its own
+#: layer or the layers above it.
+LAYERS = [
+    ["iot_geo", "iot_geo.settings", "iot_geo.errors", "iot_geo.geo", "iot_geo.files",
+     "iot_geo.sources"],
+    ["iot_geo.sources.catalogue", "iot_geo.sources.derived"],
+    ["iot_geo.provenance", "iot_geo.outputs"],
+    ["iot_geo.sources.boundaries", "iot_geo.sources.population", "iot_geo.sources.providers",
+     "iot_geo.sources.evidence", "iot_geo.sources.geofabrik", "iot_geo.postcodes"],
+    ["iot_geo.speeds", "iot_geo.snapping", "iot_geo.osm", "iot_geo.search", "iot_geo.grids", "iot_geo.transit",
+     "iot_geo.routing", "iot_geo.network"],
+    ["iot_geo.people", "iot_geo.catchment"],
+    ["iot_geo.locate", "iot_geo.bids", "iot_geo.covering", "iot_geo.overlap", "iot_geo.hub_spoke", "iot_geo.evidence",
+     "iot_geo.checks", "iot_geo.batch", "iot_geo.iots"],
+    ["iot_geo.pages", "iot_geo.maps", "iot_geo.report", "iot_geo.cli", "iot_geo.__main__"],
+]
+
+
+def test_every_module_has_a_layer_and_imports_only_from_its_own_or_those_above() -> None:
+    layer = {name: i for i, names in enumerate(LAYERS) for name in names}
+    assert sorted(set(PKG) - set(layer)) == [], "a module the README's layout table does not place"
+    upward = [f"{mod.name} (layer {layer[mod.name] + 1}) imports {target} (layer {layer[target] + 1})"
+              for mod in PKG.values()
+              for target, _line, _local in _edges(mod) if layer[target] > layer[mod.name]]
+    assert upward == []
+
+
+def test_the_readme_layout_table_names_every_module() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## How the code is laid out"):]
+    section = section[: section.index("\n## ", 3)]
+    named = {f"iot_geo.{m.strip('`').replace('/', '.')}" for m in re.findall(r"`[a-z_/]+`", section)}
+    missing = sorted(n for names in LAYERS for n in names if n not in named
+                     and n not in ("iot_geo", "iot_geo.__main__", "iot_geo.sources"))
+    assert missing == []
