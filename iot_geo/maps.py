@@ -319,6 +319,7 @@ def _evidence_lines(evidence: pd.DataFrame | None, bid_id: str) -> list[str]:
 
 #: The boundary layers drawn on a map: (kind, label, colour); LEP boundaries start shown.
 _BOUNDARY_LAYERS = (("lep", "LEP", "#444444"), ("ca", "Combined authority", "#8c510a"))
+_AREA_KINDS = tuple(kind for kind, _label, _colour in _BOUNDARY_LAYERS)
 
 
 @dataclass
@@ -337,17 +338,23 @@ def _near(gdf: gpd.GeoDataFrame, window: shapely.Geometry | None) -> gpd.GeoData
     return gdf[shapely.intersects(gdf.geometry.values, window)]
 
 
-def _load_map_data(vintage: dict[str, int | None], providers: gpd.GeoDataFrame | bool,
+def _area_layer(kind: str, given: Any, data_dir: str | os.PathLike[str] | None,
+                window: shapely.Geometry | None) -> gpd.GeoDataFrame | None:
+    """One area layer near the bids: the layer given, or the one loaded for the vintage given (None when missing)."""
+    if isinstance(given, gpd.GeoDataFrame):
+        return _near(given.to_crs(settings.crs), window)
+    try:
+        return _near(boundaries.load_areas(kind, given, data_dir=data_dir), window)
+    except DataNotFoundError:
+        return None
+
+
+def _load_map_data(areas: dict[str, Any], providers: gpd.GeoDataFrame | bool,
                    data_dir: str | os.PathLike[str] | None, window: shapely.Geometry | None) -> _MapData:
     """The boundaries, Opportunity Areas and providers within ``window``; a layer whose data is missing is left out."""
-    outlines = {}
-    for kind, _label, _colour in _BOUNDARY_LAYERS:
-        with contextlib.suppress(DataNotFoundError):
-            outlines[kind] = _near(boundaries.load_areas(kind, vintage.get(kind), data_dir=data_dir), window)
-    try:
-        oa: gpd.GeoDataFrame | None = _near(boundaries.load_areas("oa", data_dir=data_dir), window)
-    except DataNotFoundError:
-        oa = None
+    layers = {kind: _area_layer(kind, areas.get(kind), data_dir, window) for kind in (*_AREA_KINDS, "oa")}
+    outlines = {kind: layer for kind in _AREA_KINDS if (layer := layers[kind]) is not None}
+    oa = layers["oa"]
     prov: gpd.GeoDataFrame | None = None
     if providers is True:
         with contextlib.suppress(DataNotFoundError):
@@ -571,7 +578,7 @@ def make_map(
     *,
     catchments: gpd.GeoDataFrame | None = None,
     overlaps: gpd.GeoDataFrame | None = None,
-    areas: dict[str, int | None] | None = None,
+    areas: dict[str, int | gpd.GeoDataFrame | None] | None = None,
     providers: gpd.GeoDataFrame | bool = True,
     offline: bool = False,
     tiles: str | None = "OpenStreetMap",
@@ -591,7 +598,8 @@ def make_map(
     overlaps : GeoDataFrame, optional
         From :func:`iot_geo.overlap.overlap_areas`.
     areas : dict, optional
-        Boundary vintages, e.g. ``{"lep": 2017, "ca": 2017}``; default the bids'.
+        Per area kind (``lep``, ``ca``, ``oa``), a vintage to load, e.g. ``{"lep": 2017, "ca": 2017}``
+        (default the bids'), or a layer already loaded (a GeoDataFrame with ``code, name``), drawn as given.
     providers : GeoDataFrame or bool
         Providers to draw (default: those near the bids from the data directory).
     offline : bool

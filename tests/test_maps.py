@@ -291,3 +291,18 @@ def test_provider_type_from_a_user_is_escaped_in_layer_list_and_legend(cambridge
     # the layer list's name: escaped HTML, written as HTML-safe JSON (& as \u0026)
     assert '"Providers: \\u0026lt;img src=x onerror=alert(1)\\u0026gt; (1)"' in page
     assert '</span>&lt;img src=x onerror=alert(1)&gt; (1)</div>' in page  # the legend's row
+
+
+def test_make_map_draws_area_layers_it_is_given_instead_of_loading_them(cambridge_map):
+    import geopandas as gpd
+    import shapely
+
+    from iot_geo import settings
+    from iot_geo.maps import render_html
+
+    _, bids, _, _ = cambridge_map
+    lep = gpd.GeoDataFrame({"code": ["E37999999"], "name": ["Made-up Fens LEP"], "kind": ["lep"], "vintage": [2017]},
+                           geometry=[shapely.box(0.0, 52.0, 0.3, 52.4)], crs=settings.wgs84).to_crs(settings.crs)
+    page = render_html(make_map(bids, areas={"lep": lep, "ca": 2017}, providers=False, tiles=None))
+    assert "Made-up Fens LEP" in page and "Greater Cambridge" not in page  # the LEP layer given, not the real one
+    assert "Cambridgeshire and Peterborough" in page  # the CA layer still loaded by vintage
