@@ -20,6 +20,8 @@ PY=${PYTHON:-$REPO/.venv/bin/python}
 export IOT_GEO_DATA=${IOT_GEO_DATA:-$(cd .. && pwd)/shared/data}
 CACHE=${IOT_GEO_CACHE:-$REPO/.pytest_cache/iot-geo-cache}
 export HYPOTHESIS_PROFILE=mutation
+# the scratch copies have no web/node_modules: maps and reports take the offline assets from here
+export IOT_GEO_WEB=${IOT_GEO_WEB:-$REPO/web/node_modules}
 WORK=${MUTATION_DIR:-$REPO/.mutation}
 CHILDREN=${MUTATION_CHILDREN:-2}
 
