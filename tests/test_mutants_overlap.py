@@ -47,6 +47,12 @@ def test_located_leps_follow_each_bids_vintage_and_skip_empty_bids(monkeypatch, 
     # a bid with no sites, first in its vintage, does not stop the others of that vintage being located
     late = [make_bid("void", [], vintage={"lep": 2021}), make_bid("later", [OAKHAM], vintage={"lep": 2021})]
     assert located_leps(late, data_dir=data_dir)["later"] == {"E37000060": "Greater Lincolnshire"}
+    # overlap locates its bids in data_dir too
+    a, b = make_bid("a", [Point(X0 + 3000, Y0)]), make_bid("b", [Point(X0 + 4000, Y0)], lep=("E37000001",))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        o = overlap(road(Y0), [a, b], minutes=[2], population=people(Y0), data_dir=data_dir)
+    assert o["people_both"].tolist() == [40]  # km 2..5 within 2 min of both (10 people each)
 
 
 def test_bid_catchments_table_names_each_bid_on_its_own_network():
