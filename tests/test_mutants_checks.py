@@ -112,22 +112,36 @@ def test_bids_that_share_nothing_pass_duplicate_provision(road, people):
                                        "common")
 
 
-def test_a_pair_of_bids_is_checked_for_duplicate_provision(road, people):
-    # a reaches km 8..12 within 2 min (people 900..1300: 5,500); b km 9..13 (6,000); both km 9..12 (4,600)
-    a, b = make_bid("a", 10), make_bid("b", 11)
-    c = _checks(road, [a, b], people, minutes=[1, 2])
+def test_duplicate_provision_names_each_other_bid_and_passes_the_rest(road, people, monkeypatch, tmp_path, data_dir):
+    monkeypatch.setenv("IOT_GEO_DATA", str(tmp_path))  # overlap's LEP lookups read data_dir too
+    routes = ("digital", "engineering")
+    a, b = make_bid("a", 10, routes=routes), make_bid("b", 11, routes=routes)
+    a2 = make_bid("a2", 10, routes=("digital",))  # same place as a: duplicates both a and b
+    far = make_bid("far", 25)
+    c = _checks(road, [a, b, a2, far], people, minutes=[1, 2], data_dir=data_dir)
     dup = c[c["check"] == "duplicate_provision"].set_index("bid_id")
-    assert dup["status"].tolist() == ["warn", "warn"]
-    assert dup.loc["a", "evidence"] == ("duplicates provision with 1 other bid(s): b (84% of this bid's people and 77% "
-                                        "of b's shared within 2 min; both offer digital) (threshold 25% of either "
-                                        "bid's people and a shared route)")
-    assert dup.loc["b", "evidence"].startswith("duplicates provision with 1 other bid(s): a (77% of this bid's people "
-                                               "and 84% of a's shared within 2 min")
+    assert dup["status"].to_dict() == {"a": "warn", "b": "warn", "a2": "warn", "far": "pass"}
+    # a reaches km 8..12 (people 900..1300: 5,500); b km 9..13 (6,000); both km 9..12 (4,600)
+    assert dup.loc["a", "evidence"] == (  # pairs in the order of the overlap table (by bid id)
+        "duplicates provision with 2 other bid(s): a2 (100% of this bid's people and 100% of a2's shared within 2 min; "
+        "both offer digital); b (84% of this bid's people and 77% of b's shared within 2 min; both offer digital, "
+        "engineering) (threshold 25% of either bid's people and a shared route)")
+    assert dup.loc["far", "evidence"] == ("no other bid shares 25% of either's people within 2 min with a route in "
+                                          "common")
     # the same verdict from an overlap table made beforehand
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        table = overlap(road, [a, b], minutes=[1, 2], population=people)
-    again = _checks(road, [a, b], people, minutes=[1, 2], overlap_table=table)
+        table = overlap(road, [a, b, a2, far], minutes=[1, 2], population=people, data_dir=data_dir)
+    again = _checks(road, [a, b, a2, far], people, minutes=[1, 2], overlap_table=table, data_dir=data_dir)
     pd.testing.assert_frame_equal(again, c)
-    alone = _checks(road, [a], people, minutes=[2])
+    alone = _checks(road, [a], people, minutes=[2], data_dir=data_dir)
     assert "duplicate_provision" not in set(alone["check"])  # no other bid: nothing to compare
+
+
+def test_missing_evidence_files_leave_two_warnings_saying_so(road, people, tmp_path, data_dir):
+    for sub in ("boundaries", "population", "providers"):  # everything but the evidence folder
+        (tmp_path / sub).symlink_to(data_dir / sub)
+    c = _checks(road, [make_bid("dep", 5)], people, minutes=[0.5], data_dir=tmp_path).set_index("check")
+    for check in ("social_mobility_reach", "learner_pipeline"):
+        assert c.loc[check, "bid_id"] == "dep" and c.loc[check, "status"] == "warn"
+        assert c.loc[check, "evidence"].startswith("not checked: ") and "not found" in c.loc[check, "evidence"]
