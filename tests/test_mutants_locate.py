@@ -48,6 +48,17 @@ def test_columns_index_and_vintages_as_documented():
     assert (latest["lad_vintage"], latest["lep_vintage"], latest["ca_vintage"]) == (2021, 2021, 2024)
 
 
+def test_combined_authorities_of_each_vintage():
+    """Newcastle: North East CA (2017), North of Tyne (2018-2023), the new North East CA (2024); York: none, then
+    York and North Yorkshire (2024)."""
+    pts = pd.DataFrame({"lat": [54.973, 53.959], "lon": [-1.613, -1.082]})
+    for vintage, newcastle, york in ((2017, "E47000005", None), (2021, "E47000011", None),
+                                     (None, "E47000014", "E47000012")):
+        out = locate(pts, vintage=vintage)
+        assert out.loc[0, "ca_code"] == newcastle
+        assert (None if pd.isna(out.loc[1, "ca_code"]) else out.loc[1, "ca_code"]) == york
+
+
 def test_no_points_still_has_every_column():
     out = locate(pd.DataFrame({"lat": [], "lon": []}))
     assert len(out) == 0 and list(out.columns) == COLUMNS

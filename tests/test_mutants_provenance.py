@@ -98,7 +98,7 @@ def test_stamps_are_read_as_utf8_whatever_the_locale(tmp_path):
     (tmp_path / "b.provenance.json").write_text(provenance.dumps(st), encoding="utf-8")
     (tmp_path / "c.html").write_text(f"<p>é</p>{provenance.html_block(st)}", encoding="utf-8")
     env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0",
-           "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+           "PYTHONPATH": os.pathsep.join(p or os.getcwd() for p in sys.path)}  # '' is the current folder
     code = ("import sys; from iot_geo import provenance\n"
             "for f in sys.argv[1:]: print(provenance.read(f)['place'].encode('unicode_escape').decode())")
     run = subprocess.run([sys.executable, "-c", code, *(str(tmp_path / n) for n in ("a.csv", "b.provenance.json",
