@@ -73,6 +73,10 @@ def test_spoke_listed_first_hub_times_rounding_and_shares(road):
     assert t.loc[(2, "(network)"), "people_alone"] == 127 and t.loc[(2, "(network)"), "people_16_59_alone"] == 127 - 7
     assert s2["people_16_59_alone"] == 15 - 4  # one fewer 16-59 than people in each of its four areas
     assert h["role"] == "hub" and n["role"] == "network" and n["name"] == "The Bid"
+    assert list(t.reset_index().columns) == [  # as documented in hub_spoke's Returns
+        "minutes", "site_id", "bid_id", "name", "role", "people_alone", "people_16_59_alone", "people_only_here",
+        "share_only_here", "people_with_site", "to_hub_minutes", "from_hub_minutes", "truncated", "area_people",
+        "area_share", "area_share_is_lower_bound", "area"]
 
 
 def test_whole_bands_are_labelled_as_integers(road):
@@ -142,7 +146,8 @@ def test_suggest_spokes_beats_greedy_and_reports_it(road, myopic):
     out = _suggest(road, myopic, candidates=bng(S0=3.5, S1=2, S2=5), k=2, minutes=1.6, min_gap=0)
     assert out["site_id"].tolist() == ["S1", "S2"]  # equal people_only_here: by site_id
     assert out["people_only_here"].tolist() == [3, 3] and out["people_alone"].tolist() == [3, 3]
-    assert str(out["people_only_here"].dtype) == "int64" and out.crs.to_epsg() == 27700
+    assert str(out["people_only_here"].dtype) == str(out["people_alone"].dtype) == "int64"
+    assert out.crs.to_epsg() == 27700 and "index" not in out.columns
     a = out.attrs
     assert (a["objective"], a["hub_people"], a["greedy_objective"]) == (16, 10, 15)
     assert a["greedy_gap"] == round(1 / 16, 6) and a["greedy_choice"][0] == "S0"
@@ -165,6 +170,19 @@ def test_candidates_near_the_hub_too_close_together_or_off_the_network(road, myo
     with pytest.raises(InvalidInputError) as e:
         _suggest(road, myopic, candidates=bng(S1=2), k=2, minutes=1.6, min_gap=1.0)
     assert str(e.value) == "k=2 but the pool holds 1 candidate site(s) on the network: lower k, add --candidates or lower the gap"
+    # the only candidate within the gap of the hub; no candidate on the network at all
+    with pytest.raises(InvalidInputError) as e:
+        _suggest(road, myopic, candidates=bng(H=19.5), k=1, minutes=1.6, min_gap=1.0)
+    assert str(e.value) == ("k=1 but the pool holds 0 candidate site(s) on the network (1 more lie within 1 min of "
+                            "the hub): lower k, add --candidates or lower the gap")
+    with pytest.raises(InvalidInputError) as e:
+        _suggest(road, myopic, candidates=bng(FAR=(10, SITE_SNAP_MAX_M + 500)), k=1, minutes=1.6, min_gap=1.0)
+    assert str(e.value) == "k=1 but the pool holds 0 candidate site(s) on the network: lower k, add --candidates or lower the gap"
+    # errors in the input name the argument they are about
+    with pytest.raises(InvalidInputError, match=r"^hub: expected a"):
+        suggest_spokes(road, 42, candidates=bng(S1=2), k=1, minutes=1.6, population=myopic)
+    with pytest.raises(InvalidInputError, match=r"^candidates: expected a"):
+        suggest_spokes(road, bng(hub=20), candidates=42, k=1, minutes=1.6, population=myopic)
     with pytest.raises(InvalidInputError, match="min_gap=-1"):
         _suggest(road, myopic, candidates=bng(S1=2), k=1, minutes=1.6, min_gap=-1)
 
