@@ -97,6 +97,8 @@ def test_stamps_are_read_as_utf8_whatever_the_locale(tmp_path):
     (tmp_path / "a.provenance.json").write_text(provenance.dumps(st), encoding="utf-8")
     (tmp_path / "b.provenance.json").write_text(provenance.dumps(st), encoding="utf-8")
     (tmp_path / "c.html").write_text(f"<p>é</p>{provenance.html_block(st)}", encoding="utf-8")
+    # read here too: the answer is the same in this (UTF-8) process, and mutation testing links the test to read()
+    assert [provenance.read(tmp_path / n)["place"] for n in ("a.csv", "b.provenance.json", "c.html")] == [st["place"]] * 3
     env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0",
            "PYTHONPATH": os.pathsep.join(p or os.getcwd() for p in sys.path)}  # '' is the current folder
     code = ("import sys; from iot_geo import provenance\n"
