@@ -26,7 +26,7 @@ from typing import Any
 
 from iot_geo import settings
 from iot_geo.errors import DataNotFoundError, InvalidInputError
-from iot_geo.sources.catalogue import READ, cached_sha256, get_dataset
+from iot_geo.sources import catalogue
 
 __all__ = ["datasets", "dumps", "html_block", "plain_args", "read", "sidecar", "stamp", "warnings_for"]
 
@@ -39,11 +39,11 @@ def datasets(names: Iterable[str] | None = None, *, data_dir: str | os.PathLike[
     """
     root = settings.get_data_dir(data_dir)
     out = []
-    for name in sorted(set(names) if names is not None else READ):
-        ds = get_dataset(name)
+    for name in sorted(set(names) if names is not None else catalogue.READ):
+        ds = catalogue.get_dataset(name)
         for f in ds.files:
             p = root / f.path
-            sha = cached_sha256(p) if p.is_file() else None
+            sha = catalogue.cached_sha256(p) if p.is_file() else None
             entry: dict[str, Any] = {"dataset": name, "file": Path(f.path).name, "vintage": ds.vintage,
                                      "licence": ds.licence, "sha256": sha}
             if sha is not None and sha != f.sha256 and ds.kind != "derived":

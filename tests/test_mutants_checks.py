@@ -67,7 +67,7 @@ def test_evidence_checks_pass_warn_and_no_learners(road, people, monkeypatch, tm
     # every file is read from data_dir, none from $IOT_GEO_DATA
     monkeypatch.setenv("IOT_GEO_DATA", str(tmp_path))
     bids = [make_bid("dep", 5), make_bid("rich", 20, lep=("E37000001",)), make_bid("none", 28, lep=("E37000002",))]
-    # one bid at a time (see the xfail below for several bids that share nothing)
+    # one bid at a time (several bids that share nothing: the test below)
     c = pd.concat([_checks(road, [b], people, minutes=[0.5], data_dir=data_dir) for b in bids]
                   ).set_index(["bid_id", "check"])
     # within 0.5 min each bid reaches only the area at its own km
@@ -101,9 +101,6 @@ def test_evidence_checks_pass_warn_and_no_learners(road, people, monkeypatch, tm
     assert c.loc[("dep", "other_bids_same_lep")].tolist() == ["pass", "no other bid in the same LEP"]
 
 
-@pytest.mark.xfail(strict=True, raises=KeyError, reason="bug: when no pair of bids shares anything, overlap() is "
-                   "empty, table[table['duplicate']] with an empty object-dtype mask selects no columns, and "
-                   "_duplicate_provision raises KeyError 'bid_a' (checks.py _duplicates)")
 def test_bids_that_share_nothing_pass_duplicate_provision(road, people):
     c = _checks(road, [make_bid("a", 5), make_bid("b", 20)], people, minutes=[0.5])
     dup = c[c["check"] == "duplicate_provision"]

@@ -8,13 +8,13 @@ import socket
 import pandas as pd
 import pytest
 
-from iot_geo import InvalidInputError, outputs
+from iot_geo import InvalidInputError, files, outputs
 
 
 @pytest.mark.parametrize("name", ["", "..", "sub/.."])
 def test_a_path_naming_a_folder_is_refused(name):
     with pytest.raises(InvalidInputError) as e:
-        outputs.check_output(name)
+        files.check_output(name)
     assert str(e.value) == f"output {name} names a folder, not a file; name a file to write"
 
 
@@ -27,22 +27,22 @@ def test_special_files_are_refused_by_kind(tmp_path):
     try:
         for path, kind in (("/dev/null", "a device"), (fifo, "a FIFO"), (sock_path, "a socket")):
             with pytest.raises(InvalidInputError) as e:
-                outputs.check_output(path)
+                files.check_output(path)
             assert str(e.value) == f"output {path} is {kind}; iot-geo writes only regular files: name a new file"
     finally:
         sock.close()
     with pytest.raises(InvalidInputError) as e:
-        outputs.check_output(tmp_path)
+        files.check_output(tmp_path)
     assert str(e.value) == f"output {tmp_path} is a folder; name a file to write"
 
 
 def test_the_data_directory_is_refused_unless_internal(data_dir):
     target = data_dir / "boundaries" / "never-written.csv"
     with pytest.raises(InvalidInputError) as e:
-        outputs.check_output(target)
+        files.check_output(target)
     assert str(e.value) == (f"output {target} is inside the data directory {data_dir.resolve()}; iot-geo never "
                             "writes there: choose a folder outside it")
-    assert outputs.check_output(target, internal=True) == target and not target.exists()
+    assert files.check_output(target, internal=True) == target and not target.exists()
 
 
 def test_neutralise_and_back_exactly():

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from iot_geo import InvalidInputError, outputs, provenance
+from iot_geo.sources import catalogue
 
 REGION = "boundaries/lookup_lad_all_codes_rgn_cauth_drkane.csv"  # the "lookup_lad_region" dataset (third party)
 DERIVED = "boundaries/lookup_lad17_lep17_en_derived.csv"  # "lookup_lad17_lep2017", rebuilt by iot-geo
@@ -49,7 +50,7 @@ def test_a_derived_table_that_differs_is_not_called_modified(altered):
 
 
 def test_stamp_carries_the_warnings_of_its_own_data_dir(altered, data_dir, monkeypatch):
-    monkeypatch.setattr(provenance, "USED", {"lookup_lad_region"})
+    monkeypatch.setattr(catalogue, "READ", {"lookup_lad_region"})
     st = provenance.stamp(call=["x"], data_dir=altered)
     assert st["datasets"][0]["modified"] is True
     assert st["warnings"] == provenance.warnings_for(st["datasets"]) and len(st["warnings"]) == 1
@@ -57,12 +58,14 @@ def test_stamp_carries_the_warnings_of_its_own_data_dir(altered, data_dir, monke
 
 
 def test_stamp_names_every_network_after_a_timetable():
-    feed = SimpleNamespace(mode="transit", source={"file": "feed.zip"}, n_nodes=3)
-    road = SimpleNamespace(mode="walk", source={"file": "x.osm", "path": "/home/me/x.osm"}, n_nodes=4, n_edges=5,
-                           speeds=SimpleNamespace(key=lambda: "walk-4.8"))
+    from helpers import straight_road
+
+    feed = SimpleNamespace(mode="transit", source={"file": "feed.zip"}, n_nodes=3)  # a stand-in without describe()
+    road = straight_road()
+    road.source = {"file": "x.osm", "path": "/home/me/x.osm"}  # the path is never stamped: only the file name
     st = provenance.stamp(networks=[feed, road, feed], call=["x"])
     assert st["networks"] == [{"mode": "transit", "file": "feed.zip", "stops": 3},
-                              {"mode": "walk", "file": "x.osm", "speeds": "walk-4.8", "nodes": 4, "edges": 5},
+                              {"mode": "drive", "file": "x.osm", "speeds": road.speeds.key(), "nodes": 31, "edges": 60},
                               {"mode": "transit", "file": "feed.zip", "stops": 3}]
 
 
