@@ -40,12 +40,6 @@ __all__ = [
 ]
 
 
-def _bid_sites(bid: Bid) -> gpd.GeoDataFrame:
-    s = bid.sites.copy()
-    s["group_id"] = bid.id
-    return s
-
-
 def area_population(bid: Bid, population: gpd.GeoDataFrame, *, data_dir: str | os.PathLike[str] | None = None
                     ) -> tuple[float, shapely.Geometry, str]:
     """People whose LSOA centroid lies in the bid's LEP(s) (else its combined authority), the area, and its label."""
@@ -124,7 +118,7 @@ def hub_spoke(
     bands = check_minutes(minutes)
     net = pick_network(network, bid.sites, label=f"bid {bid.id!r}")
     full_pop = population_or_load(data_dir, population)
-    sites = _bid_sites(bid)
+    sites = bid.grouped_sites()
     det = catchment_detail(net, sites, minutes=bands, population=full_pop, polygons=False)
     hub_idx = np.flatnonzero(sites["role"].to_numpy() == "hub")
     to_hub, from_hub = _hub_times(net, sites, sites.iloc[hub_idx[:1]])

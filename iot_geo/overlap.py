@@ -150,7 +150,7 @@ def bid_catchments(
     for i, bid in enumerate(bid_list):
         net = pick_network(network, bid.sites, label=f"bid {bid.id!r}")
         modes.add(net.mode)
-        det = catchment_detail(net, bid.sites.assign(group_id=bid.id), minutes=bands, union=True, population=pop, keep_cells=True)
+        det = catchment_detail(net, bid.grouped_sites(), minutes=bands, union=True, population=pop, keep_cells=True)
         pos = code_pos.get_indexer(det.population["lsoa_code"])
         mins[i, pos] = det.unit_minutes[0]
         tables.append(det.table)
