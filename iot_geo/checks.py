@@ -63,7 +63,7 @@ from iot_geo.catchment import AnyNetwork, CatchmentDetail, catchment_detail, pic
 from iot_geo.errors import DataNotFoundError
 from iot_geo.evidence import lsoa_evidence
 from iot_geo.hub_spoke import area_population, network_covers
-from iot_geo.overlap import DUPLICATE_SHARE, same_lep_basis
+from iot_geo.overlap import DUPLICATE_SHARE, located_leps, overlap, same_lep_basis
 from iot_geo.people import population_or_load
 from iot_geo.sources import boundaries
 from iot_geo.sources import providers as provider_data
@@ -164,9 +164,6 @@ def _duplicates(bids: Sequence[Bid], network: AnyNetwork | Sequence[AnyNetwork],
                 pop: gpd.GeoDataFrame, data_dir: str | os.PathLike[str] | None,
                 known: pd.DataFrame | None = None) -> pd.DataFrame:
     """The overlap rows (largest band) of pairs that duplicate provision; ``known``: overlap rows already made."""
-    # deferred: read from iot_geo.overlap at each call, where it can be replaced (the tests do)
-    from iot_geo.overlap import overlap
-
     if known is not None and (known["minutes"] == band).any():
         table = known[known["minutes"] == band]
     else:
@@ -307,9 +304,6 @@ def _context(bid_list: list[Bid], network: AnyNetwork | Sequence[AnyNetwork] | N
 
     With a network: the people, providers and Opportunity Areas, and the provision the bids duplicate.
     """
-    # deferred: read from iot_geo.overlap at each call, where it can be replaced (the tests do)
-    from iot_geo.overlap import located_leps
-
     has_net = network is not None
     pop = population_or_load(data_dir, population) if has_net else None
     ctx = _Context(bid_list, network, band, data_dir, {}, pop,

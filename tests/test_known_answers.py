@@ -277,7 +277,9 @@ def _declared_only(monkeypatch):
     """Where a test hands a stand-in data directory, skip locating sites in the real LEPs (declared LEPs only)."""
     import sys
 
-    monkeypatch.setattr(sys.modules["iot_geo.overlap"], "located_leps", lambda bids, data_dir=None: {b.id: {} for b in bids})
+    declared = lambda bids, data_dir=None: {b.id: {} for b in bids}  # noqa: E731
+    for where in ("iot_geo.overlap", "iot_geo.checks"):  # patched where it is looked up
+        monkeypatch.setattr(sys.modules[where], "located_leps", declared)
 
 
 def _layer(code, geom):

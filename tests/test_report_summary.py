@@ -74,7 +74,8 @@ def test_report_checks_reuse_the_overlap_it_already_made(analysis, monkeypatch):
     def no_second_overlap(*a, **k):
         raise AssertionError("overlap computed again")
 
-    monkeypatch.setattr(sys.modules["iot_geo.overlap"], "overlap", no_second_overlap)
+    for where in ("iot_geo.overlap", "iot_geo.checks"):  # patched where it is looked up
+        monkeypatch.setattr(sys.modules[where], "overlap", no_second_overlap)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         again = ig.check_bids(analysis.bids, analysis.networks, minutes=[10, 15], overlap_table=analysis.overlap)
