@@ -38,3 +38,30 @@ def test_public_docstring_has_examples_that_run(name: str, monkeypatch: pytest.M
     if name != "lookup_postcodes":  # needs an ONS postcode file or the internet; tested in test_postcodes.py
         assert skipped == 0, f"{name}: skipped examples do not count"
     assert os.environ.get("IOT_GEO_DATA")
+
+
+def _module_examples() -> list[tuple[str, doctest.DocTest]]:
+    """Every docstring example in iot_geo's modules that the test above does not already run."""
+    import importlib
+    import pkgutil
+
+    top = {id(getattr(ig, n)) for n in PUBLIC}
+    found = []
+    for info in pkgutil.walk_packages(ig.__path__, "iot_geo."):
+        if info.name.endswith("__main__"):
+            continue
+        for t in doctest.DocTestFinder().find(importlib.import_module(info.name), info.name):
+            obj = t.globs.get(t.name.rsplit(".", 1)[-1])
+            if t.examples and id(obj) not in top:
+                found.append((t.name, t))
+    return found
+
+
+@pytest.mark.parametrize("name, test", _module_examples(), ids=lambda v: v if isinstance(v, str) else "")
+def test_module_docstring_examples_run(name: str, test: doctest.DocTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        runner.run(test, out=lambda s: print(s, end=""))
+    assert runner.summarize(verbose=False).failed == 0, f"{name}: an example failed (see the output above)"
