@@ -49,7 +49,7 @@ from iot_geo.sources import boundaries
 from iot_geo.sources import providers as provider_data
 from iot_geo.sources.providers import PROVIDER_TYPES, normalise_type
 
-__all__ = ["ROUTES", "STEM_ROUTES", "Bid", "Bids", "Partner", "read_bids", "route_id"]
+__all__ = ["MAX_BID_FILE_BYTES", "ROUTES", "STEM_ROUTES", "Bid", "Bids", "Partner", "read_bids", "route_id"]
 
 
 #: Post-16 Skills Plan routes: id -> display name. The first five are the STEM

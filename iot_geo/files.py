@@ -28,8 +28,8 @@ from iot_geo import settings
 from iot_geo.errors import InvalidInputError
 
 __all__ = [
-    "atomic", "atomic_folder", "check_folder", "check_output", "clean_partials", "lock_folder", "partial_folder",
-    "promote", "write_cache", "write_text",
+    "CACHE_WARNED", "FOLDER_MARKER", "atomic", "atomic_folder", "check_folder", "check_output", "clean_partials",
+    "lock_folder", "partial_folder", "promote", "write_cache", "write_text",
 ]
 
 

@@ -25,8 +25,8 @@ from iot_geo.files import atomic
 from iot_geo.provenance import dumps, sidecar, stamp
 
 __all__ = [
-    "flatten_lists", "neutralise", "read_csv", "to_csv_text", "unneutralise", "write", "write_csv", "write_gpkg",
-    "write_xlsx",
+    "GPKG_DATE", "flatten_lists", "neutralise", "read_csv", "to_csv_text", "unneutralise", "write", "write_csv",
+    "write_gpkg", "write_xlsx",
 ]
 
 

@@ -39,7 +39,10 @@ from pathlib import Path
 
 import platformdirs
 
-__all__ = ["get_base_url", "get_cache_dir", "get_data_dir", "package_version"]
+__all__ = [
+    "CACHE_ENV", "DATA_ENV", "allow_modified_data", "cache_dir", "crs", "data_dir", "download_timeout",
+    "get_base_url", "get_cache_dir", "get_data_dir", "package_version", "postcodes_url", "wgs84",
+]
 
 
 DATA_ENV = "IOT_GEO_DATA"

@@ -15,6 +15,8 @@
 from __future__ import annotations
 
 import ast
+import builtins
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -293,11 +295,54 @@ def _defined(mod: Module) -> set[str]:
     return names
 
 
+def _module_aliases(mod: Module) -> dict[str, str]:
+    """Local names bound to iot_geo modules in ``mod`` (``from iot_geo import x``, ``import iot_geo.x as y``)."""
+    aliases: dict[str, str] = {}
+    for node in ast.walk(mod.tree):
+        if isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if f"{node.module}.{alias.name}" in PKG:
+                    aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in PKG and alias.asname:
+                    aliases[alias.asname] = alias.name
+    return aliases
+
+
+def _imported_by_name(mod: Module) -> set[str]:
+    """Names module ``mod`` itself binds by importing them (``os`` in ``files.os`` is not the module's own)."""
+    return {(a.asname or a.name).split(".")[0] for node in ast.walk(mod.tree)
+            if isinstance(node, ast.Import | ast.ImportFrom) for a in node.names}
+
+
+@functools.cache
+def _uses() -> dict[str, set[str]]:
+    """Per module, the names other modules (package and tests) take from it: imported, read as attributes of
+    the module, or replaced on it with ``setattr``."""
+    used: dict[str, set[str]] = defaultdict(set)
+    for mods in (PKG, TESTS):
+        for mod in mods.values():
+            if mod.path.name == "test_structure.py":
+                continue
+            for base, alias, _line, _local in mod.imports:
+                if base != mod.name and alias and alias != "*":
+                    used[base].add(alias)
+            aliases = {a: m for a, m in _module_aliases(mod).items() if m != mod.name}
+            for node in ast.walk(mod.tree):
+                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
+                    used[aliases[node.value.id]].add(node.attr)
+                elif (isinstance(node, ast.Call) and len(node.args) >= 2 and _names_setattr(node.func)
+                      and isinstance(node.args[0], ast.Name) and node.args[0].id in aliases
+                      and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)):
+                    used[aliases[node.args[0].id]].add(node.args[1].value)
+    return used
+
+
 def _imported_from(name: str) -> set[str]:
-    """Names other modules (package and tests) import from module ``name`` (submodules excluded)."""
-    return {alias for mods in (PKG, TESTS) for mod in mods.values() if mod.name != name
-            for base, alias, _line, _local in mod.imports
-            if base == name and alias and alias != "*" and f"{base}.{alias}" not in PKG}
+    """Names other modules take from module ``name`` (submodules and names the module itself imports excluded)."""
+    return ({n for n in _uses().get(name, set()) if f"{name}.{n}" not in PKG and not n.startswith("__")}
+            - _imported_by_name(PKG[name]) - set(dir(builtins)))  # a test may shadow ``open`` on a module
 
 
 @pytest.mark.parametrize("name", sorted(n for n in PKG if not n.endswith("__main__")))

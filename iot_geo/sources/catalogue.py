@@ -55,6 +55,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DATASETS",
     "READ",
+    "SHA_CACHE_FILE",
+    "SHA_MEMO",
     "DataFile",
     "Dataset",
     "FileStatus",

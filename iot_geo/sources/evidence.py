@@ -48,10 +48,10 @@ from iot_geo.errors import InvalidInputError
 from iot_geo.sources.catalogue import dataset_path, reading
 
 __all__ = [
-    "apportion", "district_fractions", "is_english_district", "load_apprenticeship_starts", "load_aps_industry",
-    "load_aps_qualifications", "load_fes_achievements", "load_fes_ssa", "load_iod_education",
-    "load_mid2019_population", "lsoa_districts", "match_district_names", "normalise_district_name",
-    "source_districts", "to_number",
+    "ENGLAND", "INDUSTRIES", "QUALIFICATIONS", "STEM_SSAS", "SUPPRESSED", "apportion", "district_fractions",
+    "is_english_district", "load_apprenticeship_starts", "load_aps_industry", "load_aps_qualifications",
+    "load_fes_achievements", "load_fes_ssa", "load_iod_education", "load_mid2019_population", "lsoa_districts",
+    "match_district_names", "normalise_district_name", "source_districts", "to_number",
 ]
 
 
