@@ -792,6 +792,7 @@ class TransitNetwork:
             raise InvalidInputError(f"site {sites['site_id'].iloc[int(np.flatnonzero(far)[0])]!r} has no stop within "
                                     f"{self.max_walk_m:,.0f} m in {self.source.get('file', 'the feed')}")
         per_site = np.vstack([self.stop_minutes(float(a), float(b), direction) for a, b in zip(x, y, strict=True)])
+        per_site[per_site > max_minutes] = np.inf  # as on roads: farther stops are not reached within the cutoff
         return TransitTimes(sites, direction, float(max_minutes), per_site)
 
     def minutes_to_points(self, times: SiteTimes, x: np.ndarray, y: np.ndarray, *, snap_max_m: float | None = None

@@ -362,3 +362,21 @@ def test_gm_rail_interchange_times_lengthen_trips_to_salford(data_dir):
     assert (with_mct[both] >= without[both] - 1e-9).all()
     assert (with_mct[both] > without[both] + 1e-9).any()
     assert not (np.isfinite(with_mct) & ~np.isfinite(without)).any()
+
+
+def test_travel_times_stop_at_the_cutoff_on_both_kinds_of_network(data_dir):
+    """``travel_times`` says farther nodes get inf: a timetable's stops too, as a road's junctions."""
+    import geopandas as gpd
+    from helpers import X0, Y0, straight_road
+
+    import iot_geo as ig
+
+    feed = ig.load_network(data_dir / "gtfs/chester-20230816-small_gtfs.zip", mode="transit", arrive_by="09:00",
+                           window_minutes=0)
+    road_site = gpd.GeoDataFrame({"site_id": ["km 10"]}, geometry=gpd.points_from_xy([X0 + 10_000], [Y0]), crs=27700)
+    for net, site in ((feed, {"Handbridge": (53.1795, -2.8870)}), (straight_road(), road_site)):
+        wide = ig.travel_times(net, site, max_minutes=60).per_site
+        short = ig.travel_times(net, site, max_minutes=10).per_site
+        assert np.isfinite(short).sum() > 0 and (short[np.isfinite(short)] <= 10).all(), net.mode
+        # the cutoff only hides what is farther: every node within it keeps its time
+        assert np.array_equal(np.where(wide <= 10, wide, np.inf), short), net.mode
