@@ -52,7 +52,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -599,8 +599,11 @@ class TravelNetwork:
         Points join a road within ``snap_max_m`` (default :data:`~iot_geo.search.POINT_SNAP_MAX_M`); points
         outside the network's coverage are timed too: mask them with :meth:`covered`.
         """
+        if not isinstance(times, TravelTimes) or times.network is not self:
+            raise InvalidInputError("minutes_to_points takes the search of this road network (its search(...)): "
+                                    "times from another network cannot be carried on to points here")
         snap_max = POINT_SNAP_MAX_M if snap_max_m is None else snap_max_m
-        return point_minutes(cast(TravelTimes, times), x, y, snap_max)
+        return point_minutes(times, x, y, snap_max)
 
     def grid_margin(self, resolution: float) -> float:
         """One cell on foot, so that the largest band's contour lies between real times on both sides."""

@@ -380,3 +380,15 @@ def test_travel_times_stop_at_the_cutoff_on_both_kinds_of_network(data_dir):
         assert np.isfinite(short).sum() > 0 and (short[np.isfinite(short)] <= 10).all(), net.mode
         # the cutoff only hides what is farther: every node within it keeps its time
         assert np.array_equal(np.where(wide <= 10, wide, np.inf), short), net.mode
+
+
+def test_a_road_network_refuses_to_carry_a_timetable_search_to_points(data_dir):
+    from helpers import straight_road
+
+    import iot_geo as ig
+
+    feed = ig.load_network(data_dir / "gtfs/chester-20230816-small_gtfs.zip", mode="transit", arrive_by="09:00",
+                           window_minutes=0)
+    times = ig.travel_times(feed, {"Handbridge": (53.1795, -2.8870)}, max_minutes=30)
+    with pytest.raises(ig.InvalidInputError, match="takes the search of this road network"):
+        straight_road().minutes_to_points(times, np.array([480_000.0]), np.array([300_000.0]))
