@@ -87,7 +87,7 @@ def stamp(
     data_dir: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """A provenance stamp for an output (see the module docstring)."""
-    nets = [_network_entry(n) for n in networks]
+    nets = [dict(n.describe()) for n in networks]  # each network says what it is (RoutingNetwork.describe)
     used = datasets(data_dir=data_dir)
     out = {
         "iot_geo_version": settings.package_version(),
@@ -99,18 +99,6 @@ def stamp(
     if modified := warnings_for(used):
         out["warnings"] = modified
     return out
-
-
-def _network_entry(network: Any) -> dict[str, Any]:
-    """A network's entry: what it says of itself (``RoutingNetwork.describe``).
-
-    An object with only ``mode``, ``source`` and ``n_nodes`` (a stand-in for a timetable) gives those, its
-    nodes counted as stops.
-    """
-    describe = getattr(network, "describe", None)
-    if callable(describe):
-        return dict(describe())
-    return {"mode": network.mode, **dict(network.source), "stops": int(network.n_nodes)}
 
 
 def _jsonable(obj: Any) -> Any:

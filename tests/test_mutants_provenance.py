@@ -60,7 +60,7 @@ def test_stamp_carries_the_warnings_of_its_own_data_dir(altered, data_dir, monke
 def test_stamp_names_every_network_after_a_timetable():
     from helpers import straight_road
 
-    feed = SimpleNamespace(mode="transit", source={"file": "feed.zip"}, n_nodes=3)  # a stand-in without describe()
+    feed = SimpleNamespace(describe=lambda: {"mode": "transit", "file": "feed.zip", "stops": 3})  # a timetable's own words
     road = straight_road()
     road.source = {"file": "x.osm", "path": "/home/me/x.osm"}  # the path is never stamped: only the file name
     st = provenance.stamp(networks=[feed, road, feed], call=["x"])

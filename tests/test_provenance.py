@@ -96,8 +96,11 @@ def test_read_says_what_is_missing(tmp_path):
 def test_stamp_of_a_timetable_and_paths_that_do_not_exist(data_dir):
     from types import SimpleNamespace
 
+    from iot_geo.transit import TransitNetwork
+
     feed = SimpleNamespace(mode="transit", source={"file": "feed.zip", "day": "2024-01-02", "arrive_by": "09:00"},
                            n_nodes=np.int64(42))
+    feed.describe = lambda: TransitNetwork.describe(feed)  # a timetable's own description, without reading a feed
     st = provenance.stamp(networks=[feed], call=["catchment", "no/such/folder/x.csv", "plain"], data_dir=data_dir)
     assert st["networks"] == [{"mode": "transit", "file": "feed.zip", "day": "2024-01-02", "arrive_by": "09:00",
                                "stops": 42}]
