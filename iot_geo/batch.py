@@ -153,10 +153,11 @@ def _ref_for(net: AnyNetwork) -> NetworkRef | None:
 
 def _open(source: Any, mode: str, transit_options: Mapping[str, Any], free_flow: bool) -> AnyNetwork:
     """A network for ``mode`` from a network object or a file (the transit options go to a timetable only)."""
-    if isinstance(source, RoutingNetwork):
-        if source.mode != mode:
-            raise InvalidInputError(f"mode {mode!r}: the network given is a {source.mode} network")
-        return source
+    if not isinstance(source, str | os.PathLike):  # a network object (a file otherwise)
+        net: AnyNetwork = source
+        if net.mode != mode:
+            raise InvalidInputError(f"mode {mode!r}: the network given is a {net.mode} network")
+        return net
     options = transit_options if mode in FEED_MODES else {}
     return load_network(Path(source), mode=mode, free_flow=free_flow, **options)
 
@@ -168,7 +169,7 @@ def _sources(network_or_path: Any, modes: Sequence[str] | None) -> dict[str, Any
         if missing:
             raise InvalidInputError(f"no network given for mode(s) {', '.join(missing)}: pass {{mode: network or file}}")
         return {m: network_or_path[m] for m in wanted}
-    if isinstance(network_or_path, RoutingNetwork):
+    if not isinstance(network_or_path, str | os.PathLike):  # a network object
         wanted = list(modes) if modes else [network_or_path.mode]
     else:
         wanted = list(modes) if modes else ["drive"]

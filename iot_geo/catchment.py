@@ -483,19 +483,19 @@ def warn_truncation(table: pd.DataFrame) -> None:
 def pick_network(networks: RoutingNetwork | Sequence[RoutingNetwork], sites: gpd.GeoDataFrame, *, label: str
                  ) -> RoutingNetwork:
     """The first network that every one of ``sites`` can join (:meth:`~iot_geo.routing.RoutingNetwork.covers`)."""
-    nets = [networks] if isinstance(networks, RoutingNetwork) else list(networks)
+    nets = list(networks) if isinstance(networks, Sequence) else [networks]  # not isinstance(Protocol): see routing
     if not nets:
         raise InvalidInputError("no network given")
     x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
-    gaps = []
+    gaps: list[float] = []
     for net in nets:
         if net.covers(x, y).all():
             return net
-        gap = net.site_gap_m(x, y)
-        if gap is not None:
+        if (gap := net.site_gap_m(x, y)) is not None:
             gaps.append(gap)
-    far = f"the nearest leaves a site {min(gaps):,.0f} m from any usable road" if gaps else \
-        "no stop within walking reach of every site"
+    # each network says why in its own words; where gaps are measured (roads), the nearest one is named
+    far = (f"the nearest leaves a site {min(gaps):,.0f} m from any usable road" if gaps
+           else "; ".join(dict.fromkeys(f"{net.mode}: a site with {net.refusal}" for net in nets)))
     raise InvalidInputError(f"{label}: no loaded network covers all its sites ({far}); "
                             "load a network that covers the bid's area")
 

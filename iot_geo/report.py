@@ -120,7 +120,7 @@ def analyse(
     progress: Callable[[str], None] | None = None,
 ) -> Analysis:
     """Catchments, hub and spoke, overlap and checks for every bid (see the module docstring)."""
-    nets = [networks] if isinstance(networks, RoutingNetwork) else list(networks)
+    nets = list(networks) if isinstance(networks, Sequence) else [networks]  # not isinstance(Protocol): see routing
     step = progress or (lambda _s: None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

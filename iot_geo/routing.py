@@ -73,8 +73,9 @@ class RoutingNetwork(Protocol):
 
     Implemented by :class:`iot_geo.network.TravelNetwork` and
     :class:`iot_geo.transit.TransitNetwork`; see the module docstring for the
-    steps of a catchment. ``isinstance(obj, RoutingNetwork)`` tells one network
-    from a list of them.
+    steps of a catchment. ``isinstance(obj, RoutingNetwork)`` works, but on
+    Python 3.11 it reads every property of ``obj`` (some compute), so the
+    package tells one network from a list of them with ``Sequence`` instead.
 
     Examples
     --------

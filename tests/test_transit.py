@@ -392,3 +392,17 @@ def test_a_road_network_refuses_to_carry_a_timetable_search_to_points(data_dir):
     times = ig.travel_times(feed, {"Handbridge": (53.1795, -2.8870)}, max_minutes=30)
     with pytest.raises(ig.InvalidInputError, match="takes the search of this road network"):
         straight_road().minutes_to_points(times, np.array([480_000.0]), np.array([300_000.0]))
+
+
+def test_a_bid_no_timetable_covers_is_refused_in_the_timetables_words(data_dir):
+    import geopandas as gpd
+
+    import iot_geo as ig
+    from iot_geo.catchment import pick_network
+
+    feed = ig.load_network(data_dir / "gtfs/chester-20230816-small_gtfs.zip", mode="transit", arrive_by="09:00",
+                           window_minutes=0)
+    london = gpd.GeoDataFrame({"site_id": ["x"]}, geometry=gpd.points_from_xy([530_000.0], [180_000.0]), crs=27700)
+    with pytest.raises(ig.InvalidInputError, match=r"^bid 'x': no loaded network covers all its sites \(transit: a "
+                                                    r"site with no stop within [\d,]+ m\); load a network"):
+        pick_network([feed], london, label="bid 'x'")
