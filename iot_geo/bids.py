@@ -1,6 +1,6 @@
 """Bids and their sites: the bid file formats, validation, and the competition's vocabularies.
 
-A bid file is YAML (``schema: 1``, see API.md), or CSV (``bids.csv`` beside
+A bid file is YAML (``schema: 1``, see the README's "Bid files"), or CSV (``bids.csv`` beside
 ``sites.csv``, or a folder holding both), or GeoJSON (a FeatureCollection of
 sites with a ``bid_id`` property, the bids themselves in a top-level ``bids``
 member or in a ``bids.csv`` beside the file).

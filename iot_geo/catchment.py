@@ -391,14 +391,14 @@ def _centroid_minutes(network: RoutingNetwork, tt: SiteTimes, population: gpd.Ge
 
 def _row(site_id: str | None, group_id: str, mode: str, direction: str, band: float, geom: shapely.Geometry,
          people: dict[str, Any], truncated: bool) -> dict[str, Any]:
-    """One catchment row (API.md's columns, then people by IMD decile)."""
+    """One catchment row (the catchment table's documented columns, then people by IMD decile)."""
     return {"site_id": site_id if site_id is not None else "", "group_id": group_id, "mode": mode,
             "direction": direction, "minutes": int(band) if float(band).is_integer() else band,
             "area_km2": round(float(shapely.area(geom)) / 1e6, 4), **people, "truncated": truncated, "geometry": geom}
 
 
 def _table(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
-    """Catchment rows as a GeoDataFrame with API.md's columns first and geometry last."""
+    """Catchment rows as a GeoDataFrame with the documented columns first and geometry last."""
     out = gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.crs)
     cols = CATCHMENT_COLUMNS[:-1] + [c for c in out.columns if c not in CATCHMENT_COLUMNS] + ["geometry"]
     return gpd.GeoDataFrame(out[cols], geometry="geometry", crs=settings.crs)

@@ -338,7 +338,7 @@ def check_bids(
     Parameters
     ----------
     bids : Bids or list of Bid
-    network : TravelNetwork or list, optional
+    network : RoutingNetwork or list of them, optional
         Needed for the catchment checks (coverage, providers, Opportunity Areas);
         without it those checks are left out.
     minutes : sequence of float, optional

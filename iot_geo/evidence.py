@@ -574,7 +574,7 @@ def area_evidence(
         A bid (its declared LEP, else its combined authority), every bid of a
         file, an area code or name (a district, a 2017 or 2021 LEP, a combined
         authority), or a list of district codes or names.
-    network : TravelNetwork or list, optional
+    network : RoutingNetwork or list of them, optional
         With a bid: also each catchment band (LSOAs reached within it).
     minutes : float or sequence of float, optional
         Catchment bands in minutes (default 30, 45, 60); needs ``network``.

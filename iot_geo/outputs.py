@@ -200,7 +200,7 @@ def write(result: pd.DataFrame, path: str | os.PathLike[str], *, networks: Itera
         ``.parquet`` (GeoParquet for a GeoDataFrame, else Parquet; the stamp
         in the file's metadata under ``iot_geo_provenance``) or ``.csv``
         (geometry dropped; the stamp beside it as ``NAME.provenance.json``).
-    networks : TravelNetwork or TransitNetwork, optional
+    networks : list of RoutingNetwork, optional
         The networks the result was computed on, named in the stamp.
     layer : str, optional
         GeoPackage layer name (default the file's stem).
