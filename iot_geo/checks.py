@@ -59,7 +59,7 @@ import pandas as pd
 import shapely
 
 from iot_geo.bids import Bid, Bids
-from iot_geo.catchment import AnyNetwork, CatchmentDetail, catchment_detail, pick_network
+from iot_geo.catchment import AnyNetwork, CatchmentDetail, catchment_detail, check_minutes, pick_network
 from iot_geo.errors import DataNotFoundError
 from iot_geo.evidence import lsoa_evidence
 from iot_geo.hub_spoke import area_population, network_covers
@@ -363,7 +363,7 @@ def check_bids(
     ['sites_in_area', 'fe_college_involved', 'stem_levels', 'other_bids_same_lep']
     """
     bid_list = list(bids)
-    band = float(max(minutes) if isinstance(minutes, Sequence) and minutes else (minutes or 60))  # type: ignore[arg-type]
+    band = check_minutes(60.0 if minutes is None else minutes)[-1]  # the largest band; [] is an error, not 60
     ctx = _context(bid_list, network, band, population, data_dir, overlap_table)
     rows = [row for bid in bid_list for row in _check_one(bid, ctx)]
     return pd.DataFrame(rows, columns=["bid_id", "check", "status", "evidence"])

@@ -23,6 +23,7 @@ from shapely.geometry import Point, box
 from iot_geo.bids import Bid, Partner
 from iot_geo.catchment import catchments, people_reached
 from iot_geo.checks import COVERAGE_PASS, check_bids
+from iot_geo.errors import InvalidInputError
 from iot_geo.hub_spoke import hub_spoke
 from iot_geo.overlap import DUPLICATE_SHARE, overlap
 
@@ -906,3 +907,13 @@ def test_hub_spoke_share_is_exact_where_the_network_covers_the_lep(grid, monkeyp
     assert ("lep", "dd") in calls
     assert not h["truncated"] and not h["area_share_is_lower_bound"]  # streets all round, LEP inside them
     assert h["area_people"] == 100 and h["area_share"] == 0.3
+
+
+def test_check_bids_takes_its_band_as_every_analysis_does(road):
+    """The largest band is the checks' band; no band at all is an error (it silently became 60 before)."""
+    pop = population([("S", km(13), 10.0, 1.0, 1)])
+    a = make_bid("a", [("a-hub", "hub", km(2))])
+    with pytest.raises(InvalidInputError, match="no minutes given"):
+        check_bids([a], road, minutes=[], population=pop)
+    c = check_bids([a], road, minutes=[5, 2], population=pop)
+    assert "within 5 min" in " ".join(c["evidence"])
