@@ -31,7 +31,6 @@ from iot_geo.covering import greedy_cover, maximal_covering
 from iot_geo.errors import InvalidInputError
 from iot_geo.people import population_or_load, whole_count
 from iot_geo.routing import RoutingNetwork
-from iot_geo.search import SITE_SNAP_MAX_M
 from iot_geo.sources import boundaries, providers
 
 __all__ = [
@@ -189,12 +188,9 @@ def _hub_times(net: RoutingNetwork, sites: gpd.GeoDataFrame, hub: gpd.GeoDataFra
 
 
 def _default_candidates(network: RoutingNetwork, data_dir: str | os.PathLike[str] | None) -> gpd.GeoDataFrame:
-    """The FE and sixth-form colleges, UTCs and universities within the network's bounds (widened a little)."""
+    """The FE and sixth-form colleges, UTCs and universities that can join the network (its own ``covers``)."""
     prov = providers.load_providers(["fe_college", "sixth_form_college", "utc", "university"], data_dir=data_dir)
-    minx, miny, maxx, maxy = network.bounds
-    x, y = prov.geometry.x.to_numpy(), prov.geometry.y.to_numpy()
-    near = prov[(x >= minx - SITE_SNAP_MAX_M) & (x <= maxx + SITE_SNAP_MAX_M)
-                & (y >= miny - SITE_SNAP_MAX_M) & (y <= maxy + SITE_SNAP_MAX_M)]
+    near = prov[network.covers(prov.geometry.x.to_numpy(), prov.geometry.y.to_numpy())]
     return near.rename(columns={"provider_id": "site_id"})
 
 
