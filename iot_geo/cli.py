@@ -380,7 +380,7 @@ def catchment_cmd(
 
     _set_data_dir(data_dir)
     site_gdf = as_sites(_site_frame(site, sites), where=str(sites) if sites else "--site")
-    source = _catchment_source(network, gtfs, mode)
+    source = network_file(network, gtfs, mode)
     for target in (output, csv):
         if target is not None:
             check_output(target, [source, sites])
@@ -428,15 +428,21 @@ def _site_frame(site: list[str] | None, sites: Path | None) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _catchment_source(network: Path | None, gtfs: Path | None, mode: str) -> Path:
-    """The network file a catchment runs on: the GTFS feed for transit, else the road network (found by name)."""
-    from iot_geo.network import find_network  # deferred: network imports pandas and scipy
+def network_file(network: Path | None, gtfs: Path | None, mode: str) -> Path:
+    """The file a command's ``--mode`` runs on: ``--gtfs`` for a timetable, else ``--network`` (found by name).
 
-    source = gtfs if mode == "transit" else network
-    if source is None:
-        raise IotGeoError("--mode transit needs --gtfs FEED" if mode == "transit" else
-                          "no --network given: name a road network file (OSM or GraphML)")
-    return find_network(source, mode)
+    The one place the command line turns ``--mode``, ``--network`` and ``--gtfs`` into a file; a missing
+    option is one error naming it.
+    """
+    from iot_geo.network import FEED_MODES, find_network  # deferred: network imports pandas and scipy
+
+    if mode in FEED_MODES:
+        if gtfs is None:
+            raise IotGeoError(f"--mode {mode} needs --gtfs FEED (a GTFS zip or folder)")
+        return find_network(gtfs, mode)
+    if network is None:
+        raise IotGeoError(f"--mode {mode} needs --network FILE: a road network (OSM .osm.pbf/.osm.bz2 or GraphML)")
+    return find_network(network, mode)
 
 
 def _transit_network(source: Path, **options: Any) -> Any:
@@ -1083,7 +1089,7 @@ def batch_cmd(
     """
     # deferred: batch and network import geopandas, pandas and scipy; `iot-geo --help` stays fast
     from iot_geo.batch import batch, people_table, write_batch
-    from iot_geo.network import load_network
+    from iot_geo.network import FEED_MODES, load_network
 
     _set_data_dir(data_dir)
     modes = list(dict.fromkeys(mode or ["drive"]))
@@ -1095,14 +1101,9 @@ def batch_cmd(
     topts = {"arrive_by": arrive_by, "window_minutes": window, "day": day}
     nets: dict[str, Any] = {}
     for m in modes:
-        if m == "transit":
-            if gtfs is None:
-                raise IotGeoError("--mode transit needs --gtfs FEED")
-            nets[m] = gtfs
-        else:
-            if network is None:
-                raise IotGeoError(f"--mode {m} needs --network FILE (OSM or GraphML)")
-            nets[m] = load_network(network, mode=m, free_flow=free_flow, progress=err.is_terminal)
+        path = network_file(network, gtfs, m)
+        # a timetable is opened by each worker from its feed; road networks load (or reuse the cache) once here
+        nets[m] = path if m in FEED_MODES else load_network(path, mode=m, free_flow=free_flow, progress=err.is_terminal)
     result = _caught(batch, nets, items, modes=modes, minutes=minutes, workers=workers, scheduler=scheduler,
                      batch_size=batch_size, transit_options=topts, progress=err.is_terminal)
     skipped = result.attrs.get("skipped", [])
@@ -1130,15 +1131,12 @@ def batch_cmd(
 
 def _one_network(network: Path | None, gtfs: Path | None, mode: str, arrive_by: str, day: str | None) -> Any:
     # deferred: network imports pandas and scipy; `iot-geo --help` stays fast
-    from iot_geo.network import load_network
+    from iot_geo.network import FEED_MODES, load_network
 
-    if mode == "transit":
-        if gtfs is None:
-            raise IotGeoError("--mode transit needs --gtfs FEED")
-        return load_network(gtfs, mode="transit", arrive_by=arrive_by, day=day)
-    if network is None:
-        raise IotGeoError(f"--mode {mode} needs --network FILE (OSM or GraphML)")
-    return load_network(network, mode=mode, progress=err.is_terminal)
+    path = network_file(network, gtfs, mode)
+    if mode in FEED_MODES:
+        return load_network(path, mode=mode, arrive_by=arrive_by, day=day)
+    return load_network(path, mode=mode, progress=err.is_terminal)
 
 
 def _site_set(bids: list[Path] | None, providers: str | None, sites: Path | None, site: list[str] | None) -> Any:
