@@ -535,7 +535,6 @@ def _caught(fn: Any, *args: Any, **kw: Any) -> Any:
 MainOut = Annotated[Path | None, typer.Option("-o", "--output", help="The main output; its format by suffix: "
                                                                    ".csv, .gpkg, .parquet or .xlsx.")]
 SideCsv = Annotated[Path | None, typer.Option("--csv", help="Also write the table as CSV.")]
-SideGpkg = Annotated[Path | None, typer.Option("--gpkg", help="Also write the table as a GeoPackage.")]
 SideXlsx = Annotated[Path | None, typer.Option("--xlsx", help="Also write the table as a spreadsheet (text as text).")]
 TABLE_SUFFIXES = (".csv", ".gpkg", ".parquet", ".xlsx")
 

@@ -111,7 +111,6 @@ __all__ = [
     "builder_version",
     "digest_arrays",
     "find_network",
-    "glob_escape",
     "is_graph",
     "list_networks",
     "load_network",
@@ -426,12 +425,6 @@ class TravelNetwork:
         out = np.zeros(len(qx), dtype=bool)
         out[ok] = grid[qy[ok].astype(np.int64), qx[ok].astype(np.int64)]
         return out
-
-    @property
-    def coverage_km2(self) -> float:
-        """Area of the network's coverage, km²."""
-        _, _, cell, grid = self.coverage_grid()
-        return float(grid.sum()) * cell * cell / 1e6
 
     def _main_reach(self) -> tuple[np.ndarray, np.ndarray]:
         """Per node: whether it can reach the main strongly connected component, and whether that reaches it.
@@ -863,7 +856,7 @@ def _osm_header_bounds(path: Path) -> tuple[float, float, float, float] | None:
 def _cached_builds(path: Path) -> list[tuple[dict[str, Any], Path]]:
     """Cache entries built from this very file (same sha256), newest first: ``(meta, entry)``."""
     folder = settings.get_cache_dir() / "networks"
-    entries = sorted(folder.glob(f"{glob_escape(path.name)}.*.npz"), key=lambda p: -p.stat().st_mtime)
+    entries = sorted(folder.glob(f"{_glob_escape(path.name)}.*.npz"), key=lambda p: -p.stat().st_mtime)
     if not entries:
         return []
     sha = _file_sha256(path)
@@ -879,7 +872,7 @@ def _cached_builds(path: Path) -> list[tuple[dict[str, Any], Path]]:
     return out
 
 
-def glob_escape(name: str) -> str:
+def _glob_escape(name: str) -> str:
     """A file name with glob's special characters escaped."""
     return re.sub(r"([*?\[])", r"[\1]", name)
 

@@ -687,10 +687,10 @@ def test_suggest_spokes_filters_candidates_and_reports(road):
 
 
 def test_exact_spoke_choice_when_nothing_is_left_to_cover():
-    from iot_geo.hub_spoke import mclp_spokes
+    from iot_geo.covering import maximal_covering
 
     cover = np.array([[1, 0], [0, 1]], dtype=bool)
-    chosen, obj, solver = mclp_spokes(cover, np.array([3.0, 4.0]), np.array([True, True]), 1)
+    chosen, obj, solver = maximal_covering(cover, np.array([3.0, 4.0]), np.array([True, True]), 1)
     assert chosen == [0] and obj == 7.0 and solver == "trivial"
 
 
