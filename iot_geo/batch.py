@@ -72,10 +72,6 @@ __all__ = [
     "worker_network", "write_batch",
 ]
 
-
-#: Any network of the routing interface.
-AnyNetwork = RoutingNetwork
-
 log = logging.getLogger(__name__)
 
 #: Sites per Dask task. A catchment on a 10^6-node network takes a fraction of a second to a few
@@ -118,12 +114,12 @@ class NetworkRef:
 
 
 #: Networks opened in this process, by :attr:`NetworkRef.key` (one load per worker process).
-_WORKER_NETWORKS: dict[str, AnyNetwork] = {}
+_WORKER_NETWORKS: dict[str, RoutingNetwork] = {}
 #: How many times this process opened a network file (the tests check it is once per worker).
 LOADS: dict[str, int] = {}
 
 
-def worker_network(ref: NetworkRef) -> AnyNetwork:
+def worker_network(ref: NetworkRef) -> RoutingNetwork:
     """Open the network ``ref`` names, once per process (later calls return the same object)."""
     net = _WORKER_NETWORKS.get(ref.key)
     if net is None:
@@ -142,7 +138,7 @@ def network_file(net: TravelNetwork) -> Path:
     return net.saved_file()
 
 
-def _ref_for(net: AnyNetwork) -> NetworkRef | None:
+def _ref_for(net: RoutingNetwork) -> NetworkRef | None:
     """What a worker needs to open ``net`` from a file, or None to scatter it once per worker instead."""
     ref = net.file_ref()
     if ref is None:
@@ -151,7 +147,7 @@ def _ref_for(net: AnyNetwork) -> NetworkRef | None:
     return NetworkRef(kind, path, net.mode, speeds, options)
 
 
-def _open(source: Any, mode: str, transit_options: Mapping[str, Any], free_flow: bool) -> AnyNetwork:
+def _open(source: Any, mode: str, transit_options: Mapping[str, Any], free_flow: bool) -> RoutingNetwork:
     """A network for ``mode`` from a network object or a file (the transit options go to a timetable only)."""
     if isinstance(source, RoutingNetwork):
         if source.mode != mode:
@@ -201,7 +197,7 @@ def batch_sites(items: Any) -> tuple[gpd.GeoDataFrame, bool]:
     return as_sites(items, where="batch items"), False
 
 
-def _on_network(net: AnyNetwork, sites: gpd.GeoDataFrame, union: bool) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+def _on_network(net: RoutingNetwork, sites: gpd.GeoDataFrame, union: bool) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Sites that can join the network, and a table of those that cannot (with the reason)."""
     x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
     ok = net.covers(x, y)
@@ -248,7 +244,7 @@ def _partition(sites: gpd.GeoDataFrame, union: bool, size: int) -> list[pd.DataF
     return out
 
 
-def _pop_for(net: AnyNetwork, pop: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _pop_for(net: RoutingNetwork, pop: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The LSOA centroids a network can reach (a superset of what each catchment looks at)."""
     pad = max(POINT_SNAP_MAX_M, net.reach_m) + 1.0
     minx, miny, maxx, maxy = net.bounds
@@ -256,7 +252,7 @@ def _pop_for(net: AnyNetwork, pop: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return pop[(x >= minx - pad) & (x <= maxx + pad) & (y >= miny - pad) & (y <= maxy + pad)]
 
 
-def run_sites(network: AnyNetwork | NetworkRef, sites: pd.DataFrame, bands: list[float], union: bool,
+def run_sites(network: RoutingNetwork | NetworkRef, sites: pd.DataFrame, bands: list[float], union: bool,
               direction: str, population: gpd.GeoDataFrame, resolution: float | None = None) -> gpd.GeoDataFrame:
     """One task: the catchments of a batch of sites (``site_id, name, group_id, x, y``)."""
     net = worker_network(network) if isinstance(network, NetworkRef) else network
@@ -363,7 +359,7 @@ def batch(
     union = is_bids if union is None else bool(union)
     full_pop = population_or_load(data_dir, population)
     sources = _sources(network_or_path, modes)
-    jobs: list[tuple[AnyNetwork, NetworkRef | None, gpd.GeoDataFrame, list[pd.DataFrame]]] = []
+    jobs: list[tuple[RoutingNetwork, NetworkRef | None, gpd.GeoDataFrame, list[pd.DataFrame]]] = []
     skipped = []
     for mode, src in sources.items():
         net = _open(src, mode, topts, free_flow)
@@ -425,7 +421,7 @@ class _Bar:
             self._progress.stop()
 
 
-def _run_dask(jobs: list[tuple[AnyNetwork, NetworkRef | None, gpd.GeoDataFrame, list[pd.DataFrame]]],
+def _run_dask(jobs: list[tuple[RoutingNetwork, NetworkRef | None, gpd.GeoDataFrame, list[pd.DataFrame]]],
               bands: list[float], union: bool, direction: str, resolution: float | None, workers: int | None,
               scheduler: str | None, client: Any, retries: int, bar: _Bar) -> tuple[list[gpd.GeoDataFrame], int]:
     from distributed import Client, LocalCluster, as_completed
@@ -495,7 +491,7 @@ def write_batch(result: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
 
 
 # ---------------------------------------------------------------------- coverage
-def _lsoa_minutes(net: AnyNetwork, sites: gpd.GeoDataFrame, pop: gpd.GeoDataFrame, band: float, direction: str
+def _lsoa_minutes(net: RoutingNetwork, sites: gpd.GeoDataFrame, pop: gpd.GeoDataFrame, band: float, direction: str
                   ) -> tuple[pd.DataFrame, bool]:
     """Minutes from each LSOA centroid to its nearest site (NaN past the band), and whether the reach is cut."""
     tt = travel_times(net, sites, max_minutes=band, direction=direction)
@@ -505,7 +501,7 @@ def _lsoa_minutes(net: AnyNetwork, sites: gpd.GeoDataFrame, pop: gpd.GeoDataFram
 
 
 def coverage(
-    network: AnyNetwork,
+    network: RoutingNetwork,
     sites: Any,
     *,
     minutes: float,
@@ -655,7 +651,7 @@ def _weights(pop: gpd.GeoDataFrame, weights: Any) -> tuple[np.ndarray, str]:
     return w, "custom"
 
 
-def cover_matrix(network: AnyNetwork, sites: gpd.GeoDataFrame, pop: gpd.GeoDataFrame, band: float, *,
+def cover_matrix(network: RoutingNetwork, sites: gpd.GeoDataFrame, pop: gpd.GeoDataFrame, band: float, *,
                  direction: str = "to_site", chunk: int = 64) -> Any:
     """Which LSOA centroids each site reaches within the band, as a sparse ``(sites, LSOAs)`` matrix.
 
@@ -677,7 +673,7 @@ def cover_matrix(network: AnyNetwork, sites: gpd.GeoDataFrame, pop: gpd.GeoDataF
 
 
 def where_next(
-    network: AnyNetwork,
+    network: RoutingNetwork,
     sites: Any,
     candidates: Any = None,
     *,
