@@ -32,8 +32,9 @@ from scipy.sparse.csgraph import dijkstra
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import synthetic
 
-from iot_geo.catchment import as_sites, catchments, snap_sites, travel_times
+from iot_geo.catchment import as_sites, catchments, travel_times
 from iot_geo.network import load_network
+from iot_geo.search import snap_sites
 
 warnings.simplefilter("ignore")
 

@@ -34,24 +34,19 @@ import shapely
 from iot_geo import settings
 from iot_geo.errors import InvalidInputError
 from iot_geo.geo import as_points, check_lat_lon, points_from_frame
-from iot_geo.grids import ACCESS_MAX_M, TimeGrid, time_grid
+from iot_geo.grids import ACCESS_MAX_M
 from iot_geo.network import as_network
 from iot_geo.people import PopArrays, people_in_reach, population_near, population_or_load
 from iot_geo.postcodes import is_postcode, lookup_postcodes
 from iot_geo.routing import RoutingNetwork, SiteTimes
-from iot_geo.search import POINT_SNAP_MAX_M, SITE_SNAP_MAX_M, TravelTimes, sample_segments, snap_sites
+from iot_geo.search import POINT_SNAP_MAX_M, SITE_SNAP_MAX_M
 
 __all__ = [
-    "ACCESS_MAX_M",
     "CATCHMENT_COLUMNS",
     "DIRECTIONS",
     "MAX_MINUTES",
-    "POINT_SNAP_MAX_M",
     "RESOLUTION_M",
-    "SITE_SNAP_MAX_M",
     "CatchmentDetail",
-    "TimeGrid",
-    "TravelTimes",
     "as_sites",
     "catchment_detail",
     "catchments",
@@ -60,9 +55,6 @@ __all__ = [
     "parse_site_arg",
     "people_reached",
     "pick_network",
-    "sample_segments",
-    "snap_sites",
-    "time_grid",
     "times_to_points",
     "travel_times",
     "warn_truncation",

@@ -68,7 +68,6 @@ from iot_geo.errors import DataNotFoundError, InvalidInputError, NetworkBuildErr
 from iot_geo.files import atomic, write_cache
 from iot_geo.grids import TimeGrid, time_grid
 from iot_geo.osm import (
-    WAY_RULES,
     RawNetwork,
     osm_json_to_xml,
     overpass_filter,
@@ -103,8 +102,6 @@ __all__ = [
     "GTFS_SUFFIXES",
     "NETWORK_SUFFIXES",
     "SNAP_TREE_CACHE_MAX",
-    "WAY_RULES",
-    "RawNetwork",
     "TravelNetwork",
     "as_network",
     "available_networks",
@@ -1121,7 +1118,7 @@ def _from_osmnx_download(source: str | tuple[float, float, float, float], mode: 
     A place name is geocoded with osmnx (Nominatim, ``osmnx.settings.nominatim_url``) to its boundary
     polygon; a bounding box ``(west, south, east, north)`` is used as it is. The ways are fetched from
     Overpass (``osmnx.settings.overpass_url``, osmnx's cache, pauses and query splitting) with a filter
-    that asks for what :data:`WAY_RULES` may keep, written as OSM XML and read exactly like an extract:
+    that asks for what :data:`~iot_geo.osm.WAY_RULES` may keep, written as OSM XML and read exactly like an extract:
     the same rules, junctions and one-way handling, so the network equals one built from a file of the
     same data (ways crossing the boundary come whole, as in an extract cut with complete ways).
     """
