@@ -68,7 +68,7 @@ from iot_geo.sources import providers as provider_source
 
 __all__ = [
     "BATCH_SITES", "DEPRIVED_DECILES", "DEPRIVED_WEIGHT", "LOADS", "NetworkRef", "batch", "batch_sites",
-    "cover_matrix", "coverage", "coverage_totals", "network_file", "people_table", "run_sites", "where_next",
+    "cover_matrix", "coverage", "coverage_totals", "network_file", "network_ref", "people_table", "run_sites", "where_next",
     "worker_network", "write_batch",
 ]
 
@@ -138,8 +138,11 @@ def network_file(net: TravelNetwork) -> Path:
     return net.saved_file()
 
 
-def _ref_for(net: RoutingNetwork) -> NetworkRef | None:
-    """What a worker needs to open ``net`` from a file, or None to scatter it once per worker instead."""
+def network_ref(net: RoutingNetwork) -> NetworkRef | None:
+    """What a worker needs to open ``net`` from a file, or None to scatter it once per worker instead.
+
+    :func:`worker_network` opens the reference in each worker process.
+    """
     ref = net.file_ref()
     if ref is None:
         return None
@@ -367,7 +370,7 @@ def batch(
         skipped.append(skip)
         if not len(on):
             continue
-        ref = _ref_for(net) if workers != 0 or scheduler or client else None
+        ref = network_ref(net) if workers != 0 or scheduler or client else None
         jobs.append((net, ref, _pop_for(net, full_pop), _partition(on, union, int(batch_size))))
     skipped_df = pd.concat(skipped, ignore_index=True) if skipped else pd.DataFrame()
     total = sum(len(parts) for *_, parts in jobs)

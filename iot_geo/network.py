@@ -423,7 +423,7 @@ class TravelNetwork:
         out[ok] = grid[qy[ok].astype(np.int64), qx[ok].astype(np.int64)]
         return out
 
-    def _main_reach(self) -> tuple[np.ndarray, np.ndarray]:
+    def main_reach(self) -> tuple[np.ndarray, np.ndarray]:
         """Per node: whether it can reach the main strongly connected component, and whether that reaches it.
 
         The main component is the largest set of nodes that can all reach each other. A one-way road that
@@ -472,7 +472,7 @@ class TravelNetwork:
             return self.snappable
         if role not in ("origin", "destination"):
             raise InvalidInputError(f"snap role {role!r}: use 'origin' or 'destination'")
-        to_main, from_main = self._main_reach()
+        to_main, from_main = self.main_reach()
         ok = to_main if role == "origin" else from_main
         fwd, bwd = self.seg_fwd >= 0, self.seg_bwd >= 0
         if role == "origin":  # a -> b ends at b; b -> a ends at a
@@ -491,6 +491,15 @@ class TravelNetwork:
                 np.maximum.reduceat(self.seg_x, starts) + 1, np.maximum.reduceat(self.seg_y, starts) + 1,
             ]).astype(np.float32)
         return self._seg_bbox
+
+    def forget_snapping(self) -> None:
+        """Forget every snapping index and remembered snap, so that the next snap starts cold.
+
+        As in a fresh process: benchmarks time cold runs with it. Results never depend on it.
+        """
+        self._seg_bbox = None
+        self._snap_index.clear()
+        self._snap_memo.clear()
 
     def snap_cached(self, x: np.ndarray, y: np.ndarray, *, max_distance: float = np.inf,
                     role: str | None = None) -> pd.DataFrame:
