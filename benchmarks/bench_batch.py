@@ -78,9 +78,9 @@ def _peak() -> dict[str, float]:
 def run(net, sites, pop, bands, workers: int, repeat: int) -> tuple[dict, object]:
     from distributed import Client, LocalCluster
 
-    from iot_geo.batch import _ref_for, batch
+    from iot_geo.batch import batch, network_ref
 
-    ref = _ref_for(net, None, {})
+    ref = network_ref(net)
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                       memory_limit=0) as cluster, Client(cluster) as client:
         base = client.run(_base)

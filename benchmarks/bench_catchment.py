@@ -32,8 +32,9 @@ from scipy.sparse.csgraph import dijkstra
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import synthetic
 
-from iot_geo.catchment import as_sites, catchments, snap_sites, travel_times
+from iot_geo.catchment import as_sites, catchments, travel_times
 from iot_geo.network import load_network
+from iot_geo.search import snap_sites
 
 warnings.simplefilter("ignore")
 
@@ -127,7 +128,7 @@ def million(n_nodes: int) -> dict:
     t = time.perf_counter()
     dijkstra(net.csr_rev, indices=near, limit=45)
     t_scipy = time.perf_counter() - t
-    held = sum(getattr(net, k).nbytes for k in net._ARRAYS) + net.csr.data.nbytes * 2 + net.csr.indices.nbytes * 2
+    held = sum(getattr(net, k).nbytes for k in net.ARRAYS) + net.csr.data.nbytes * 2 + net.csr.indices.nbytes * 2
     return {
         "network": f"synthetic-{n_nodes}", "nodes": net.n_nodes, "edges": net.n_edges, "build_s": round(t_build, 2),
         "one_site_45min_times_s": round(t_times, 3), "scipy_dijkstra_s": round(t_scipy, 3),

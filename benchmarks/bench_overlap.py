@@ -80,10 +80,7 @@ def main():
     bids = make_bids(net, args.bids)
 
     def cold():  # each catchments run starts without snapping indexes or memos, as a fresh process would
-        for name in ("_tree", "_tree_segs", "_seg_bbox", "_snap_index"):
-            if hasattr(net, name):
-                setattr(net, name, None)
-        net._snap_memo.clear()
+        net.forget_snapping()
 
     t_catch = t_overlap = t_brute = float("inf")
     for _ in range(args.repeat):

@@ -124,7 +124,7 @@ def main() -> None:
     ids = list(sites["site_id"])
 
     def matrix(n):
-        n._snap_memo.clear()
+        n.forget_snapping()
         return times_to_points(n, pts, sites, max_minutes=240.0)[ids].to_numpy()
 
     t_matrix, ours = best(lambda: matrix(drive_only), args.repeat)

@@ -53,7 +53,7 @@ assert net.source.get("cached"), "not reloaded from the cache"
 reload_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 # sites: junctions of the main strongly connected part spread over the whole network
 t = time.perf_counter()
-to_main, from_main = net._main_reach()
+to_main, from_main = net.main_reach()
 out_reach = time.perf_counter() - t
 # where England's LSOA centroids are (a tiled network reaches far beyond England)
 ok = np.flatnonzero(to_main & from_main & (net.node_x > 350_000) & (net.node_x < 550_000) & (net.node_y > 150_000)

@@ -49,10 +49,7 @@ def best(fn, repeat, before=None):
 
 def cold(net: TravelNetwork) -> None:
     """Forget every snapping index and memo the network holds."""
-    for name in ("_tree", "_tree_segs", "_seg_bbox", "_snap_index"):
-        if hasattr(net, name):
-            setattr(net, name, None)
-    net._snap_memo.clear()
+    net.forget_snapping()
 
 
 def run(name: str, net: TravelNetwork, repeat: int) -> None:

@@ -57,12 +57,12 @@ def main() -> None:
             catalogue.verify = real_verify
 
             def forget_all() -> None:
-                catalogue._SHA_MEMO.clear()
+                catalogue.SHA_MEMO.clear()
                 cache_file.unlink(missing_ok=True)
 
             cold = best(call, args.repeats, forget_all)
             call()
-            warm_new = best(call, args.repeats, catalogue._SHA_MEMO.clear)
+            warm_new = best(call, args.repeats, catalogue.SHA_MEMO.clear)
             call()
             warm_same = best(call, args.repeats)
             print(f"{name:<16} {size / 1e6:>7.2f}MB {base * 1e3:>8.3f}ms {cold * 1e3:>8.3f}ms "

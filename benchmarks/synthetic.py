@@ -13,7 +13,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from iot_geo.network import RawNetwork, TravelNetwork
+from iot_geo.network import TravelNetwork
+from iot_geo.osm import RawNetwork
 
 ORIGIN = (300_000.0, 200_000.0)
 SPACING = 200.0

@@ -22,15 +22,7 @@ from iot_geo.settings import package_version
 if TYPE_CHECKING:  # the names below, for type checkers and IDEs; at run time they load on first use
     from iot_geo.batch import batch, coverage, coverage_totals, where_next
     from iot_geo.bids import Bid, Bids, read_bids
-    from iot_geo.catchment import (
-        TravelTimes,
-        as_sites,
-        catchments,
-        lsoa_times,
-        people_reached,
-        times_to_points,
-        travel_times,
-    )
+    from iot_geo.catchment import as_sites, catchments, lsoa_times, people_reached, times_to_points, travel_times
     from iot_geo.checks import check_bids
     from iot_geo.errors import (
         ChecksumError,
@@ -48,6 +40,8 @@ if TYPE_CHECKING:  # the names below, for type checkers and IDEs; at run time th
     from iot_geo.outputs import write
     from iot_geo.overlap import overlap, overlap_areas
     from iot_geo.postcodes import lookup_postcodes
+    from iot_geo.routing import RoutingNetwork, SiteTimes
+    from iot_geo.search import TravelTimes
     from iot_geo.sources.boundaries import load_areas
     from iot_geo.sources.population import load_population
     from iot_geo.sources.providers import load_providers, read_providers
@@ -58,12 +52,14 @@ _LAZY: dict[str, str] = {
     "batch": "iot_geo.batch", "coverage": "iot_geo.batch", "coverage_totals": "iot_geo.batch",
     "where_next": "iot_geo.batch",
     "Bid": "iot_geo.bids", "Bids": "iot_geo.bids", "read_bids": "iot_geo.bids",
-    "TravelTimes": "iot_geo.catchment", "catchments": "iot_geo.catchment", "lsoa_times": "iot_geo.catchment",
+    "catchments": "iot_geo.catchment", "lsoa_times": "iot_geo.catchment",
     "people_reached": "iot_geo.catchment", "times_to_points": "iot_geo.catchment",
     "travel_times": "iot_geo.catchment", "as_sites": "iot_geo.catchment",
     "area_evidence": "iot_geo.evidence",
     "write": "iot_geo.outputs",
     "lookup_postcodes": "iot_geo.postcodes",
+    "RoutingNetwork": "iot_geo.routing", "SiteTimes": "iot_geo.routing",
+    "TravelTimes": "iot_geo.search",
     "check_bids": "iot_geo.checks",
     "ChecksumError": "iot_geo.errors", "DataNotFoundError": "iot_geo.errors", "DownloadError": "iot_geo.errors",
     "InvalidInputError": "iot_geo.errors", "IotGeoError": "iot_geo.errors", "NetworkBuildError": "iot_geo.errors",
@@ -122,6 +118,8 @@ __all__ = [
     "InvalidInputError",
     "IotGeoError",
     "NetworkBuildError",
+    "RoutingNetwork",
+    "SiteTimes",
     "Speeds",
     "TravelNetwork",
     "TravelTimes",

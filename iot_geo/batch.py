@@ -61,20 +61,16 @@ from iot_geo.files import atomic
 from iot_geo.locate import locate
 from iot_geo.network import FEED_MODES, TravelNetwork, load_network, reopen_network
 from iot_geo.outputs import write_csv, write_gpkg
-from iot_geo.people import population_or_load
+from iot_geo.people import population_near, population_or_load
 from iot_geo.routing import RoutingNetwork
-from iot_geo.search import POINT_SNAP_MAX_M
 from iot_geo.sources import providers as provider_source
 
 __all__ = [
     "BATCH_SITES", "DEPRIVED_DECILES", "DEPRIVED_WEIGHT", "LOADS", "NetworkRef", "batch", "batch_sites",
-    "cover_matrix", "coverage", "coverage_totals", "network_file", "people_table", "run_sites", "where_next",
-    "worker_network", "write_batch",
+    "cover_matrix", "coverage", "coverage_totals", "network_file", "network_ref", "people_table", "run_sites",
+    "where_next", "worker_network", "write_batch",
 ]
 
-
-#: Any network of the routing interface.
-AnyNetwork = RoutingNetwork
 
 log = logging.getLogger(__name__)
 
@@ -118,12 +114,12 @@ class NetworkRef:
 
 
 #: Networks opened in this process, by :attr:`NetworkRef.key` (one load per worker process).
-_WORKER_NETWORKS: dict[str, AnyNetwork] = {}
+_WORKER_NETWORKS: dict[str, RoutingNetwork] = {}
 #: How many times this process opened a network file (the tests check it is once per worker).
 LOADS: dict[str, int] = {}
 
 
-def worker_network(ref: NetworkRef) -> AnyNetwork:
+def worker_network(ref: NetworkRef) -> RoutingNetwork:
     """Open the network ``ref`` names, once per process (later calls return the same object)."""
     net = _WORKER_NETWORKS.get(ref.key)
     if net is None:
@@ -142,8 +138,11 @@ def network_file(net: TravelNetwork) -> Path:
     return net.saved_file()
 
 
-def _ref_for(net: AnyNetwork) -> NetworkRef | None:
-    """What a worker needs to open ``net`` from a file, or None to scatter it once per worker instead."""
+def network_ref(net: RoutingNetwork) -> NetworkRef | None:
+    """What a worker needs to open ``net`` from a file, or None to scatter it once per worker instead.
+
+    :func:`worker_network` opens the reference in each worker process.
+    """
     ref = net.file_ref()
     if ref is None:
         return None
@@ -151,10 +150,10 @@ def _ref_for(net: AnyNetwork) -> NetworkRef | None:
     return NetworkRef(kind, path, net.mode, speeds, options)
 
 
-def _open(source: Any, mode: str, transit_options: Mapping[str, Any], free_flow: bool) -> AnyNetwork:
+def _open(source: Any, mode: str, transit_options: Mapping[str, Any], free_flow: bool) -> RoutingNetwork:
     """A network for ``mode`` from a network object or a file (the transit options go to a timetable only)."""
     if not isinstance(source, str | os.PathLike):  # a network object (a file otherwise)
-        net: AnyNetwork = source
+        net: RoutingNetwork = source
         if net.mode != mode:
             raise InvalidInputError(f"mode {mode!r}: the network given is a {net.mode} network")
         return net
@@ -202,7 +201,7 @@ def batch_sites(items: Any) -> tuple[gpd.GeoDataFrame, bool]:
     return as_sites(items, where="batch items"), False
 
 
-def _on_network(net: AnyNetwork, sites: gpd.GeoDataFrame, union: bool) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+def _on_network(net: RoutingNetwork, sites: gpd.GeoDataFrame, union: bool) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Sites that can join the network, and a table of those that cannot (with the reason)."""
     x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
     ok = net.covers(x, y)
@@ -249,15 +248,7 @@ def _partition(sites: gpd.GeoDataFrame, union: bool, size: int) -> list[pd.DataF
     return out
 
 
-def _pop_for(net: AnyNetwork, pop: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The LSOA centroids a network can reach (a superset of what each catchment looks at)."""
-    pad = max(POINT_SNAP_MAX_M, net.reach_m) + 1.0
-    minx, miny, maxx, maxy = net.bounds
-    x, y = pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy()
-    return pop[(x >= minx - pad) & (x <= maxx + pad) & (y >= miny - pad) & (y <= maxy + pad)]
-
-
-def run_sites(network: AnyNetwork | NetworkRef, sites: pd.DataFrame, bands: list[float], union: bool,
+def run_sites(network: RoutingNetwork | NetworkRef, sites: pd.DataFrame, bands: list[float], union: bool,
               direction: str, population: gpd.GeoDataFrame, resolution: float | None = None) -> gpd.GeoDataFrame:
     """One task: the catchments of a batch of sites (``site_id, name, group_id, x, y``)."""
     net = worker_network(network) if isinstance(network, NetworkRef) else network
@@ -364,7 +355,7 @@ def batch(
     union = is_bids if union is None else bool(union)
     full_pop = population_or_load(data_dir, population)
     sources = _sources(network_or_path, modes)
-    jobs: list[tuple[AnyNetwork, NetworkRef | None, gpd.GeoDataFrame, list[pd.DataFrame]]] = []
+    jobs: list[tuple[RoutingNetwork, NetworkRef | None, gpd.GeoDataFrame, list[pd.DataFrame]]] = []
     skipped = []
     for mode, src in sources.items():
         net = _open(src, mode, topts, free_flow)
@@ -372,8 +363,8 @@ def batch(
         skipped.append(skip)
         if not len(on):
             continue
-        ref = _ref_for(net) if workers != 0 or scheduler or client else None
-        jobs.append((net, ref, _pop_for(net, full_pop), _partition(on, union, int(batch_size))))
+        ref = network_ref(net) if workers != 0 or scheduler or client else None
+        jobs.append((net, ref, population_near(net, full_pop), _partition(on, union, int(batch_size))))
     skipped_df = pd.concat(skipped, ignore_index=True) if skipped else pd.DataFrame()
     total = sum(len(parts) for *_, parts in jobs)
     setup_s = time.perf_counter() - t_start
@@ -426,7 +417,7 @@ class _Bar:
             self._progress.stop()
 
 
-def _run_dask(jobs: list[tuple[AnyNetwork, NetworkRef | None, gpd.GeoDataFrame, list[pd.DataFrame]]],
+def _run_dask(jobs: list[tuple[RoutingNetwork, NetworkRef | None, gpd.GeoDataFrame, list[pd.DataFrame]]],
               bands: list[float], union: bool, direction: str, resolution: float | None, workers: int | None,
               scheduler: str | None, client: Any, retries: int, bar: _Bar) -> tuple[list[gpd.GeoDataFrame], int]:
     from distributed import Client, LocalCluster, as_completed
@@ -496,7 +487,7 @@ def write_batch(result: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
 
 
 # ---------------------------------------------------------------------- coverage
-def _lsoa_minutes(net: AnyNetwork, sites: gpd.GeoDataFrame, pop: gpd.GeoDataFrame, band: float, direction: str
+def _lsoa_minutes(net: RoutingNetwork, sites: gpd.GeoDataFrame, pop: gpd.GeoDataFrame, band: float, direction: str
                   ) -> tuple[pd.DataFrame, bool]:
     """Minutes from each LSOA centroid to its nearest site (NaN past the band), and whether the reach is cut."""
     tt = travel_times(net, sites, max_minutes=band, direction=direction)
@@ -506,7 +497,7 @@ def _lsoa_minutes(net: AnyNetwork, sites: gpd.GeoDataFrame, pop: gpd.GeoDataFram
 
 
 def coverage(
-    network: AnyNetwork,
+    network: RoutingNetwork,
     sites: Any,
     *,
     minutes: float,
@@ -557,7 +548,7 @@ def coverage(
     if not len(on):
         raise InvalidInputError("no site lies on the network: " +
                                 "; ".join(f"{r.site_id}: {r.reason}" for r in skipped.head(3).itertuples()))
-    pop = _pop_for(network, population_or_load(data_dir, population)).copy()
+    pop = population_near(network, population_or_load(data_dir, population)).copy()
     times, truncated = _lsoa_minutes(network, on, pop, band, direction)
     cols = [c for c in ("lsoa_code", "lsoa_name", "people", "people_16_59", "imd_decile") if c in pop.columns]
     out = pd.DataFrame(pop[cols]).reset_index(drop=True)
@@ -656,7 +647,7 @@ def _weights(pop: gpd.GeoDataFrame, weights: Any) -> tuple[np.ndarray, str]:
     return w, "custom"
 
 
-def cover_matrix(network: AnyNetwork, sites: gpd.GeoDataFrame, pop: gpd.GeoDataFrame, band: float, *,
+def cover_matrix(network: RoutingNetwork, sites: gpd.GeoDataFrame, pop: gpd.GeoDataFrame, band: float, *,
                  direction: str = "to_site", chunk: int = 64) -> Any:
     """Which LSOA centroids each site reaches within the band, as a sparse ``(sites, LSOAs)`` matrix.
 
@@ -678,7 +669,7 @@ def cover_matrix(network: AnyNetwork, sites: gpd.GeoDataFrame, pop: gpd.GeoDataF
 
 
 def where_next(
-    network: AnyNetwork,
+    network: RoutingNetwork,
     sites: Any,
     candidates: Any = None,
     *,
@@ -744,7 +735,7 @@ def where_next(
     cand = cand.sort_values("site_id", kind="mergesort").reset_index(drop=True)
     if k > len(cand):
         raise InvalidInputError(f"k={k} but only {len(cand)} candidate site(s) lie on the network")
-    pop = _pop_for(network, population_or_load(data_dir, population)).reset_index(drop=True)
+    pop = population_near(network, population_or_load(data_dir, population)).reset_index(drop=True)
     w, wname = _weights(pop, weights)
     people = np.nan_to_num(pop["people"].to_numpy(dtype=float, na_value=np.nan))
     base = (np.asarray(cover_matrix(network, have, pop, band, direction=direction).sum(axis=0)).ravel() > 0

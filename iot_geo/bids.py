@@ -227,9 +227,6 @@ class _Problems:
     def add(self, bid: str | None, msg: str) -> None:
         self.items.append((bid, msg))
 
-    def for_bid(self, bid: str | None) -> list[str]:
-        return [m for b, m in self.items if b == bid]
-
     def lines(self) -> list[str]:
         return [f"{self.source}: " + (f"bid {_short(b)}: " if b else "") + m for b, m in self.items]
 

@@ -34,25 +34,19 @@ import shapely
 from iot_geo import settings
 from iot_geo.errors import InvalidInputError
 from iot_geo.geo import as_points, check_lat_lon, points_from_frame
-from iot_geo.grids import ACCESS_MAX_M, TimeGrid, time_grid
+from iot_geo.grids import ACCESS_MAX_M
 from iot_geo.network import as_network
 from iot_geo.people import PopArrays, people_in_reach, population_near, population_or_load
 from iot_geo.postcodes import is_postcode, lookup_postcodes
 from iot_geo.routing import RoutingNetwork, SiteTimes
-from iot_geo.search import POINT_SNAP_MAX_M, SITE_SNAP_MAX_M, TravelTimes, sample_segments, snap_sites
+from iot_geo.search import POINT_SNAP_MAX_M, SITE_SNAP_MAX_M
 
 __all__ = [
-    "ACCESS_MAX_M",
     "CATCHMENT_COLUMNS",
     "DIRECTIONS",
     "MAX_MINUTES",
-    "POINT_SNAP_MAX_M",
     "RESOLUTION_M",
-    "SITE_SNAP_MAX_M",
-    "AnyNetwork",
     "CatchmentDetail",
-    "TimeGrid",
-    "TravelTimes",
     "as_sites",
     "catchment_detail",
     "catchments",
@@ -61,17 +55,11 @@ __all__ = [
     "parse_site_arg",
     "people_reached",
     "pick_network",
-    "sample_segments",
-    "snap_sites",
-    "time_grid",
     "times_to_points",
     "travel_times",
     "warn_truncation",
 ]
 
-
-#: Any network of the routing interface (the name callers used before :mod:`iot_geo.routing`).
-AnyNetwork = RoutingNetwork
 
 #: Directions of travel.
 DIRECTIONS = ("to_site", "from_site")
@@ -302,12 +290,11 @@ class CatchmentDetail:
     population: gpd.GeoDataFrame  # the centroids near the network
     unit_minutes: np.ndarray  # (n_units, n_population) minutes, inf where not reached
     units: list[str]  # site id (or group id for a union) of each row of unit_minutes
-    times: SiteTimes  # the network's search from the sites
-    cells: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # per unit: global cell ids, minutes
-    resolution: float = 0.0
     #: per unit: minutes to the LSOA centroids outside the network's coverage through the nearest road fragment
     #: (inf for the others); those people are counted as ``people_outside_network``, never as reached
-    outside_minutes: np.ndarray | None = None
+    outside_minutes: np.ndarray
+    cells: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # per unit: global cell ids, minutes
+    resolution: float = 0.0
 
 
 def _units(sites: gpd.GeoDataFrame, union: bool) -> list[tuple[str | None, str, np.ndarray]]:
@@ -370,7 +357,7 @@ def catchment_detail(
                              people_in_reach(arrays, unit_minutes[u], band, unit_outside[u]),
                              bool(network.frontier[node_t <= band].any())))
     names = [str(g if sid is None else sid) for sid, g, _ in units]
-    return CatchmentDetail(_table(rows), pop, unit_minutes, names, tt, cells, res, unit_outside)
+    return CatchmentDetail(_table(rows), pop, unit_minutes, names, unit_outside, cells, res)
 
 
 def _centroid_minutes(network: RoutingNetwork, tt: SiteTimes, population: gpd.GeoDataFrame
@@ -532,8 +519,8 @@ def people_reached(
     det = catchment_detail(network, g, minutes=bands, union=True, direction=direction, population=population,
                            data_dir=data_dir, polygons=False)
     arrays = PopArrays.of(det.population)
-    outside = None if det.outside_minutes is None else det.outside_minutes[0]
-    return pd.DataFrame([{"minutes": b, **people_in_reach(arrays, det.unit_minutes[0], b, outside)} for b in bands])
+    return pd.DataFrame([{"minutes": b, **people_in_reach(arrays, det.unit_minutes[0], b, det.outside_minutes[0])}
+                         for b in bands])
 
 
 def lsoa_times(

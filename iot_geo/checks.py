@@ -59,12 +59,13 @@ import pandas as pd
 import shapely
 
 from iot_geo.bids import Bid, Bids
-from iot_geo.catchment import AnyNetwork, CatchmentDetail, catchment_detail, check_minutes, pick_network
+from iot_geo.catchment import CatchmentDetail, catchment_detail, check_minutes, pick_network
 from iot_geo.errors import DataNotFoundError
 from iot_geo.evidence import lsoa_evidence
 from iot_geo.hub_spoke import area_population, network_covers
 from iot_geo.overlap import DUPLICATE_SHARE, located_leps, overlap, same_lep_basis
 from iot_geo.people import population_or_load
+from iot_geo.routing import RoutingNetwork
 from iot_geo.sources import boundaries
 from iot_geo.sources import providers as provider_data
 from iot_geo.sources.providers import normalise_name
@@ -160,7 +161,7 @@ def evidence_checks(bid: Bid, lsoa_codes: pd.Series, band: float,
     return rows
 
 
-def _duplicates(bids: Sequence[Bid], network: AnyNetwork | Sequence[AnyNetwork], band: float,
+def _duplicates(bids: Sequence[Bid], network: RoutingNetwork | Sequence[RoutingNetwork], band: float,
                 pop: gpd.GeoDataFrame, data_dir: str | os.PathLike[str] | None,
                 known: pd.DataFrame | None = None) -> pd.DataFrame:
     """The overlap rows (largest band) of pairs that duplicate provision; ``known``: overlap rows already made."""
@@ -195,7 +196,7 @@ class _Context:
     """What every check reads besides the bid: the file's bids, the band, and the data loaded once."""
 
     bids: list[Bid]
-    network: AnyNetwork | Sequence[AnyNetwork] | None
+    network: RoutingNetwork | Sequence[RoutingNetwork] | None
     band: float
     data_dir: str | os.PathLike[str] | None
     located: dict[str, dict[str, str]]
@@ -209,7 +210,7 @@ class _Context:
 class _Reach:
     """One bid's catchment within the band: its detail, the network it used, and which people it reaches."""
 
-    net: AnyNetwork
+    net: RoutingNetwork
     det: CatchmentDetail
     reached: np.ndarray
     people: np.ndarray
@@ -297,7 +298,7 @@ _LAST_RULES: tuple[Callable[[Bid, _Context], list[dict[str, str]]], ...] = (
 )
 
 
-def _context(bid_list: list[Bid], network: AnyNetwork | Sequence[AnyNetwork] | None, band: float,
+def _context(bid_list: list[Bid], network: RoutingNetwork | Sequence[RoutingNetwork] | None, band: float,
              population: gpd.GeoDataFrame | None, data_dir: str | os.PathLike[str] | None,
              overlap_table: pd.DataFrame | None) -> _Context:
     """The data the checks share, loaded once.
@@ -326,7 +327,7 @@ def _check_one(bid: Bid, ctx: _Context) -> list[dict[str, str]]:
 
 def check_bids(
     bids: Bids | Sequence[Bid],
-    network: AnyNetwork | Sequence[AnyNetwork] | None = None,
+    network: RoutingNetwork | Sequence[RoutingNetwork] | None = None,
     *,
     minutes: Sequence[float] | float | None = None,
     population: gpd.GeoDataFrame | None = None,

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "app", "areas", "batch_cmd", "bids_check", "catchment_cmd", "coverage_cmd", "data_check", "data_fetch",
     "data_list", "demo_cmd", "emit", "evidence_cmd", "expand_multi_values", "format_cell", "hubspoke_cmd",
-    "load_networks", "locate_cmd", "main", "map_cmd", "networks_cmd", "overlap_cmd", "provenance_cmd",
+    "load_networks", "locate_cmd", "main", "map_cmd", "network_file", "networks_cmd", "overlap_cmd", "provenance_cmd",
     "providers_cmd", "report_cmd", "suggest_spokes_cmd", "where_next_cmd",
 ]
 
@@ -541,7 +541,6 @@ def _caught(fn: Any, *args: Any, **kw: Any) -> Any:
 MainOut = Annotated[Path | None, typer.Option("-o", "--output", help="The main output; its format by suffix: "
                                                                    ".csv, .gpkg, .parquet or .xlsx.")]
 SideCsv = Annotated[Path | None, typer.Option("--csv", help="Also write the table as CSV.")]
-SideGpkg = Annotated[Path | None, typer.Option("--gpkg", help="Also write the table as a GeoPackage.")]
 SideXlsx = Annotated[Path | None, typer.Option("--xlsx", help="Also write the table as a spreadsheet (text as text).")]
 TABLE_SUFFIXES = (".csv", ".gpkg", ".parquet", ".xlsx")
 

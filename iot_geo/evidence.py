@@ -86,7 +86,6 @@ __all__ = [
 
 
 COLUMNS = ["area", "band", "measure", "value", "england", "unit", "source", "year", "topic", "note"]
-TOPICS = ("learners", "skills", "labour market", "provider landscape", "social mobility")
 #: The base year of the cohort forecast (the mid-2019 estimates) and the years forecast.
 FORECAST_BASE = 2019
 FORECAST_YEARS = tuple(range(2020, 2027))

@@ -33,10 +33,7 @@ from iot_geo.people import population_or_load, whole_count
 from iot_geo.routing import RoutingNetwork
 from iot_geo.sources import boundaries, providers
 
-__all__ = [
-    "MIN_GAP_MINUTES", "area_population", "greedy_spokes", "hub_spoke", "mclp_spokes", "network_covers",
-    "suggest_spokes",
-]
+__all__ = ["MIN_GAP_MINUTES", "area_population", "hub_spoke", "network_covers", "suggest_spokes"]
 
 
 def area_population(bid: Bid, population: gpd.GeoDataFrame, *, data_dir: str | os.PathLike[str] | None = None
@@ -194,37 +191,6 @@ def _default_candidates(network: RoutingNetwork, data_dir: str | os.PathLike[str
     return near.rename(columns={"provider_id": "site_id"})
 
 
-def greedy_spokes(cover: np.ndarray, weights: np.ndarray, base: np.ndarray, k: int,
-                  close: np.ndarray | None = None) -> tuple[list[int], float]:
-    """The greedy choice of ``k`` spokes (:func:`iot_geo.covering.greedy_cover`): the comparison for the exact one.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from iot_geo.hub_spoke import greedy_spokes
-    >>> greedy_spokes(np.array([[True, False], [True, True]]), np.ones(2), np.zeros(2, bool), 1)
-    ([1], 2.0)
-    """
-    return greedy_cover(cover, weights, base, k, close)
-
-
-def mclp_spokes(cover: np.ndarray, weights: np.ndarray, base: np.ndarray, k: int,
-                close: np.ndarray | None = None) -> tuple[list[int], float, str]:
-    """Maximal covering location for spokes (:func:`iot_geo.covering.maximal_covering`, 60 s limit).
-
-    ``cover[j, i]``: candidate ``j`` reaches centroid ``i``; ``base``: what the hub reaches already; ``close``:
-    pairs of candidates that may not both be chosen. Returns the chosen rows, the people covered and the solver.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from iot_geo.hub_spoke import mclp_spokes
-    >>> mclp_spokes(np.array([[True, False], [True, True]]), np.ones(2), np.zeros(2, bool), 1)[:2]
-    ([1], 2.0)
-    """
-    return maximal_covering(cover, weights, base, k, close=close, time_limit=60.0)
-
-
 #: Default smallest gap (minutes) between the hub and a spoke, and between two chosen spokes.
 MIN_GAP_MINUTES = 10.0
 
@@ -302,8 +268,9 @@ def suggest_spokes(
     reach = det.unit_minutes <= band
     weights = np.nan_to_num(det.population["people"].to_numpy(dtype=float, na_value=np.nan))
     base, cover = reach[0], reach[1:]
-    chosen, objective, solver = mclp_spokes(cover, weights, base, int(k), close if close.any() else None)
-    g_chosen, g_obj = greedy_spokes(cover, weights, base, int(k), close)
+    chosen, objective, solver = maximal_covering(cover, weights, base, int(k),
+                                                 close=close if close.any() else None, time_limit=60.0)
+    g_chosen, g_obj = greedy_cover(cover, weights, base, int(k), close)
     out = _chosen_table(cand, chosen, cover, weights, base)
     out.attrs.update({
         "objective": int(objective), "hub_people": int(weights[base].sum()), "solver": solver, "minutes": band,

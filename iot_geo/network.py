@@ -68,7 +68,6 @@ from iot_geo.errors import DataNotFoundError, InvalidInputError, NetworkBuildErr
 from iot_geo.files import atomic, write_cache
 from iot_geo.grids import TimeGrid, time_grid
 from iot_geo.osm import (
-    WAY_RULES,
     RawNetwork,
     osm_json_to_xml,
     overpass_filter,
@@ -94,30 +93,10 @@ if TYPE_CHECKING:
     from iot_geo.routing import RoutingNetwork, SiteTimes
 
 __all__ = [
-    "BUILD_FORMAT",
-    "CACHE_FORMAT",
-    "COVERAGE_CELL_M",
-    "COVERAGE_CLOSE_CELLS",
-    "COVERAGE_HOLE_KM2",
-    "FEED_MODES",
-    "GTFS_SUFFIXES",
-    "NETWORK_SUFFIXES",
-    "SNAP_TREE_CACHE_MAX",
-    "WAY_RULES",
-    "RawNetwork",
-    "TravelNetwork",
-    "as_network",
-    "available_networks",
-    "builder_version",
-    "digest_arrays",
-    "find_network",
-    "glob_escape",
-    "is_graph",
-    "list_networks",
-    "load_network",
-    "load_road_network",
-    "polyline_lengths",
-    "reopen_network",
+    "BUILD_FORMAT", "CACHE_FORMAT", "COVERAGE_CELL_M", "COVERAGE_CLOSE_CELLS", "COVERAGE_HOLE_KM2", "FEED_MODES",
+    "GTFS_SUFFIXES", "NETWORK_SUFFIXES", "SNAP_TREE_CACHE_MAX", "TravelNetwork", "as_network", "available_networks",
+    "builder_version", "digest_arrays", "find_network", "is_graph", "list_networks", "load_network",
+    "load_road_network", "polyline_lengths", "reopen_network",
 ]
 
 
@@ -427,13 +406,7 @@ class TravelNetwork:
         out[ok] = grid[qy[ok].astype(np.int64), qx[ok].astype(np.int64)]
         return out
 
-    @property
-    def coverage_km2(self) -> float:
-        """Area of the network's coverage, km²."""
-        _, _, cell, grid = self.coverage_grid()
-        return float(grid.sum()) * cell * cell / 1e6
-
-    def _main_reach(self) -> tuple[np.ndarray, np.ndarray]:
+    def main_reach(self) -> tuple[np.ndarray, np.ndarray]:
         """Per node: whether it can reach the main strongly connected component, and whether that reaches it.
 
         The main component is the largest set of nodes that can all reach each other. A one-way road that
@@ -482,7 +455,7 @@ class TravelNetwork:
             return self.snappable
         if role not in ("origin", "destination"):
             raise InvalidInputError(f"snap role {role!r}: use 'origin' or 'destination'")
-        to_main, from_main = self._main_reach()
+        to_main, from_main = self.main_reach()
         ok = to_main if role == "origin" else from_main
         fwd, bwd = self.seg_fwd >= 0, self.seg_bwd >= 0
         if role == "origin":  # a -> b ends at b; b -> a ends at a
@@ -501,6 +474,15 @@ class TravelNetwork:
                 np.maximum.reduceat(self.seg_x, starts) + 1, np.maximum.reduceat(self.seg_y, starts) + 1,
             ]).astype(np.float32)
         return self._seg_bbox
+
+    def forget_snapping(self) -> None:
+        """Forget every snapping index and remembered snap, so that the next snap starts cold.
+
+        As in a fresh process: benchmarks time cold runs with it. Results never depend on it.
+        """
+        self._seg_bbox = None
+        self._snap_index.clear()
+        self._snap_memo.clear()
 
     def snap_cached(self, x: np.ndarray, y: np.ndarray, *, max_distance: float = np.inf,
                     role: str | None = None) -> pd.DataFrame:
@@ -667,7 +649,8 @@ class TravelNetwork:
                 f"source={self.source.get('file', '?')!r})")
 
     # ---------------------------------------------------------------- cache
-    _ARRAYS = ("node_id", "node_x", "node_y", "edge_u", "edge_v", "edge_minutes", "edge_seg", "seg_a", "seg_b",
+    #: The arrays that make a network: what :meth:`save` writes and what its memory is.
+    ARRAYS = ("node_id", "node_x", "node_y", "edge_u", "edge_v", "edge_minutes", "edge_seg", "seg_a", "seg_b",
                "seg_ptr", "seg_x", "seg_y", "seg_length", "seg_fwd", "seg_bwd", "frontier", "snappable")
 
     def save(self, path: Path) -> None:
@@ -677,7 +660,7 @@ class TravelNetwork:
 
     def _arrays(self) -> dict[str, Any]:
         """The arrays a saved network holds (road classes as text)."""
-        arrays: dict[str, Any] = {k: getattr(self, k) for k in self._ARRAYS}
+        arrays: dict[str, Any] = {k: getattr(self, k) for k in self.ARRAYS}
         arrays["seg_highway"] = self.seg_highway.astype(str)
         return arrays
 
@@ -866,7 +849,7 @@ def _osm_header_bounds(path: Path) -> tuple[float, float, float, float] | None:
 def _cached_builds(path: Path) -> list[tuple[dict[str, Any], Path]]:
     """Cache entries built from this very file (same sha256), newest first: ``(meta, entry)``."""
     folder = settings.get_cache_dir() / "networks"
-    entries = sorted(folder.glob(f"{glob_escape(path.name)}.*.npz"), key=lambda p: -p.stat().st_mtime)
+    entries = sorted(folder.glob(f"{_glob_escape(path.name)}.*.npz"), key=lambda p: -p.stat().st_mtime)
     if not entries:
         return []
     sha = _file_sha256(path)
@@ -882,7 +865,7 @@ def _cached_builds(path: Path) -> list[tuple[dict[str, Any], Path]]:
     return out
 
 
-def glob_escape(name: str) -> str:
+def _glob_escape(name: str) -> str:
     """A file name with glob's special characters escaped."""
     return re.sub(r"([*?\[])", r"[\1]", name)
 
@@ -1131,7 +1114,7 @@ def _from_osmnx_download(source: str | tuple[float, float, float, float], mode: 
     A place name is geocoded with osmnx (Nominatim, ``osmnx.settings.nominatim_url``) to its boundary
     polygon; a bounding box ``(west, south, east, north)`` is used as it is. The ways are fetched from
     Overpass (``osmnx.settings.overpass_url``, osmnx's cache, pauses and query splitting) with a filter
-    that asks for what :data:`WAY_RULES` may keep, written as OSM XML and read exactly like an extract:
+    that asks for what :data:`~iot_geo.osm.WAY_RULES` may keep, written as OSM XML and read exactly like an extract:
     the same rules, junctions and one-way handling, so the network equals one built from a file of the
     same data (ways crossing the boundary come whole, as in an extract cut with complete ways).
     """

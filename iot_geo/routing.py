@@ -44,6 +44,16 @@ class SiteTimes(Protocol):
     ``per_site`` is ``(n_sites, n_nodes)`` minutes, ``inf`` where not reached;
     ``max_minutes`` the cutoff the search ran to; ``sites`` the sites as the
     network joined them (a road network adds its snapping columns).
+
+    Examples
+    --------
+    >>> import iot_geo as ig
+    >>> net = ig.load_network("rutland-2022-07-20.osm.pbf")
+    >>> times = net.search(ig.as_sites({"Oakham": (52.6707, -0.7270)}), max_minutes=15, direction="to_site")
+    >>> times.per_site.shape == (1, net.n_nodes), times.direction, times.max_minutes
+    (True, 'to_site', 15)
+    >>> bool((times.min <= 15).sum() > 1000)
+    True
     """
 
     @property

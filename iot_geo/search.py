@@ -87,20 +87,6 @@ class TravelTimes:
             self._min = self.per_site.min(axis=0)
         return self._min
 
-    @property
-    def nearest(self) -> np.ndarray:
-        """Index of the nearest site per node (-1 where none is reached)."""
-        idx = self.per_site.argmin(axis=0)
-        return np.where(np.isfinite(self.min), idx, -1)
-
-    def node_frame(self) -> pd.DataFrame:
-        """One row per reached node: ``node``, ``x``, ``y``, ``minutes``, ``nearest_site``."""
-        net = self.network
-        reached = np.flatnonzero(np.isfinite(self.min))
-        ids = self.sites["site_id"].to_numpy()
-        return pd.DataFrame({"node": net.node_id[reached], "x": net.node_x[reached], "y": net.node_y[reached],
-                             "minutes": self.min[reached], "nearest_site": ids[self.nearest[reached]]})
-
     def _repr_html_(self) -> str:
         reached = int(np.isfinite(self.min).sum())
         return str(f"<b>TravelTimes</b> {self.network.mode}, {self.direction}, cutoff {self.max_minutes:g} min: "

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import Point
 
-from iot_geo.network import RawNetwork, TravelNetwork
+from iot_geo.network import TravelNetwork
+from iot_geo.osm import RawNetwork
 from iot_geo.speeds import Speeds
 
 

@@ -15,7 +15,8 @@ from shapely.geometry import Point
 from iot_geo import InvalidInputError, load_network
 from iot_geo.bids import Bid, read_bids
 from iot_geo.checks import check_bids
-from iot_geo.hub_spoke import greedy_spokes, hub_spoke, mclp_spokes, suggest_spokes
+from iot_geo.covering import greedy_cover, maximal_covering
+from iot_geo.hub_spoke import hub_spoke, suggest_spokes
 from iot_geo.overlap import bid_catchments, overlap, overlap_areas
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
@@ -147,9 +148,9 @@ def test_suggest_spokes_keeps_spokes_apart(road, people):
 def test_greedy_respects_close_pairs():
     cover = np.array([[1, 1, 0], [1, 1, 1], [0, 0, 1]], dtype=bool)
     close = np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]], dtype=bool)
-    chosen, obj = greedy_spokes(cover, np.ones(3), np.zeros(3, bool), 2, close)
+    chosen, obj = greedy_cover(cover, np.ones(3), np.zeros(3, bool), 2, close)
     assert chosen == [1, 2] and obj == 3.0
-    x, obj2, _ = mclp_spokes(cover, np.ones(3), np.zeros(3, bool), 2, close)
+    x, obj2, _ = maximal_covering(cover, np.ones(3), np.zeros(3, bool), 2, close=close)
     assert obj2 == 3.0 and not {0, 1} <= set(x)
 
 
@@ -177,8 +178,8 @@ def test_exact_beats_greedy_where_greedy_is_myopic():
     w = np.ones(6)
     cover = np.array([[1, 1, 1, 1, 0, 0], [1, 1, 0, 0, 1, 0], [0, 0, 1, 1, 0, 1]], dtype=bool)
     base = np.zeros(6, bool)
-    g, g_obj = greedy_spokes(cover, w, base, 2)
-    x, obj, solver = mclp_spokes(cover, w, base, 2)
+    g, g_obj = greedy_cover(cover, w, base, 2)
+    x, obj, solver = maximal_covering(cover, w, base, 2)
     assert g[0] == 0 and g_obj == 5.0
     assert sorted(x) == [1, 2] and obj == 6.0 and "HiGHS" in solver
 

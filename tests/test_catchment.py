@@ -16,18 +16,10 @@ from scipy.spatial import cKDTree
 from shapely.geometry import Point
 
 from iot_geo import InvalidInputError
-from iot_geo.catchment import (
-    ACCESS_MAX_M,
-    as_sites,
-    catchments,
-    lsoa_times,
-    people_reached,
-    sample_segments,
-    time_grid,
-    times_to_points,
-    travel_times,
-)
+from iot_geo.catchment import as_sites, catchments, lsoa_times, people_reached, times_to_points, travel_times
+from iot_geo.grids import ACCESS_MAX_M, time_grid
 from iot_geo.network import load_network
+from iot_geo.search import sample_segments
 
 OAKHAM = (52.6707, -0.7270)
 UPPINGHAM = (52.5890, -0.7232)

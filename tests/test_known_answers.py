@@ -468,14 +468,14 @@ def test_documented_speeds_equal_the_constants():
 def test_documented_tolerances_equal_the_constants():
     import importlib
 
-    catchment, hub_spoke, locate, overlap = (importlib.import_module(f"iot_geo.{m}")
-                                             for m in ("catchment", "hub_spoke", "locate", "overlap"))
+    catchment, grids, hub_spoke, locate, overlap, search = (
+        importlib.import_module(f"iot_geo.{m}") for m in ("catchment", "grids", "hub_spoke", "locate", "overlap", "search"))
 
     readme = _readme()
     snap = re.search(r"a site more than (\d+(?:\.\d+)?) km from any road is an error", readme)
-    assert snap and float(snap.group(1)) * 1000 == catchment.SITE_SNAP_MAX_M
+    assert snap and float(snap.group(1)) * 1000 == search.SITE_SNAP_MAX_M
     off = re.search(r"widened by a walk of\s+up to (\d+) m off the road", readme)
-    assert off and float(off.group(1)) == catchment.ACCESS_MAX_M
+    assert off and float(off.group(1)) == grids.ACCESS_MAX_M
     grid = re.search(r"a grid \((\d+) m for driving, (\d+) m cycling, (\d+) m walking\)", readme)
     assert grid and tuple(float(v) for v in grid.groups()) == tuple(catchment.RESOLUTION_M[m]
                                                                     for m in ("drive", "cycle", "walk"))
@@ -488,7 +488,7 @@ def test_documented_tolerances_equal_the_constants():
     assert inspect.signature(overlap.overlap).parameters["duplicate_share"].default is overlap.DUPLICATE_SHARE
     assert inspect.signature(hub_spoke.suggest_spokes).parameters["min_gap"].default is hub_spoke.MIN_GAP_MINUTES
     assert inspect.signature(locate.locate).parameters["tolerance_m"].default is locate.COAST_TOLERANCE_M
-    assert inspect.signature(catchment.catchments).parameters["access_max_m"].default is catchment.ACCESS_MAX_M
+    assert inspect.signature(catchment.catchments).parameters["access_max_m"].default is grids.ACCESS_MAX_M
     assert locate.COAST_TOLERANCE_M == 1000.0
 
 
@@ -688,10 +688,10 @@ def test_suggest_spokes_filters_candidates_and_reports(road):
 
 
 def test_exact_spoke_choice_when_nothing_is_left_to_cover():
-    from iot_geo.hub_spoke import mclp_spokes
+    from iot_geo.covering import maximal_covering
 
     cover = np.array([[1, 0], [0, 1]], dtype=bool)
-    chosen, obj, solver = mclp_spokes(cover, np.array([3.0, 4.0]), np.array([True, True]), 1)
+    chosen, obj, solver = maximal_covering(cover, np.array([3.0, 4.0]), np.array([True, True]), 1)
     assert chosen == [0] and obj == 7.0 and solver == "trivial"
 
 

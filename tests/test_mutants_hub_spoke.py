@@ -16,8 +16,8 @@ from shapely.geometry import Point
 
 from iot_geo import InvalidInputError, load_areas
 from iot_geo.bids import Bid
-from iot_geo.catchment import SITE_SNAP_MAX_M
 from iot_geo.hub_spoke import hub_spoke, suggest_spokes
+from iot_geo.search import SITE_SNAP_MAX_M
 from iot_geo.sources.providers import load_providers
 
 

@@ -199,7 +199,7 @@ def test_cache_reload_and_corruption(tmp_path, data_dir, monkeypatch):
     assert len(entries) == 1 and not first.source["cached"]
     again = load_network(src)
     assert again.source["cached"]
-    for name in TravelNetwork._ARRAYS:
+    for name in TravelNetwork.ARRAYS:
         np.testing.assert_array_equal(getattr(first, name), getattr(again, name))
     # damage the entry: it is detected and rebuilt with a warning
     data = bytearray(entries[0].read_bytes())

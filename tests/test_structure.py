@@ -91,6 +91,7 @@ def _modules(*roots: Path) -> dict[str, Module]:
 
 PKG = _modules(PACKAGE)
 TESTS = _modules(ROOT / "tests")
+BENCHMARKS = _modules(ROOT / "benchmarks")
 
 
 def _edges(mod: Module) -> Iterator[tuple[str, int, bool]]:
@@ -214,9 +215,10 @@ def _parse_loose(path: Path) -> Module:
     return Module("t", path, ast.parse(text), text.splitlines())
 
 
-@pytest.mark.parametrize("where", ["iot_geo", "tests"])
+@pytest.mark.parametrize("where", ["iot_geo", "tests", "benchmarks"])
 def test_no_private_name_is_used_across_modules(where: str) -> None:
-    mods = PKG if where == "iot_geo" else {n: m for n, m in TESTS.items() if m.path.name != "test_structure.py"}
+    mods = {"iot_geo": PKG, "benchmarks": BENCHMARKS}.get(where) or {
+        n: m for n, m in TESTS.items() if m.path.name != "test_structure.py"}
     uses = [u for mod in mods.values() for u in _private_uses(mod)]
     assert uses == []
 

@@ -27,7 +27,8 @@ from shapely.geometry import Point
 
 from iot_geo import DataNotFoundError, InvalidInputError
 from iot_geo.bids import Bid, read_bids
-from iot_geo.catchment import as_sites, catchments, snap_sites
+from iot_geo.catchment import as_sites, catchments
+from iot_geo.search import snap_sites
 from iot_geo.sources.providers import read_providers
 
 REPO = Path(__file__).resolve().parents[1]

@@ -50,8 +50,8 @@ from iot_geo.sources.catalogue import dataset_path, reading
 __all__ = [
     "ENGLAND", "INDUSTRIES", "QUALIFICATIONS", "STEM_SSAS", "SUPPRESSED", "apportion", "district_fractions",
     "is_english_district", "load_apprenticeship_starts", "load_aps_industry", "load_aps_qualifications",
-    "load_fes_achievements", "load_fes_ssa", "load_iod_education", "load_mid2019_population", "lsoa_districts",
-    "match_district_names", "normalise_district_name", "source_districts", "to_number",
+    "load_fes_ssa", "load_iod_education", "load_mid2019_population", "lsoa_districts", "match_district_names",
+    "normalise_district_name", "source_districts", "to_number",
 ]
 
 
@@ -409,23 +409,6 @@ def load_fes_ssa(*, data_dir: str | os.PathLike[str] | None = None) -> pd.DataFr
         "Outside of England and unknown" has no code.
     """
     return _fresh(_load_fes_ssa(_root(data_dir)))
-
-
-@functools.lru_cache(maxsize=2)
-def _load_fes_ach(root: str) -> pd.DataFrame:
-    return _dfe("fes_achievements_lad", root, ["age_group", "level_or_type"], "achievements")
-
-
-def load_fes_achievements(*, data_dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:
-    """DfE FE and skills achievements by type (apprenticeships, education and training, ...), 2016/17-2021/22.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``code, name, geographic_level, year, age_group, type, achievements``;
-        districts on the codes of each year.
-    """
-    return _fresh(_load_fes_ach(_root(data_dir)))
 
 
 @functools.lru_cache(maxsize=2)
