@@ -150,7 +150,12 @@ class RoutingNetwork(Protocol):
 
     def minutes_to_points(self, times: SiteTimes, x: np.ndarray, y: np.ndarray, *, snap_max_m: float | None = None
                           ) -> tuple[np.ndarray, np.ndarray]:
-        """``(n_sites, n_points)`` minutes (``inf`` where unreached) and each point's access distance, metres."""
+        """``(n_sites, n_points)`` minutes (``inf`` where unreached) and each point's access distance, metres.
+
+        The access distance is the walk from the point onto the network (to its road, or to its nearest
+        stop). It is exact for every point that some site reaches; a network may leave it ``inf`` for a
+        point nothing reaches (a road network does not snap points far from every node it reached).
+        """
 
     def grid_margin(self, resolution: float) -> float:
         """Minutes to search past the largest band so that its contour is interpolated on both sides."""
