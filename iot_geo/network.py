@@ -557,8 +557,15 @@ class TravelNetwork:
         return f"more than {SITE_SNAP_MAX_M:,.0f} m from the {self.mode} network"
 
     def covers(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Whether each site lies within :data:`~iot_geo.search.SITE_SNAP_MAX_M` of a usable road."""
-        return np.asarray(self.snap(x, y, max_distance=SITE_SNAP_MAX_M)["distance"].to_numpy() <= SITE_SNAP_MAX_M)
+        """Whether each site lies within :data:`~iot_geo.search.SITE_SNAP_MAX_M` of a road it can use both ways.
+
+        A site is searched from as an origin or as a destination (by direction); a site that only a one-way
+        dead end could take in one role is not covered, so a search never fails on a covered site.
+        """
+        ok = np.ones(len(np.atleast_1d(x)), dtype=bool)
+        for role in ("origin", "destination"):
+            ok &= self.snap(x, y, max_distance=SITE_SNAP_MAX_M, role=role)["distance"].to_numpy() <= SITE_SNAP_MAX_M
+        return ok
 
     def site_gap_m(self, x: np.ndarray, y: np.ndarray) -> float | None:
         """How far the farthest of these sites lies from a usable road (metres; searched up to 100 km)."""

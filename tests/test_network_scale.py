@@ -375,3 +375,25 @@ def test_bench_scale_path_on_a_small_tiling(data_dir, tmp_path):
     assert 4 * rut.n_nodes <= res["drive_nodes"] <= 4 * rut.n_nodes + 12
     assert res["cache_bytes"] > 0 and res["catchment_1_site_people"] > 0
     assert res["catchment_3_sites_people"] >= res["catchment_1_site_people"]
+
+
+def test_a_site_covered_is_a_site_both_directions_can_search_from():
+    """covers() says a site can join; a site that only a one-way dead end could take (as a destination, not as
+    an origin) is not covered, rather than passing and then failing in one direction of the search."""
+    import geopandas as gpd
+
+    from iot_geo.catchment import travel_times
+
+    net, X0, Y0 = _square_with_spur()
+    # 600 m past the spur's end (node 4): 600 m from the spur, 1,200 m from any road an origin can use
+    x, y = np.array([X0 + 2200.0]), np.array([Y0])
+    assert not net.covers(x, y).any()
+    site = gpd.GeoDataFrame({"site_id": ["east"]}, geometry=gpd.points_from_xy(x, y), crs=27700)
+    with pytest.raises(Exception, match="east"):
+        travel_times(net, site, max_minutes=30, direction="from_site")
+    # a site by the square is covered, and both directions search from it
+    inside = np.array([X0 + 500.0]), np.array([Y0 + 100.0])
+    assert net.covers(*inside).all()
+    home = gpd.GeoDataFrame({"site_id": ["in"]}, geometry=gpd.points_from_xy(*inside), crs=27700)
+    for direction in ("to_site", "from_site"):
+        assert np.isfinite(travel_times(net, home, max_minutes=30, direction=direction).per_site).any()
