@@ -1177,13 +1177,15 @@ def reopen_network(kind: str, path: str, *, speeds: Speeds | None = None,
     ``"npz"``: a road network saved by :meth:`TravelNetwork.save`, with its ``speeds``; ``"gtfs"``: a feed,
     read with ``options`` (:func:`iot_geo.transit.load_transit`).
     """
-    if kind == "npz" and speeds is not None:
+    if kind == "npz":
+        if speeds is None:
+            raise InvalidInputError(f"a saved road network ({Path(path).name}) reopens only with its speeds")
         net = TravelNetwork.load(Path(path), speeds)
         net.source["cached"] = True
         return net
     if kind == "gtfs":
         return load_transit(path, **dict(options))
-    raise InvalidInputError(f"unknown network reference {kind!r}")
+    raise InvalidInputError(f"unknown network reference {kind!r}: 'npz' (a saved road network) or 'gtfs' (a feed)")
 
 
 def is_graph(obj: Any) -> bool:

@@ -278,3 +278,13 @@ def test_transit_batch_equals_people_reached(data_dir):
     mine = got[got["site_id"] == "Handbridge"]
     assert list(got["mode"].unique()) == ["transit"] and len(got) == 4
     assert mine["people"].tolist() == direct["people"].tolist()
+
+
+def test_reopening_a_network_reference_says_what_is_missing(tmp_path):
+    from iot_geo.errors import InvalidInputError
+    from iot_geo.network import reopen_network
+
+    with pytest.raises(InvalidInputError, match=r"a saved road network \(net\.npz\) reopens only with its speeds"):
+        reopen_network("npz", str(tmp_path / "net.npz"))
+    with pytest.raises(InvalidInputError, match="unknown network reference 'osm': 'npz'"):
+        reopen_network("osm", str(tmp_path / "x.osm"))
