@@ -22,6 +22,16 @@ steps of a catchment on any network:
 takes a GTFS feed, the others a road network): the one place that knows both
 kinds. This module imports neither: the interface is structural (a
 ``typing.Protocol``), so the networks implement it without importing it.
+
+Times to points, layer by layer (one name per layer):
+
+- :func:`iot_geo.catchment.times_to_points`: the public table (sites x points,
+  with each point's access distance), on any network;
+- :meth:`RoutingNetwork.minutes_to_points`: the interface method it calls;
+- :func:`iot_geo.search.point_minutes` (roads) and
+  :meth:`iot_geo.transit.TransitNetwork.minutes_via_stops` (timetables): how
+  each kind does it; :func:`iot_geo.search.segment_point_times` is the road's
+  step from the two ends of a point's segment.
 """
 
 from __future__ import annotations
