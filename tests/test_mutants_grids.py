@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from helpers import X0, Y0, straight_road
+from helpers import X0, Y0, km_per_minute, raw_network, straight_road
+from shapely.geometry import Point
 
+from iot_geo.catchment import as_sites
 from iot_geo.grids import ACCESS_MAX_M, SAMPLE_SPACING, TimeGrid, grid_from_points, time_grid
+from iot_geo.search import node_times
 
 
 def test_cells_are_global_lattice_ids_with_their_minutes():
@@ -114,3 +118,35 @@ def test_time_grid_with_nothing_reached_is_one_unreached_cell():
     g = time_grid(road, np.full(31, np.inf), direction="from_site", max_minutes=10, resolution=50.0)
     assert g.values.shape == (1, 1) and np.isinf(g.values[0, 0]) and g.resolution == 50.0
     assert (g.x0, g.y0) == (0.0, 0.0)
+
+
+def test_time_grid_keeps_a_node_reached_exactly_at_the_cutoff():
+    road = straight_road()
+    minutes = np.full(31, np.inf)
+    minutes[10] = 3.0  # only km 10 is reached, exactly at the cutoff
+    g = time_grid(road, minutes, direction="from_site", max_minutes=3.0, resolution=100.0)
+    assert grid_value(g, X0 + 10_000, Y0) == 3.0
+    assert np.isfinite(g.values).sum() == np.isfinite(grid_from_points(
+        np.array([X0 + 10_000.0]), np.array([Y0]), np.array([3.0]), resolution=100.0, walk_max_m=ACCESS_MAX_M,
+        per_m=0.01).values).sum()
+
+
+def test_time_grid_draws_one_way_roads():
+    nodes = {0: (X0, Y0), 1: (X0 + 1000, Y0), 2: (X0 + 2000, Y0)}
+    line = km_per_minute(raw_network(nodes, [(0, 1, True, False), (1, 2, True, False)]))
+    g = time_grid(line, np.array([0.0, 1.0, 2.0]), direction="from_site", max_minutes=3.0, resolution=100.0)
+    assert grid_value(g, X0 + 500, Y0) == pytest.approx(0.5, abs=0.08)
+    assert grid_value(g, X0 + 1500, Y0) == pytest.approx(1.5, abs=0.08)
+
+
+def test_time_grid_with_snapped_sites_times_each_point_from_its_own_site():
+    road = straight_road()
+    s = as_sites(gpd.GeoDataFrame({"site_id": ["a", "b"]}, geometry=[Point(X0 + 10_500, Y0), Point(X0 + 20_500, Y0)],
+                                  crs=27700))
+    tt = node_times(road, s, max_minutes=2.0, direction="from_site")
+    g = time_grid(road, tt.min, direction="from_site", max_minutes=2.0, resolution=100.0, snapped_sites=tt.sites)
+    for site_km in (10.5, 20.5):  # on the road, no access leg: the site's own segment is direct
+        assert grid_value(g, X0 + 1000 * site_km, Y0) == pytest.approx(0.0, abs=0.08)
+        assert grid_value(g, X0 + 1000 * (site_km + 0.3), Y0) == pytest.approx(0.3, abs=0.08)
+        assert grid_value(g, X0 + 1000 * (site_km + 1.5), Y0) == pytest.approx(1.5, abs=0.08)
+    assert grid_value(g, X0 + 15_000, Y0) > 2.0
