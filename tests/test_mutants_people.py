@@ -43,6 +43,12 @@ def test_pop_arrays_fill_unknowns_with_zero_and_clip_deciles():
     bare = PopArrays.of(gpd.GeoDataFrame({"people": [4.0, 2.0]}, geometry=gpd.points_from_xy([0, 1], [0, 0])))
     assert bare.people_16_59.tolist() == [0.0, 0.0] and bare.decile.tolist() == [0, 0]
     assert bare.known.tolist() == [True, True]
+    # people as nullable integers (a table a user built): still numbers, unknown where missing
+    ints = gpd.GeoDataFrame({"people": pd.array([10, pd.NA], dtype="Int64"),
+                             "people_16_59": pd.array([pd.NA, 4], dtype="Int64")}, geometry=gpd.points_from_xy([0, 1], [0, 0]))
+    a = PopArrays.of(ints)
+    assert a.people.tolist() == [10.0, 0.0] and a.known.tolist() == [True, False]
+    assert a.people_16_59.tolist() == [0.0, 4.0] and a.people_16_59.dtype == np.float64
 
 
 def test_people_in_reach_by_hand():
