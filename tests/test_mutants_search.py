@@ -87,9 +87,13 @@ def test_snap_sites_warns_about_sites_outside_coverage_only_with_a_direction():
     road = straight_road()
     x, y = np.array([X0 + 10_000.0]), np.array([Y0 + 900.0])
     assert not road.covered(x, y)[0] and road.covered(np.array([X0 + 10_000.0]), np.array([Y0]))[0]
-    with pytest.warns(UserWarning, match=r"site\(s\) 'edge' \(900 m from a road\) lie outside the coverage of the "
-                                         r"drive network"):
+    road.source["place"] = "Testshire"
+    with pytest.warns(UserWarning) as w:
         s = snap_sites(road, sites(edge=(10, 900)), direction="from_site")
+    assert str(w[0].message) == (
+        "site(s) 'edge' (900 m from a road) lie outside the coverage of the drive network Testshire (beyond the edge "
+        "of the extract or in a gap with no roads): their times run through the nearest road fragment and are not "
+        "reliable; use a network that covers them")
     assert s["outside_network"].tolist() == [True]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -130,6 +134,7 @@ def test_node_times_min_nearest_and_node_frame_by_hand():
     html = tt._repr_html_()
     assert html.startswith("<b>TravelTimes</b> drive, from_site, cutoff 3 min: 2 site(s), 11 of 31 nodes reached<table")
     assert "snap_m" in html and "geometry" not in html
+    assert "<tr>\n      <td>a</td>" in html  # no index column: each row starts with its site
 
 
 def test_node_times_respect_one_way_roads_both_directions():
@@ -169,6 +174,26 @@ def test_point_minutes_on_a_one_way_segment_go_only_with_the_traffic():
     to = node_times(line, sites(a=(0.5, 0)), max_minutes=10, direction="to_site")
     t, _ = point_minutes(to, np.array([X0 + 800.0, X0 + 200.0, X0 + 1500.0]), np.full(3, Y0))
     assert np.isinf(t[0, 0]) and t[0, 1] == pytest.approx(0.3) and np.isinf(t[0, 2])
+    # a site on the second segment: a point on the first (edge 0) drives to km 1, then half a kilometre on
+    to = node_times(line, sites(a=(1.5, 0)), max_minutes=10, direction="to_site")
+    t, _ = point_minutes(to, np.array([X0 + 500.0, X0 + 1800.0]), np.full(2, Y0))
+    assert t[0, 0] == pytest.approx(1.0) and np.isinf(t[0, 1])
+
+
+def test_point_minutes_of_many_points_few_of_them_near():
+    # more than 50,000 points, almost all 100 km away: only the near ones are snapped, with the same answers
+    road = straight_road()
+    tt = node_times(road, sites(a=(10.5, 100)), max_minutes=3.0, direction="from_site")
+    x_near = np.array([X0 + 12_000, X0 + 10_800, X0 + 11_000])
+    y_near = np.array([Y0 - 100, Y0, Y0 + 300])
+    n_far = 60_000
+    x = np.concatenate([np.full(n_far, X0 + 10_000.0), x_near])
+    y = np.concatenate([np.full(n_far, Y0 + 100_000.0), y_near])
+    t, d = point_minutes(tt, x, y)
+    assert t.shape == (1, n_far + 3)
+    assert np.isinf(t[0, :n_far]).all() and np.isinf(d[:n_far]).all()
+    assert t[0, n_far:].tolist() == pytest.approx([3.5, 1.3, 4.5])
+    assert d[n_far:].tolist() == pytest.approx([100.0, 0.0, 300.0])
 
 
 def test_segment_cumlen_and_sample_segments_by_hand():
