@@ -16,8 +16,6 @@ import pytest
 
 from iot_geo import InvalidInputError
 from iot_geo.files import (
-    FOLDER_MARKER,
-    PARTIAL_TAG,
     atomic,
     atomic_folder,
     check_folder,
@@ -28,6 +26,10 @@ from iot_geo.files import (
     write_cache,
     write_text,
 )
+
+# the documented names of the folder marker and of partial folders (reports written earlier carry them)
+FOLDER_MARKER = ".iot-geo-report.json"
+PARTIAL_TAG = ".iot-geo-partial."
 
 
 def marked(folder: Path, files: dict[str, str], *, by: str = "iot-geo", listed: list[str] | None = None) -> Path:
