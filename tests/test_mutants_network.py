@@ -1,0 +1,163 @@
+"""Mutant-killing tests for iot_geo.network (issue 18): listing and finding networks in a data directory,
+building from small OSM and GraphML files written here, the cache, and load_network's argument checks."""
+
+from __future__ import annotations
+
+import gzip
+
+import networkx as nx
+import pytest
+
+from iot_geo import DataNotFoundError, InvalidInputError, NetworkBuildError
+from iot_geo.network import (
+    available_networks,
+    find_network,
+    glob_escape,
+    list_networks,
+    load_network,
+    load_road_network,
+)
+from iot_geo.osm import osm_json_to_xml
+
+LAT0, LON0 = 52.67, -0.72
+
+
+def small_osm(path):
+    """A residential square about 140 m across (four nodes, four ways) and a footway spur."""
+    els = [{"type": "node", "id": i, "lat": LAT0 + dy, "lon": LON0 + dx}
+           for i, (dx, dy) in enumerate([(0, 0), (0.002, 0), (0.002, 0.00125), (0, 0.00125), (0.004, 0)], start=1)]
+    els += [{"type": "way", "id": 10 + k, "nodes": [a, b], "tags": {"highway": "residential"}}
+            for k, (a, b) in enumerate([(1, 2), (2, 3), (3, 4), (4, 1)])]
+    els += [{"type": "way", "id": 20, "nodes": [2, 5], "tags": {"highway": "footway"}}]
+    osm_json_to_xml([{"elements": els}], path)
+    return path
+
+
+@pytest.fixture
+def data(tmp_path, monkeypatch):
+    """A data directory: osm/ with two OSM files, a GraphML file, a hidden file and a text file; gtfs/ with a
+    feed folder, a zip and a text file; and an empty cache."""
+    root = tmp_path / "data"
+    (root / "osm").mkdir(parents=True)
+    small_osm(root / "osm" / "town.osm")
+    small_osm(root / "osm" / "b[1].osm")
+    (root / "osm" / "g.graphml").write_text('<?xml version="1.0"?><graphml><key id="d0" for="graph" '
+                                            'attr.name="created_date"/><graph><data key="d0">2023-05-06 07:08:09'
+                                            "</data></graph></graphml>")
+    (root / "osm" / ".hidden.osm").write_text("x")
+    (root / "osm" / "notes.txt").write_text("x")
+    (root / "gtfs" / "feed").mkdir(parents=True)
+    (root / "gtfs" / "bus.zip").write_bytes(b"PK")
+    (root / "gtfs" / "readme.txt").write_text("x")
+    monkeypatch.setenv("IOT_GEO_DATA", str(root))
+    monkeypatch.setenv("IOT_GEO_CACHE", str(tmp_path / "cache"))
+    return root
+
+
+def test_available_networks_by_folder(data):
+    osm = [data / "osm" / n for n in ("b[1].osm", "g.graphml", "town.osm")]
+    gtfs = [data / "gtfs" / n for n in ("bus.zip", "feed")]
+    assert available_networks("drive") == osm and available_networks("walk") == osm
+    assert available_networks("transit") == gtfs
+    assert available_networks() == osm + gtfs
+    assert available_networks(data_dir=data / "nowhere") == []
+
+
+def test_find_network_by_name_suffix_path_and_the_error(data, tmp_path):
+    assert find_network("town.osm") == data / "osm" / "town.osm"
+    assert find_network("town") == data / "osm" / "town.osm"
+    assert find_network("g") == data / "osm" / "g.graphml"
+    assert find_network("bus", "transit") == data / "gtfs" / "bus.zip"
+    assert find_network("feed", "transit") == data / "gtfs" / "feed"  # a feed may be a folder
+    elsewhere = small_osm(tmp_path / "elsewhere.osm")
+    assert find_network(elsewhere) == elsewhere and find_network(str(elsewhere), "walk") == elsewhere
+    with pytest.raises(DataNotFoundError) as e:
+        find_network("nope")
+    assert str(e.value) == (f"network 'nope' not found in {data / 'osm'} nor as a path; networks there: b[1].osm, "
+                            "g.graphml, town.osm. Give a file name from that list, a path, or --data-dir for another "
+                            "data directory")
+    with pytest.raises(DataNotFoundError, match=r"networks there: bus\.zip, feed\. Give"):
+        find_network("town", "transit")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataNotFoundError, match=r"networks there: none \(the folder .*empty/osm is empty or missing\)"):
+        find_network("town", data_dir=empty)
+    (data / "osm" / "dir.osm").mkdir()
+    with pytest.raises(DataNotFoundError):
+        find_network("dir")  # a folder is not a road network file
+
+
+def test_list_networks_before_and_after_a_cached_build(data):
+    before = list_networks()
+    assert list(before.columns) == ["name", "folder", "modes", "nodes", "bounds", "data_date", "cached"]
+    assert before["name"].tolist() == ["b[1].osm", "g.graphml", "town.osm", "bus.zip", "feed"]
+    assert before["folder"].tolist() == ["osm", "osm", "osm", "gtfs", "gtfs"]
+    assert before["modes"].tolist() == [["drive", "cycle", "walk"], ["drive"], ["drive", "cycle", "walk"],
+                                        ["transit"], ["transit"]]
+    assert before["cached"].tolist() == [[], [], [], [], []]
+    assert before["nodes"].isna().all() and before["bounds"].isna().all()
+    assert before["data_date"].tolist()[1] == "2023-05-06 07:08:09"
+    walk = load_network("town", mode="walk")
+    assert walk.n_nodes == 5 and walk.source["file"] == "town.osm" and walk.source["format"] == "osm"
+    drive = load_network("town")
+    assert drive.n_nodes == 4
+    after = list_networks().set_index("name")
+    assert after.loc["town.osm", "cached"] == ["drive", "walk"]
+    assert after.loc["town.osm", "nodes"] == 4  # the drive build comes first
+    assert after.loc["town.osm", "bounds"] == pytest.approx([LON0, LAT0, LON0 + 0.002, LAT0 + 0.00125], abs=2e-4)
+    assert after.loc["b[1].osm", "cached"] == []  # another file: its name is not a glob for town's entries
+    assert load_network("town").source["cached"] is True
+    assert list_networks(data_dir=data).equals(list_networks())
+
+
+def test_list_networks_on_an_empty_data_directory(tmp_path):
+    empty = list_networks(data_dir=tmp_path)
+    assert len(empty) == 0 and list(empty.columns) == ["name", "folder", "modes", "nodes", "bounds", "data_date",
+                                                       "cached"]
+
+
+def test_glob_escape():
+    assert glob_escape("b[1]*?.osm") == "b[[]1][*][?].osm"
+    assert glob_escape("plain.osm") == "plain.osm"
+
+
+def test_load_network_argument_checks(data):
+    with pytest.raises(InvalidInputError) as e:
+        load_network("town", mode="drive", day="2024-01-02", arrive_by="09:00")
+    assert str(e.value) == "options arrive_by, day apply to mode 'transit' only"
+    with pytest.raises(InvalidInputError) as e:
+        load_network((-0.8, 52.6, -0.7, 52.7), mode="transit")
+    assert str(e.value) == "mode 'transit' takes a GTFS feed (zip or folder), not a bounding box"
+    with pytest.raises(InvalidInputError) as e:
+        load_road_network("town", mode="bus")
+    assert str(e.value) == "unknown mode 'bus'; use one of drive, cycle, walk (or transit with a GTFS feed)"
+    with pytest.raises(DataNotFoundError):
+        load_network("missing.osm.pbf")  # looks like a file: never taken for a place name
+    with pytest.raises(DataNotFoundError):
+        load_network("folder/missing")
+
+
+def test_load_network_of_a_graph_and_of_a_compressed_graphml(data, tmp_path):
+    import osmnx as ox
+
+    G = nx.MultiDiGraph(crs="epsg:27700", created_date="2021-01-01")
+    G.add_node(1, x=480_000.0, y=300_000.0)
+    G.add_node(2, x=481_000.0, y=300_000.0)
+    G.add_edge(1, 2, highway="residential", length=1000.0, osmid=5)
+    G.add_edge(2, 1, highway="residential", length=1000.0, osmid=5)
+    net = load_network(G, mode="drive", speeds=60.0)
+    assert net.n_nodes == 2 and net.source == {"file": "osmnx graph in memory", "format": "networkx",
+                                               "cached": False, "data_date": "2021-01-01",
+                                               "components": 1, "main_component_nodes": 2}
+    assert net.edge_minutes.tolist() == pytest.approx([1.0, 1.0])
+    path = tmp_path / "g.graphml"
+    ox.save_graphml(G, path)
+    gz = tmp_path / "g.graphml.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    a, b = load_network(path, speeds=60.0, cache=False), load_network(gz, speeds=60.0, cache=False)
+    assert a.source["format"] == b.source["format"] == "graphml"
+    assert a.edge_minutes.tolist() == b.edge_minutes.tolist() == pytest.approx([1.0, 1.0])
+    bad = tmp_path / "roads.osm"
+    bad.write_text("no roads here")
+    with pytest.raises(NetworkBuildError):
+        load_network(bad, cache=False)
