@@ -227,3 +227,30 @@ def test_frontier_nodes_are_the_outer_ring():
     middle = np.zeros((11, 11), bool)
     middle[4:8, 4:8] = True
     assert (coarse == ~middle).all()
+
+
+def square_with_one_way_spur() -> TravelNetwork:
+    """A two-way 1 km square (nodes 0-3) and a one-way spur 1 -> 4 east from its corner at km 1, a dead end."""
+    nodes = {0: (X0, Y0), 1: (X0 + 1000, Y0), 2: (X0 + 1000, Y0 + 1000), 3: (X0, Y0 + 1000), 4: (X0 + 2000, Y0)}
+    segs = [(0, 1, True, True), (1, 2, True, True), (2, 3, True, True), (3, 0, True, True), (1, 4, True, False)]
+    return km_per_minute(raw_network(nodes, segs))
+
+
+def test_sites_join_only_roads_they_can_travel_in_the_direction_asked():
+    net = square_with_one_way_spur()
+    near_spur = sites(s=(1.8, 50))  # 50 m from the spur, 800 m from the square's east side
+    assert snap_sites(net, near_spur)["snap_seg"].tolist() == [4]
+    to = snap_sites(net, near_spur, direction="to_site")  # the spur can be driven to from the square
+    assert to["snap_seg"].tolist() == [4] and to["snap_m"].tolist() == pytest.approx([50.0])
+    fro = snap_sites(net, near_spur, direction="from_site")  # but leads nowhere: leave by the square
+    assert fro["snap_seg"].tolist() == [1] and fro["snap_m"].tolist() == pytest.approx([800.0])
+    with pytest.raises(InvalidInputError, match="'far' is 1,500 m from the nearest usable road"):
+        snap_sites(net, sites(far=(2.5, 0)), max_distance=100.0, direction="from_site")
+    with pytest.raises(InvalidInputError, match="'far' is 500 m from the nearest usable road"):
+        snap_sites(net, sites(far=(2.5, 0)), max_distance=100.0, direction="to_site")
+
+
+def test_the_coverage_warning_names_the_caller_of_node_times():
+    with pytest.warns(UserWarning, match="outside the coverage") as w:
+        node_times(straight_road(), sites(edge=(10, 900)), max_minutes=5.0, direction="from_site")
+    assert w[0].filename == __file__
