@@ -254,3 +254,64 @@ def test_promote_and_write_text(tmp_path):
     assert (tmp_path / "p.html").read_bytes() == "é ✓".encode()
     with pytest.raises(InvalidInputError, match="is one of the inputs"):
         write_text("x", tmp_path / "p.html", [tmp_path / "p.html"])
+
+
+def test_four_extra_files_are_three_named_and_one_more(tmp_path):
+    rep = marked(tmp_path / "rep", {"index.html": "<p>"})
+    for extra in ("a.txt", "b.txt", "c.txt", "d.txt"):
+        (rep / extra).write_text("mine")
+    refused(f"report folder {rep} holds files iot-geo did not write (a.txt, b.txt, c.txt and 1 more); move them "
+            "out or name a new folder", rep, overwrite=True)
+
+
+def test_a_full_disk_is_named_once(tmp_path, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _folder: usage(10, 10, 0))
+    for err, said in ((OSError(28, "No space left on device"), "No space left on device"),
+                      (OSError(5, "Input/output error"), "Input/output error (No space left on device)")):
+        with pytest.raises(InvalidInputError) as e, atomic(tmp_path / "t.csv") as tmp:
+            tmp.write_text("x")
+            raise err
+        assert str(e.value) == f"{tmp_path / 't.csv'} was not written: {said} (nothing half-written is left)"
+
+
+def test_caches_and_downloads_may_go_into_the_data_directory_pages_may_not(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("IOT_GEO_DATA", str(data))
+    assert write_cache(data / "c" / "x.npz", lambda p: p.write_bytes(b"ok"), "the cache") is True
+    src = tmp_path / "part"
+    src.write_text("done")
+    assert promote(src, data / "osm" / "f.pbf", internal=True) == data / "osm" / "f.pbf"
+    src.write_text("again")
+    with pytest.raises(InvalidInputError, match="inside the data directory"):
+        promote(src, data / "osm" / "g.pbf")
+    with pytest.raises(InvalidInputError, match="inside the data directory"):
+        write_text("x", data / "page.html")
+    assert write_text("x", data / "stamp.json", internal=True).read_text() == "x"
+
+
+def test_write_text_names_the_page_it_could_not_write(tmp_path, monkeypatch):
+    def full(_src, _dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(InvalidInputError) as e:
+        write_text("x", tmp_path / "p.html")
+    assert str(e.value) == (f"the page {tmp_path / 'p.html'} was not written: No space left on device (nothing "
+                            "half-written is left)")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_cache_warning_names_the_cache_root_and_the_caller(tmp_path, monkeypatch):
+    root = tmp_path / "cache"
+    root.mkdir()
+    (root / "networks").write_text("a file where the networks folder should be")
+    monkeypatch.setenv("IOT_GEO_CACHE", str(root))
+    with pytest.warns(UserWarning) as w:
+        assert write_cache(root / "networks" / "x.npz", lambda p: p.write_bytes(b"x"), "the network cache") is False
+    assert f"; the cache {root} is not usable" in str(w[0].message)
+    assert not w[0].filename.endswith("files.py")  # pointed at the code that asked for the cache
