@@ -24,6 +24,8 @@ RULES = [
     ({"highway": "primary", "motor_vehicle": "no"}, False, True, True),
     ({"highway": "primary", "motorcar": "private"}, False, True, True),
     ({"highway": "pedestrian", "area": "yes"}, False, False, False),
+    ({"highway": "service", "area": "yes"}, False, False, False),
+    ({"highway": "service", "area": "no"}, True, True, True),
     ({"highway": "footway"}, False, False, True),
     ({"highway": "footway", "bicycle": "designated"}, False, True, True),
     ({"highway": "cycleway"}, False, True, False),
@@ -70,8 +72,9 @@ def way(i: int, nodes: list[int], **tags: str) -> dict:
 def test_osm_json_to_xml_writes_sorted_unique_escaped_xml(tmp_path):
     path = tmp_path / "a.osm"
     first = {"elements": [node(2, 0.001), node(1), way(20, [1, 2], highway="residential", name='A "B" & <C>')]}
-    second = {"elements": [node(1), way(10, [2, 1], highway="service"), {"type": "relation", "id": 5}]}
-    assert osm_json_to_xml([first, second, {}], path) == 2
+    second = {"elements": [node(1), way(10, [2, 1], highway="service"), {"type": "relation", "id": 5},
+                           {"type": "way", "id": 30, "nodes": [1, 2]}]}
+    assert osm_json_to_xml([first, second, {}], path) == 3
     assert path.read_text(encoding="utf-8") == (
         '<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="iot-geo">\n'
         '<node id="1" version="1" lat="52.6700000" lon="-0.7200000"/>\n'
@@ -79,6 +82,7 @@ def test_osm_json_to_xml_writes_sorted_unique_escaped_xml(tmp_path):
         '<way id="10" version="1"><nd ref="2"/><nd ref="1"/><tag k="highway" v="service"/></way>\n'
         '<way id="20" version="1"><nd ref="1"/><nd ref="2"/><tag k="highway" v="residential"/>'
         '<tag k="name" v=\'A "B" &amp; &lt;C&gt;\'/></way>\n'
+        '<way id="30" version="1"><nd ref="1"/><nd ref="2"/></way>\n'
         '</osm>\n')
 
 
@@ -193,6 +197,18 @@ def test_raw_from_graph_drive_by_hand():
     assert raw.seg_ptr.tolist() == [0, 3, 5, 7, 9]
     assert raw.seg_x.tolist() == [0, 0, 300, 300, 600, 600, 600, 900, 600]
     assert raw.seg_y.tolist() == [0, 400, 400, 400, 400, 400, 0, 0, 0]
+
+
+def test_parallel_edges_of_different_lengths_stay_two_segments():
+    G = nx.MultiDiGraph(crs="epsg:27700")
+    G.add_node(1, x=0.0, y=0.0)
+    G.add_node(2, x=100.0, y=0.0)
+    G.add_edge(1, 2, highway="residential", length=100.0)
+    G.add_edge(1, 2, highway="residential", length=300.0, geometry=LineString([(0, 0), (50, 100), (100, 0)]))
+    G.add_edge(2, 1, highway="residential", length=100.04)  # the first one's way back (same length to 0.1 m)
+    raw = raw_from_graph(G, "drive", "g")
+    assert raw.seg_length.tolist() == [100.0, 300.0]
+    assert raw.seg_fwd_ok.tolist() == [True, True] and raw.seg_bwd_ok.tolist() == [True, False]
 
 
 def test_raw_from_graph_walk_and_errors():
