@@ -31,7 +31,7 @@ declare -A TESTS=(
   [overlap]="tests/test_known_answers.py tests/test_bid_analysis.py tests/test_mutants_overlap.py -k 'not cambridge'"
   [hub_spoke]="tests/test_known_answers.py tests/test_bid_analysis.py tests/test_mutants_hub_spoke.py tests/test_transit.py::test_transit_catchments_people_and_hub_spoke -k 'not cambridge'"
   [checks]="tests/test_known_answers.py tests/test_same_lep.py tests/test_mutants_checks.py"
-  [outputs]="tests/test_outputs.py tests/test_midwrite_faults.py tests/test_mutants_outputs.py tests/test_write.py tests/test_safety_files.py tests/test_trust.py::test_full_disk_fails_cleanly_and_leaves_inputs tests/test_trust.py::test_unwritable_output_folder -k 'not concurrent and not every_command and not from_the_cli and not cli_report and not cli_outputs and not population_cache and not read_only_cache and not in_the_cache and not explore'"
+  [outputs]="tests/test_outputs.py tests/test_midwrite_faults.py tests/test_mutants_outputs.py tests/test_mutants_outputs_more.py tests/test_write.py tests/test_safety_files.py tests/test_trust.py::test_full_disk_fails_cleanly_and_leaves_inputs tests/test_trust.py::test_unwritable_output_folder -k 'not concurrent and not every_command and not from_the_cli and not cli_report and not cli_outputs and not population_cache and not read_only_cache and not in_the_cache and not explore'"
   [provenance]="tests/test_provenance.py tests/test_midwrite_faults.py tests/test_mutants_provenance.py"
   [locate]="tests/test_locate.py tests/test_mutants_locate.py"
   # catchment: the hand-built tests only; the Rutland cross-checks (seconds each, run for every mutant of the core
