@@ -36,7 +36,7 @@ declare -A TESTS=(
   [locate]="tests/test_locate.py tests/test_mutants_locate.py"
   # catchment: the hand-built tests only; the Rutland cross-checks (seconds each, run for every mutant of the core
   # functions) made a whole run take hours. Mutants only those checks would kill count as survivors here.
-  [catchment]="tests/test_known_answers.py tests/test_catchment_inputs.py tests/test_catchment.py::test_site_mid_edge_and_one_way_both_directions tests/test_catchment.py::test_access_leg_and_cutoff tests/test_catchment.py::test_points_on_the_same_segment_go_direct tests/test_catchment.py::test_sample_segments_follow_geometry tests/test_catchment.py::test_unreachable_land_stays_outside tests/test_transit.py::test_transit_catchments_people_and_hub_spoke tests/test_repr_html.py"
+  [catchment]="tests/test_known_answers.py tests/test_catchment_inputs.py tests/test_mutants_catchment.py tests/test_catchment.py::test_site_mid_edge_and_one_way_both_directions tests/test_catchment.py::test_access_leg_and_cutoff tests/test_catchment.py::test_points_on_the_same_segment_go_direct tests/test_catchment.py::test_sample_segments_follow_geometry tests/test_catchment.py::test_unreachable_land_stays_outside tests/test_transit.py::test_transit_catchments_people_and_hub_spoke tests/test_repr_html.py"
   [transit]="tests/test_transit.py tests/test_mutants_transit.py -k 'not cli'"
   # the modules split out by issue 17: each with the hand-built tests that reach it and its own mutant tests
   [osm]="tests/test_network.py tests/test_mutants_osm.py -k 'not free_flow'"
