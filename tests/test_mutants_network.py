@@ -6,10 +6,12 @@ from __future__ import annotations
 import gzip
 
 import networkx as nx
+import numpy as np
 import pytest
 
 from iot_geo import DataNotFoundError, InvalidInputError, NetworkBuildError
 from iot_geo.network import (
+    as_network,
     available_networks,
     find_network,
     glob_escape,
@@ -161,3 +163,68 @@ def test_load_network_of_a_graph_and_of_a_compressed_graphml(data, tmp_path):
     bad.write_text("no roads here")
     with pytest.raises(NetworkBuildError):
         load_network(bad, cache=False)
+
+
+def line_graph(**graph_attrs) -> nx.MultiDiGraph:
+    """Two nodes 1 km apart in EPSG:27700 joined both ways by a residential road."""
+    G = nx.MultiDiGraph(crs="epsg:27700", **graph_attrs)
+    G.add_node(1, x=480_000.0, y=300_000.0)
+    G.add_node(2, x=481_000.0, y=300_000.0)
+    G.add_edge(1, 2, highway="residential", length=1000.0, osmid=5)
+    G.add_edge(2, 1, highway="residential", length=1000.0, osmid=5)
+    return G
+
+
+def test_network_views_of_a_one_km_road():
+    net = load_network(line_graph(created_date="2021-01-01"), speeds=60.0)
+    G = net.to_networkx()
+    assert sorted((u, v, d["minutes"]) for u, v, d in G.edges(data=True)) == [(0, 1, 1.0), (1, 0, 1.0)]
+    (line,) = net.segment_geometries(np.array([0]))
+    assert list(line.coords) == [(480_000.0, 300_000.0), (481_000.0, 300_000.0)]
+    assert net.grid_margin(100.0) == pytest.approx(1.05 * 100.0 / (net.speeds.access_kmh * 1000.0 / 60.0))
+    assert net.summary()["bounds"] == net.bounds == (480_000.0, 300_000.0, 481_000.0, 300_000.0)
+    html = net._repr_html_()
+    assert "<th style='text-align:left'>data date</th><td>2021-01-01</td>" in html
+    assert "<td>60 km/h</td>" in html and "<th style='text-align:left'>from cache</th><td>False</td>" in html
+    with pytest.raises(NetworkBuildError) as e:
+        load_network(nx.MultiDiGraph(crs="epsg:27700"))
+    assert str(e.value) == "the osmnx graph: the graph has no edges"
+    assert as_network(line_graph()).n_nodes == 2  # a graph in memory is built
+    assert as_network(net) is net
+
+
+def test_a_cached_network_keeps_its_source(data):
+    first = load_network("town")
+    again = load_network("town")
+    assert again.source["cached"] is True and first.source["cached"] is False
+    assert again.source["file"] == "town.osm" and again.source["file_sha256"] == first.source["file_sha256"]
+    assert again.source["format"] == "osm"
+
+
+def test_a_graphml_file_is_recognised_by_its_content(data, tmp_path):
+    import osmnx as ox
+
+    path = tmp_path / "roads.data"
+    ox.save_graphml(line_graph(), path)
+    net = load_network(path, speeds=60.0, cache=False)
+    assert net.source["format"] == "graphml" and net.n_nodes == 2
+
+
+def test_speeds_given_to_load_network_are_checked(data):
+    from iot_geo.speeds import Speeds
+
+    with pytest.raises(InvalidInputError) as e:
+        load_network("town", speeds=Speeds("walk"))
+    assert str(e.value) == "speeds are for mode 'walk', the network is 'drive'"
+    with pytest.raises(InvalidInputError) as e:
+        load_network("town", speeds={"residential": (30, 300)})
+    assert str(e.value) == "speeds['residential'] must be (urban km/h, rural km/h) within 0.5..200"
+    assert load_network("town", speeds={"residential": (30, 60)}, cache=False).n_nodes == 4
+
+
+def test_a_feed_is_found_in_the_gtfs_folder(data):
+    from test_transit import write_feed
+
+    write_feed(data / "gtfs" / "line", [("t1", "S1", [("A", 500), ("B", 510)])])
+    net = load_network("line", mode="transit", day="2024-03-05")
+    assert net.mode == "transit" and net.source["file"] == "line" and net.source["day"] == "2024-03-05"
