@@ -13,7 +13,16 @@ from helpers import X0, Y0, people_along_road, straight_road
 from shapely.geometry import Point
 
 from iot_geo import InvalidInputError
-from iot_geo.catchment import as_sites, catchments, lsoa_times, pick_network, times_to_points, travel_times, warn_truncation
+from iot_geo.catchment import (
+    as_sites,
+    catchments,
+    lsoa_times,
+    people_reached,
+    pick_network,
+    times_to_points,
+    travel_times,
+    warn_truncation,
+)
 
 
 def sites(**where: tuple[float, float]) -> gpd.GeoDataFrame:
@@ -113,3 +122,25 @@ def test_lsoa_times_by_hand():
     assert reached["lsoa_code"].tolist() == ["T008", "T009", "T010", "T011", "T012"]
     assert reached["minutes"].tolist() == pytest.approx([2.0, 1.0, 0.0, 1.0, 2.0])
     assert (reached["nearest_site"] == "a").all() and t["nearest_site"].isna().sum() == 31 - 5
+
+
+def test_exactly_five_truncated_catchments_are_all_named():
+    table = pd.DataFrame({"site_id": [f"s{i}" for i in range(5)], "group_id": ["g"] * 5, "minutes": [30] * 5,
+                          "truncated": [True] * 5})
+    with pytest.warns(UserWarning) as w:
+        warn_truncation(table)
+    assert str(w[0].message) == ("5 catchment(s) reach the edge of the loaded network (s0 30 min, s1 30 min, s2 30 min, "
+                                 "s3 30 min, s4 30 min): their figures are lower bounds")
+
+
+def test_people_reached_counts_people_outside_the_network_apart():
+    road = straight_road()
+    pop = gpd.GeoDataFrame({"lsoa_code": ["on", "off"], "people": [100.0, 40.0], "people_16_59": [60.0, 20.0],
+                            "imd_decile": pd.array([1, 2], dtype="Int64")},
+                           geometry=[Point(X0 + 11_000, Y0), Point(X0 + 11_000, Y0 - 150)], crs=27700)
+    x = np.array([X0 + 11_000.0])
+    assert not road.covered(x, np.array([Y0 - 150.0]))[0] and road.covered(x, np.array([Y0]))[0]
+    # the second centroid would be 1 + 1.5 minutes away through the road, but it lies outside the network
+    got = people_reached(road, sites(a=(10, 0)), minutes=(5,), population=pop)
+    assert got["people"].tolist() == [100] and got["people_outside_network"].tolist() == [40]
+    assert got["outside_network_share"].tolist() == [round(40 / 140, 4)]
