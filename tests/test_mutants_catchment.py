@@ -144,3 +144,22 @@ def test_people_reached_counts_people_outside_the_network_apart():
     got = people_reached(road, sites(a=(10, 0)), minutes=(5,), population=pop)
     assert got["people"].tolist() == [100] and got["people_outside_network"].tolist() == [40]
     assert got["outside_network_share"].tolist() == [round(40 / 140, 4)]
+
+
+def test_site_argument_with_a_postcode():
+    from iot_geo.catchment import parse_site_arg
+
+    with pytest.raises(InvalidInputError) as e:
+        parse_site_arg("=LE15 6RP")
+    assert str(e.value) == "--site '=LE15 6RP': the site needs a name before '='"  # before any postcode lookup
+
+
+def test_catchment_detail_names_each_unit():
+    from iot_geo.catchment import catchment_detail
+
+    road = straight_road()
+    pop = people_along_road()
+    s = sites(a=(10, 0), b=(20, 0))
+    assert catchment_detail(road, s, minutes=(2,), population=pop).units == ["a", "b"]
+    s["group_id"] = ["g1", "g1"]
+    assert catchment_detail(road, s, minutes=(2,), union=True, population=pop).units == ["g1"]
