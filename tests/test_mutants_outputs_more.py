@@ -107,3 +107,39 @@ def test_write_csv_float_format_and_stamp(tmp_path):
     write_csv(df, tmp_path / "b.csv", float_format="%.2f", provenance={"k": "v"})
     assert (tmp_path / "b.csv").read_text().splitlines() == ["x", "0.33", "2.00", "0.00"]
     assert json.loads((tmp_path / "b.provenance.json").read_text(encoding="utf-8")) == {"k": "v"}
+
+
+def test_to_csv_text_float_format():
+    from iot_geo.outputs import to_csv_text
+
+    assert to_csv_text(pd.DataFrame({"x": [1 / 3]}), float_format="%.2f") == "x\n0.33\n"
+    assert to_csv_text(pd.DataFrame({"x": [0.5]})) == "x\n0.5\n"
+
+
+def test_a_stamp_that_cannot_be_written_is_named(tmp_path, monkeypatch):
+    real = os.replace
+
+    def no_stamp(src, dst):
+        if str(dst).endswith(".provenance.json"):
+            raise OSError(28, "No space left on device")
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", no_stamp)
+    with pytest.raises(InvalidInputError) as e:
+        write_csv(pd.DataFrame({"x": [1]}), tmp_path / "a.csv", provenance={"k": "v"})
+    assert str(e.value) == (f"the provenance stamp {tmp_path / 'a.provenance.json'} was not written: No space left on "
+                            "device (nothing half-written is left)")
+
+
+def test_a_workbook_never_replaces_an_input(tmp_path):
+    inp = tmp_path / "in.xlsx"
+    write_xlsx({"a": pd.DataFrame({"x": [1]})}, inp)
+    with pytest.raises(InvalidInputError, match="is one of the inputs"):
+        write_xlsx({"a": pd.DataFrame({"x": [2]})}, inp, [inp])
+    assert openpyxl.load_workbook(inp)["a"]["A2"].value == 1
+
+
+def test_geoparquet_keeps_a_geometry_column_of_another_name(tmp_path):
+    t = gpd.GeoDataFrame({"site_id": ["a"], "geom": [Point(480_000, 300_000)]}, geometry="geom", crs=27700)
+    back = gpd.read_parquet(write(t, tmp_path / "g.parquet"))
+    assert back.geometry.name == "geom" and back.crs.to_epsg() == 27700 and back["site_id"].tolist() == ["a"]
