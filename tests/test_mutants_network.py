@@ -228,3 +228,17 @@ def test_a_feed_is_found_in_the_gtfs_folder(data):
     write_feed(data / "gtfs" / "line", [("t1", "S1", [("A", 500), ("B", 510)])])
     net = load_network("line", mode="transit", day="2024-03-05")
     assert net.mode == "transit" and net.source["file"] == "line" and net.source["day"] == "2024-03-05"
+
+
+def test_a_saved_network_reopens_as_it_was(data):
+    from iot_geo.network import reopen_network
+
+    net = load_network("town")
+    kind, path, speeds, options = net.file_ref()
+    assert kind == "npz" and options == () and speeds == net.speeds
+    assert net.saved_file().is_file() and str(net.saved_file().resolve()) == path
+    again = reopen_network(kind, path, speeds=speeds)
+    assert again.n_nodes == net.n_nodes and again.edge_minutes.tolist() == net.edge_minutes.tolist()
+    assert again.source["cached"] is True
+    with pytest.raises(InvalidInputError, match="unknown network reference 'npz'"):
+        reopen_network("npz", path)  # a road network needs its speeds
