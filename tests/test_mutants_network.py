@@ -242,3 +242,25 @@ def test_a_saved_network_reopens_as_it_was(data):
     assert again.source["cached"] is True
     with pytest.raises(InvalidInputError, match="unknown network reference 'npz'"):
         reopen_network("npz", path)  # a road network needs its speeds
+
+
+def test_each_segment_gets_the_speed_of_its_own_limit_class_and_setting():
+    from helpers import raw_network
+
+    from iot_geo.network import TravelNetwork
+    from iot_geo.speeds import Speeds, parse_maxspeed_kmh, road_class
+
+    # five 2 km segments on a line, 2 km apart (rural), each with its own class and limit
+    tags = [("primary", None), ("primary", "20 mph"), ("primary", "40 mph"), ("residential", "60 mph"),
+            ("residential", None)]
+    nodes = {i: (480_000.0 + 2000 * i, 300_000.0) for i in range(len(tags) + 1)}
+    raw = raw_network(nodes, [(i, i + 1, True, True, None, hw, ms) for i, (hw, ms) in enumerate(tags)])
+    for speeds in (Speeds("drive"), Speeds("drive", free_flow=True)):
+        net = TravelNetwork.from_raw(raw, mode="drive", speeds=speeds)
+        for i, (hw, ms) in enumerate(tags):
+            cls = road_class(hw)
+            limit = parse_maxspeed_kmh(ms, cls)
+            urban = limit is not None and limit <= 30 * 1.609344 + 0.5  # untagged: rural, 2 km between junctions
+            kmh = speeds.edge_kmh(cls, limit, urban)
+            got = net.edge_minutes[net.seg_fwd[i]]
+            assert got == pytest.approx(2.0 / kmh * 60.0), (hw, ms, speeds.free_flow)
