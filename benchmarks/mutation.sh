@@ -31,16 +31,22 @@ declare -A TESTS=(
   [overlap]="tests/test_known_answers.py tests/test_bid_analysis.py tests/test_mutants_overlap.py -k 'not cambridge'"
   [hub_spoke]="tests/test_known_answers.py tests/test_bid_analysis.py tests/test_mutants_hub_spoke.py tests/test_transit.py::test_transit_catchments_people_and_hub_spoke -k 'not cambridge'"
   [checks]="tests/test_known_answers.py tests/test_same_lep.py tests/test_mutants_checks.py"
-  [outputs]="tests/test_outputs.py tests/test_midwrite_faults.py tests/test_mutants_outputs.py tests/test_write.py tests/test_safety_files.py tests/test_trust.py::test_full_disk_fails_cleanly_and_leaves_inputs tests/test_trust.py::test_unwritable_output_folder -k 'not concurrent and not every_command and not from_the_cli and not cli_report and not cli_outputs and not population_cache and not read_only_cache and not in_the_cache and not explore'"
+  [outputs]="tests/test_outputs.py tests/test_midwrite_faults.py tests/test_mutants_outputs.py tests/test_mutants_outputs_more.py tests/test_write.py tests/test_safety_files.py tests/test_trust.py::test_full_disk_fails_cleanly_and_leaves_inputs tests/test_trust.py::test_unwritable_output_folder -k 'not concurrent and not every_command and not from_the_cli and not cli_report and not cli_outputs and not population_cache and not read_only_cache and not in_the_cache and not explore'"
   [provenance]="tests/test_provenance.py tests/test_midwrite_faults.py tests/test_mutants_provenance.py"
   [locate]="tests/test_locate.py tests/test_mutants_locate.py"
   # catchment: the hand-built tests only; the Rutland cross-checks (seconds each, run for every mutant of the core
   # functions) made a whole run take hours. Mutants only those checks would kill count as survivors here.
-  [catchment]="tests/test_known_answers.py tests/test_catchment_inputs.py tests/test_catchment.py::test_site_mid_edge_and_one_way_both_directions tests/test_catchment.py::test_access_leg_and_cutoff tests/test_catchment.py::test_points_on_the_same_segment_go_direct tests/test_catchment.py::test_sample_segments_follow_geometry tests/test_catchment.py::test_unreachable_land_stays_outside tests/test_transit.py::test_transit_catchments_people_and_hub_spoke tests/test_repr_html.py"
-  [transit]="tests/test_transit.py -k 'not cli'"
-  [network]="tests/test_network.py tests/test_catchment.py::test_site_mid_edge_and_one_way_both_directions tests/test_catchment.py::test_access_leg_and_cutoff tests/test_catchment.py::test_points_on_the_same_segment_go_direct tests/test_catchment.py::test_sample_segments_follow_geometry tests/test_catchment.py::test_unreachable_land_stays_outside tests/test_snapping.py tests/test_repr_html.py -k 'not free_flow'"
+  [catchment]="tests/test_known_answers.py tests/test_catchment_inputs.py tests/test_mutants_catchment.py tests/test_catchment.py::test_site_mid_edge_and_one_way_both_directions tests/test_catchment.py::test_access_leg_and_cutoff tests/test_catchment.py::test_points_on_the_same_segment_go_direct tests/test_catchment.py::test_sample_segments_follow_geometry tests/test_catchment.py::test_unreachable_land_stays_outside tests/test_transit.py::test_transit_catchments_people_and_hub_spoke tests/test_repr_html.py"
+  [transit]="tests/test_transit.py tests/test_mutants_transit.py -k 'not cli'"
+  # the modules split out by issue 17: each with the hand-built tests that reach it and its own mutant tests
+  [osm]="tests/test_network.py tests/test_mutants_osm.py -k 'not free_flow'"
+  [search]="tests/test_known_answers.py tests/test_catchment_inputs.py tests/test_catchment.py::test_site_mid_edge_and_one_way_both_directions tests/test_catchment.py::test_access_leg_and_cutoff tests/test_catchment.py::test_points_on_the_same_segment_go_direct tests/test_catchment.py::test_sample_segments_follow_geometry tests/test_catchment.py::test_unreachable_land_stays_outside tests/test_snapping.py tests/test_mutants_search.py"
+  [grids]="tests/test_known_answers.py tests/test_catchment.py::test_site_mid_edge_and_one_way_both_directions tests/test_catchment.py::test_access_leg_and_cutoff tests/test_catchment.py::test_points_on_the_same_segment_go_direct tests/test_catchment.py::test_sample_segments_follow_geometry tests/test_catchment.py::test_unreachable_land_stays_outside tests/test_mutants_grids.py"
+  [people]="tests/test_known_answers.py tests/test_catchment_inputs.py tests/test_mutants_people.py"
+  [files]="tests/test_outputs.py tests/test_midwrite_faults.py tests/test_mutants_outputs.py tests/test_mutants_files.py tests/test_safety_files.py -k 'not concurrent and not every_command and not from_the_cli and not cli_report and not cli_outputs and not population_cache and not read_only_cache and not in_the_cache and not explore'"
+  [network]="tests/test_network.py tests/test_mutants_network.py tests/test_catchment.py::test_site_mid_edge_and_one_way_both_directions tests/test_catchment.py::test_access_leg_and_cutoff tests/test_catchment.py::test_points_on_the_same_segment_go_direct tests/test_catchment.py::test_sample_segments_follow_geometry tests/test_catchment.py::test_unreachable_land_stays_outside tests/test_snapping.py tests/test_repr_html.py -k 'not free_flow'"
 )
-ORDER=(overlap hub_spoke checks outputs provenance locate catchment transit network)
+ORDER=(overlap hub_spoke checks outputs files provenance locate people grids search catchment transit osm network)
 MODULES=("$@")
 [ ${#MODULES[@]} -eq 0 ] && MODULES=("${ORDER[@]}")
 
@@ -52,8 +58,9 @@ for m in "${MODULES[@]}"; do
   rm -rf "$d/iot_geo" "$d/tests" "$d/data"
   cp -r iot_geo tests data README.md "$d/"
   find "$d" -name __pycache__ -prune -exec rm -rf {} +
-  # the test selection as a TOML list
-  sel=$(eval "set -- ${TESTS[$m]}"; "$PY" -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "$@")
+  # the test selection as a TOML list (a test file not written yet is left out)
+  sel=$(eval "set -- ${TESTS[$m]}"; "$PY" -c 'import json,os,sys
+print(json.dumps([a for a in sys.argv[1:] if not a.startswith("tests/") or os.path.exists(a.split("::")[0])]))' "$@")
   "$PY" - "$d/pyproject.toml" "$m" "$sel" <<'EOF'
 import re, sys
 out, module, sel = sys.argv[1:]

@@ -16,7 +16,8 @@ from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-ORDER = ["network", "catchment", "overlap", "hub_spoke", "checks", "locate", "outputs", "provenance", "transit"]
+ORDER = ["network", "osm", "catchment", "search", "grids", "people", "overlap", "hub_spoke", "checks", "locate", "outputs",
+         "files", "provenance", "transit"]
 KILLED = {"killed", "timeout", "caught by type check"}
 LEFT_OUT = {"skipped", "not checked"}
 
