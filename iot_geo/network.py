@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import bz2
 import contextlib
+import glob
 import gzip
 import hashlib
 import json
@@ -856,7 +857,7 @@ def _osm_header_bounds(path: Path) -> tuple[float, float, float, float] | None:
 def _cached_builds(path: Path) -> list[tuple[dict[str, Any], Path]]:
     """Cache entries built from this very file (same sha256), newest first: ``(meta, entry)``."""
     folder = settings.get_cache_dir() / "networks"
-    entries = sorted(folder.glob(f"{_glob_escape(path.name)}.*.npz"), key=lambda p: -p.stat().st_mtime)
+    entries = sorted(folder.glob(f"{glob.escape(path.name)}.*.npz"), key=lambda p: -p.stat().st_mtime)
     if not entries:
         return []
     sha = _file_sha256(path)
@@ -870,11 +871,6 @@ def _cached_builds(path: Path) -> list[tuple[dict[str, Any], Path]]:
         if meta.get("source", {}).get("file_sha256") == sha and meta.get("format") == CACHE_FORMAT:
             out.append((meta, e))
     return out
-
-
-def _glob_escape(name: str) -> str:
-    """A file name with glob's special characters escaped."""
-    return re.sub(r"([*?\[])", r"[\1]", name)
 
 
 def list_networks(data_dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:

@@ -20,7 +20,6 @@ network calls it for its part of the routing interface
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -31,7 +30,7 @@ import scipy.sparse as sp
 from scipy import ndimage
 from scipy.sparse.csgraph import dijkstra
 
-from iot_geo.errors import InvalidInputError
+from iot_geo.errors import InvalidInputError, warn_caller
 
 if TYPE_CHECKING:
     from iot_geo.network import TravelNetwork
@@ -126,11 +125,12 @@ def snap_sites(network: TravelNetwork, sites: gpd.GeoDataFrame, *, max_distance:
     if direction is not None and outside.any():
         names = ", ".join(f"{sites['site_id'].iloc[i]!r} ({snap['distance'].iloc[i]:,.0f} m from a road)"
                           for i in np.flatnonzero(outside))
-        warnings.warn(
-            f"site(s) {names} lie outside the coverage of the {network.mode} network "
-            f"{network.source.get('file', network.source.get('place', ''))} (beyond the edge of the extract or in a gap "
-            "with no roads): their times run through the nearest road fragment and are not reliable; use a network "
-            "that covers them", stacklevel=3)
+        source = network.source.get("file", network.source.get("place"))
+        named = f" {source}" if source else ""
+        warn_caller(
+            f"site(s) {names} lie outside the coverage of the {network.mode} network{named} (beyond the edge of "
+            "the extract or in a gap with no roads): their times run through the nearest road fragment and are not reliable; use a network "
+            "that covers them")
     out = sites.copy()
     out["outside_network"] = outside
     out["snap_seg"] = snap["seg"].to_numpy()

@@ -116,7 +116,7 @@ def test_site_sources_on_a_one_way_road_by_direction():
     assert got == [(0, 10, 1.25), (0, 11, 1.75), (1, 20, 0.5), (1, 21, 0.5)]
 
 
-def test_node_times_min_nearest_and_node_frame_by_hand():
+def test_node_times_and_their_min_by_hand():
     road = straight_road()
     tt = node_times(road, sites(a=(10.5, 100), b=(20, 0)), max_minutes=3.0, direction="from_site")
     assert tt.per_site.shape == (2, 31) and tt.direction == "from_site" and tt.max_minutes == 3.0
@@ -125,13 +125,6 @@ def test_node_times_min_nearest_and_node_frame_by_hand():
     assert np.isinf(a[[8, 13]]).all()  # 3.5 minutes: beyond the cutoff
     assert tt.per_site[1][[17, 18, 19, 20, 21, 22, 23]].tolist() == [3.0, 2.0, 1.0, 0.0, 1.0, 2.0, 3.0]
     assert tt.min[10] == pytest.approx(1.5) and tt.min[20] == 0.0 and np.isinf(tt.min[0])
-    assert tt.nearest[[0, 10, 20, 15]].tolist() == [-1, 0, 1, -1]
-    nf = tt.node_frame()
-    assert list(nf.columns) == ["node", "x", "y", "minutes", "nearest_site"]
-    assert nf["node"].tolist() == [9, 10, 11, 12, 17, 18, 19, 20, 21, 22, 23]
-    assert nf["x"].tolist() == [X0 + 1000.0 * n for n in nf["node"]] and (nf["y"] == Y0).all()
-    assert nf["nearest_site"].tolist() == ["a"] * 4 + ["b"] * 7
-    assert nf["minutes"].tolist() == pytest.approx([2.5, 1.5, 1.5, 2.5, 3, 2, 1, 0, 1, 2, 3])
     html = tt._repr_html_()
     assert html.startswith("<b>TravelTimes</b> drive, from_site, cutoff 3 min: 2 site(s), 11 of 31 nodes reached<table")
     assert "snap_m" in html and "geometry" not in html
@@ -259,11 +252,19 @@ def test_the_coverage_warning_names_the_caller_of_node_times():
     assert w[0].filename == __file__
 
 
-@pytest.mark.xfail(strict=True, reason="the coverage warning's stacklevel=3 counts from node_times; through the public "
-                   "travel_times it names iot_geo/network.py (TravelNetwork.search) instead of the user's line")
 def test_the_coverage_warning_of_travel_times_names_the_user_s_line():
     from iot_geo.catchment import travel_times
 
     with pytest.warns(UserWarning, match="outside the coverage") as w:
         travel_times(straight_road(), sites(edge=(10, 900)), max_minutes=5.0, direction="from_site")
     assert w[0].filename == __file__
+
+
+def test_the_coverage_warning_of_a_network_without_a_file_name_reads_cleanly():
+    from iot_geo.catchment import travel_times
+
+    road = straight_road()
+    road.source = {}
+    with pytest.warns(UserWarning) as w:
+        travel_times(road, sites(edge=(10, 900)), max_minutes=5.0, direction="from_site")
+    assert "the drive network (beyond the edge" in str(w[0].message)
