@@ -129,8 +129,8 @@ def snap_sites(network: TravelNetwork, sites: gpd.GeoDataFrame, *, max_distance:
         named = f" {source}" if source else ""
         warn_caller(
             f"site(s) {names} lie outside the coverage of the {network.mode} network{named} (beyond the edge of "
-            "the extract or in a gap with no roads): their times run through the nearest road fragment and are not reliable; use a network "
-            "that covers them")
+            "the extract or in a gap with no roads): their times run through the nearest road fragment and are "
+            "not reliable; use a network that covers them")
     out = sites.copy()
     out["outside_network"] = outside
     out["snap_seg"] = snap["seg"].to_numpy()
