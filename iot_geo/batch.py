@@ -39,11 +39,12 @@ most deprived areas (IMD deciles 1 and 2) double (``weights="deprivation"``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -456,10 +457,23 @@ def _run_dask(jobs: list[tuple[RoutingNetwork, NetworkRef | None, gpd.GeoDataFra
         n_workers = len(client.scheduler_info().get("workers", {}))
         return [results[i] for i in range(len(futures))], n_workers
     finally:
-        if own:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+        with _quiet("distributed"):  # a worker's comm closing as the cluster stops is logged with a traceback
+            if own:
+                client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+@contextlib.contextmanager
+def _quiet(logger: str) -> Iterator[None]:
+    """Only critical messages from ``logger`` (and its children) while the block runs."""
+    log = logging.getLogger(logger)
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def people_table(result: pd.DataFrame) -> pd.DataFrame:
