@@ -57,7 +57,7 @@ def main() -> None:
     for _ in range(args.repeat):  # the best of --repeat runs of each step
         t0 = time.perf_counter()
         bc = bid_catchments(net, bset, minutes=(10, 15, 20))
-        ov = overlap_areas(bc, bset)
+        ov = overlap_areas(catchments=bc)
         t_compute = min(t_compute, time.perf_counter() - t0)
         t1 = time.perf_counter()
         m = make_map(bset, catchments=bc.table, overlaps=ov, offline=True, tiles=None)

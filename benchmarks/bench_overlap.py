@@ -89,7 +89,7 @@ def main():
         bc = bid_catchments(net, bids, minutes=args.minutes, population=pop)
         t_catch = min(t_catch, time.perf_counter() - t0)
         t1 = time.perf_counter()
-        table = overlap(bc, bids)
+        table = overlap(catchments=bc)
         t_overlap = min(t_overlap, time.perf_counter() - t1)
         t2 = time.perf_counter()
         brute_rows = brute_force(bc)

@@ -810,7 +810,7 @@ def overlap_cmd(
     b, nets = _bids_and_networks(bids, network, mode, skip_invalid)
     bc = bid_catchments(nets, b, minutes=minutes or (30, 45, 60))
     geometry = gpkg is not None or any(t.suffix.lower() in (".gpkg", ".parquet") for t in targets)
-    table = _caught(overlap, bc, b, duplicate_share=duplicate_share, with_geometry=geometry)
+    table = _caught(overlap, catchments=bc, duplicate_share=duplicate_share, with_geometry=geometry)
     st = _stamp(nets, minutes=list(bc.bands), duplicate_share=duplicate_share)
     _save_table(table, "overlap", targets, inputs, st)
     if gpkg is not None:
@@ -865,7 +865,7 @@ def map_cmd(
     check_output(output, [bids, *(network or [])])
     b, nets = _bids_and_networks(bids, network, mode, skip_invalid)
     bc = bid_catchments(nets, b, minutes=minutes or (30, 45, 60))
-    ov = _caught(overlap_areas, bc, b)
+    ov = _caught(overlap_areas, catchments=bc)
     m = make_map(b, catchments=bc.table, overlaps=ov, offline=_offline_default(offline), title=bids.stem)
     save_map(m, output, [bids, *(network or [])], provenance=_stamp(nets, minutes=list(bc.bands)))
     err.print(f"wrote {output} ({output.stat().st_size / 1e6:.1f} MB)")

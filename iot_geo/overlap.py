@@ -180,9 +180,10 @@ def _shared_cells(bc: BidCatchments, band: float) -> np.ndarray:
 
 
 def overlap(
-    network: RoutingNetwork | Sequence[RoutingNetwork] | BidCatchments,
+    network: RoutingNetwork | Sequence[RoutingNetwork] | None = None,
     bids: Bids | Sequence[Bid] | None = None,
     *,
+    catchments: BidCatchments | None = None,
     minutes: Sequence[float] | float = (30, 45, 60),
     duplicate_share: float = DUPLICATE_SHARE,
     population: gpd.GeoDataFrame | None = None,
@@ -193,10 +194,12 @@ def overlap(
 
     Parameters
     ----------
-    network : RoutingNetwork, list of them, or BidCatchments
-        Each bid uses the network that covers all its sites. A
-        :class:`BidCatchments` from :func:`bid_catchments` is reused as is.
+    network : RoutingNetwork or list of them
+        Each bid uses the network that covers all its sites.
     bids : Bids or list of Bid
+    catchments : BidCatchments, optional
+        Catchments already made by :func:`bid_catchments`, reused as they are (give them instead of
+        ``network`` and ``bids``; ``minutes``, ``population`` are theirs).
     minutes : sequence of float
     duplicate_share : float
         See the module docstring.
@@ -221,8 +224,7 @@ def overlap(
     >>> bool(ig.overlap(cam, bids, minutes=(10,))["duplicate"].all())  # every pair duplicates provision
     True
     """
-    bc = network if isinstance(network, BidCatchments) else _catchments_of(network, bids, minutes, population,
-                                                                             data_dir)
+    bc = catchments if catchments is not None else _catchments_of(network, bids, minutes, population, data_dir)
     if bc.table["truncated"].any():
         warn_truncation(bc.table)
     geo = {(g, m): geom for g, m, geom in zip(bc.table["group_id"], bc.table["minutes"], bc.table.geometry,
@@ -251,10 +253,15 @@ def overlap(
     return table
 
 
-def _catchments_of(network: RoutingNetwork | Sequence[RoutingNetwork], bids: Bids | Sequence[Bid] | None,
+def _catchments_of(network: RoutingNetwork | Sequence[RoutingNetwork] | None, bids: Bids | Sequence[Bid] | None,
                    minutes: Sequence[float] | float, population: gpd.GeoDataFrame | None,
                    data_dir: str | os.PathLike[str] | None) -> BidCatchments:
     """:func:`bid_catchments` of the bids (which :func:`overlap` needs unless it is given catchments)."""
+    if isinstance(network, BidCatchments):
+        raise InvalidInputError("overlap: catchments from bid_catchments go in catchments=..., not in the network's "
+                                "place: overlap(catchments=bc)")
+    if network is None:
+        raise TypeError("overlap() needs the network(s) and the bids, or catchments=... from bid_catchments")
     if bids is None:
         raise TypeError("overlap() needs the bids")
     return bid_catchments(network, bids, minutes=minutes, population=population, data_dir=data_dir)
@@ -311,9 +318,10 @@ def _reasons(a: Bid, b: Bid, key: float, shares: tuple[float, float, float], sha
 
 
 def overlap_areas(
-    network: RoutingNetwork | Sequence[RoutingNetwork] | BidCatchments,
+    network: RoutingNetwork | Sequence[RoutingNetwork] | None = None,
     bids: Bids | Sequence[Bid] | None = None,
     *,
+    catchments: BidCatchments | None = None,
     minutes: Sequence[float] | float = (30, 45, 60),
     **kwargs: Any,
 ) -> gpd.GeoDataFrame:
@@ -326,6 +334,6 @@ def overlap_areas(
     >>> len(ig.overlap_areas(cam, ig.read_bids("data/examples/cambridge.yaml"), minutes=(10,)))
     3
     """
-    out = overlap(network, bids, minutes=minutes, with_geometry=True, **kwargs)
+    out = overlap(network, bids, catchments=catchments, minutes=minutes, with_geometry=True, **kwargs)
     assert isinstance(out, gpd.GeoDataFrame)
     return out

@@ -127,7 +127,7 @@ def analyse(
         step("catchments")
         bc = bid_catchments(nets, bids, minutes=minutes, population=population, data_dir=data_dir)
         step("overlap")
-        ov = overlap(bc, bids, with_geometry=True)
+        ov = overlap(catchments=bc, with_geometry=True)
         step("hub and spoke")
         hs = pd.concat([hub_spoke(nets, b, minutes=minutes, population=population, data_dir=data_dir)
                         for b in bids], ignore_index=True)

@@ -507,7 +507,7 @@ def test_cli_duplicate_share_is_the_library_constant(monkeypatch):
     assert m and float(m.group(1)) == ov.DUPLICATE_SHARE
     seen = {}
 
-    def fake_overlap(bc, bids, *, duplicate_share, with_geometry):
+    def fake_overlap(*, catchments, duplicate_share, with_geometry):
         seen["share"] = duplicate_share
         raise SystemExit(0)
 
@@ -570,8 +570,10 @@ def test_bid_catchments_union_far_centroids_and_table(road):
     t = bc.table
     assert t.crs.to_epsg() == 27700 and list(t.index) == [0, 1] and t.geometry.name == "geometry"
     assert list(t["group_id"]) == ["a", "b"] and list(t["site_id"]) == ["", ""] and list(t["people"]) == [7, 12]
-    o = overlap(bc)
+    o = overlap(catchments=bc)
     assert list(o.columns) == OVERLAP_COLUMNS and not isinstance(o, gpd.GeoDataFrame)
+    with pytest.raises(InvalidInputError, match=r"go in catchments=\.\.\., not in the network's place"):
+        overlap(bc)  # catchments are named as such, never taken for a network
     # the second site of a (km 10) shares km 11 with b: a union of both sites, not the first alone
     row = o.iloc[0]
     assert row["people_both"] == 4 and row["people_share_a"] == round(4 / 7, 4) and row["people_share_b"] == round(4 / 12, 4)
@@ -620,7 +622,7 @@ def test_large_shared_area_in_km2(grid):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         bc = bid_catchments(grid, [a, b], minutes=[12], population=pop)
-        row = overlap(bc).iloc[0]
+        row = overlap(catchments=bc).iloc[0]
     ids = [c[0][c[1] <= 12] for c in bc.cells]
     both = len(np.intersect1d(*ids))
     assert both * 0.01 > 100 and row["area_both_km2"] == round(both * 0.01, 4)
@@ -788,7 +790,7 @@ def test_overlap_area_keeps_four_decimals_of_small_cells():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         bc = bid_catchments(walk, [a, b], minutes=[1.3], population=pop)
-        row = overlap(bc).iloc[0]
+        row = overlap(catchments=bc).iloc[0]
     assert bc.resolution == 25.0
     both = len(np.intersect1d(*[cid[t <= 1.3] for cid, t in bc.cells]))
     assert row["area_both_km2"] == round(both * 0.000625, 4) and row["area_both_km2"] != round(both * 0.000625, 5)

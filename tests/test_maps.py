@@ -59,7 +59,7 @@ def cambridge_map(data_dir, tmp_path_factory):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         bc = bid_catchments(net, bids, minutes=(5, 10, 15))
-        ov = overlap_areas(bc, bids)
+        ov = overlap_areas(catchments=bc)
     folder = tmp_path_factory.mktemp("maps")
     m = make_map(bids, catchments=bc.table, overlaps=ov, offline=True, tiles=None, title="Cambridge <b>example</b>")
     path = save_map(m, folder / "cambridge.html")
