@@ -15,17 +15,9 @@ import math
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-
-def best(fn, repeat):
-    out, times = None, []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
+from timing import best
 
 
 def run_osrm(req: dict, work: Path) -> dict:

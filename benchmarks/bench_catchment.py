@@ -31,22 +31,13 @@ from scipy.sparse.csgraph import dijkstra
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import synthetic
+from timing import best
 
 from iot_geo.catchment import as_sites, catchments, travel_times
 from iot_geo.network import load_network
 from iot_geo.search import snap_sites
 
 warnings.simplefilter("ignore")
-
-
-def best(fn, repeat):
-    times = []
-    out = None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
 
 
 def recipe(G, nodes, bands, xy):

@@ -34,7 +34,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
@@ -43,6 +42,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 from scipy.stats import spearmanr
+from timing import best
 
 from iot_geo import settings
 from iot_geo.catchment import catchments, times_to_points
@@ -72,15 +72,6 @@ def peers_env(venv: Path, python: str | None) -> Path | None:
     subprocess.run([python, "-m", "venv", str(venv)], check=True)
     subprocess.run([str(exe), "-m", "pip", "install", "-q", "pyvalhalla", "osrm-bindings", "numpy"], check=True)
     return exe if subprocess.run(probe, capture_output=True).returncode == 0 else None
-
-
-def best(fn, repeat):
-    out, times = None, []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
 
 
 def agreement(ours: np.ndarray, theirs: np.ndarray) -> tuple[float, float, int]:

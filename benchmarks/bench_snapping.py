@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -28,23 +27,13 @@ from scipy.spatial import cKDTree
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import synthetic
+from timing import best
 
 from iot_geo.catchment import times_to_points, travel_times
 from iot_geo.network import TravelNetwork, load_network
 
 ROOT = Path(__file__).resolve().parent.parent
 warnings.simplefilter("ignore")
-
-
-def best(fn, repeat, before=None):
-    out, times = None, []
-    for _ in range(repeat):
-        if before is not None:
-            before()
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
 
 
 def cold(net: TravelNetwork) -> None:

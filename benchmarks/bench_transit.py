@@ -11,22 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import numpy as np
+from timing import best
 
 from iot_geo.geo import to_bng
 from iot_geo.transit import arrive_by_minutes, latest_departures, load_timetable, reference_latest_departures
-
-
-def best(fn, repeat=3):
-    out, times = None, []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
 
 
 def main() -> None:

@@ -13,24 +13,14 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
+
+from timing import best
 
 from iot_geo import settings
 from iot_geo.sources import catalogue
 
 DATASETS = ("population2015", "lsoa_centroids", "imd2019")
-
-
-def best(fn, repeats: int, before=None) -> float:
-    times = []
-    for _ in range(repeats):
-        if before is not None:
-            before()
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main() -> None:
@@ -53,18 +43,18 @@ def main() -> None:
                 return catalogue.dataset_path(name, data_dir=root)
 
             catalogue.verify = lambda ds, r: None  # type: ignore[assignment]
-            base = best(call, args.repeats)
+            base = best(call, args.repeats)[0]
             catalogue.verify = real_verify
 
             def forget_all() -> None:
                 catalogue.SHA_MEMO.clear()
                 cache_file.unlink(missing_ok=True)
 
-            cold = best(call, args.repeats, forget_all)
+            cold = best(call, args.repeats, forget_all)[0]
             call()
-            warm_new = best(call, args.repeats, catalogue.SHA_MEMO.clear)
+            warm_new = best(call, args.repeats, catalogue.SHA_MEMO.clear)[0]
             call()
-            warm_same = best(call, args.repeats)
+            warm_same = best(call, args.repeats)[0]
             print(f"{name:<16} {size / 1e6:>7.2f}MB {base * 1e3:>8.3f}ms {cold * 1e3:>8.3f}ms "
                   f"{warm_new * 1e3:>16.3f}ms {warm_same * 1e3:>17.3f}ms")
 
